@@ -1,8 +1,9 @@
 import type { NetworkConfig } from '../config.js';
 import type { Resource } from '../resource.js';
 import { createNetworkResource } from './networks.js';
+import { createSubnetResource } from './subnets.js';
 
 /** Every collection of the Network API, in the order `GET /v2.0/` lists them. */
 export function createNetworkResources(config: NetworkConfig): Resource[] {
-  return [createNetworkResource(config)];
+  return [createNetworkResource(config), createSubnetResource()];
 }
