@@ -150,6 +150,12 @@ export class ResourceService {
     });
   }
 
+  /** A write elsewhere changed this object (a network's subnets, a group's rules): bump it and log its new state. */
+  async touch(tx: WriteTx, id: string): Promise<void> {
+    await bumpRevision(tx, this.spec, id);
+    this.record(tx, 'update', await this.load(tx.db, id, undefined));
+  }
+
   async tagsOf(auth: AuthContext, id: string): Promise<string[]> {
     return this.store.read(async (db) => (await this.load(db, id, auth)).tags as string[]);
   }

@@ -7,9 +7,8 @@ import { defaultNetworkConfig, type NetworkConfig } from './config.js';
 import { EXTENSIONS, renderExtension } from './extensions.js';
 import { valuesOf, type QueryParams } from './list-query.js';
 import { registerQuotaRoutes } from './quota-routes.js';
-import { checkTag, ResourceService } from './resource.js';
-import { createNetworkResources } from './resources/index.js';
-import { enforceQuota } from './quotas.js';
+import { checkTag, type ResourceService } from './resource.js';
+import { createNetworkServices } from './resources/index.js';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: QueryParams }>;
 
@@ -31,9 +30,7 @@ export function createNetworkApi(config: NetworkConfig = defaultNetworkConfig): 
 
       await app.register(async (v2) => {
         v2.addHook('preHandler', requireToken(ctx.tokens));
-        const services = createNetworkResources(config).map(
-          (r) => new ResourceService(r, ctx.store, (tx, projectId, resource) => enforceQuota(tx, config, projectId, resource)),
-        );
+        const services = [...createNetworkServices(config, ctx.store).values()];
 
         v2.get('/', async () => ({
           resources: services.map((s) => ({

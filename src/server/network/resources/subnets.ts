@@ -5,7 +5,7 @@ import type { WriteTx } from '../../../store/store.js';
 import type { AuthContext } from '../../auth.js';
 import { notFound, standardAttributes, toColumns, type ResourceSpec, type WireObject } from '../attributes.js';
 import { checkPools, defaultAllocationPools, defaultGateway, hostRange, type Pool } from '../ipam.js';
-import { bumpRevision, writeColumns, type Resource } from '../resource.js';
+import { writeColumns, type Resource } from '../resource.js';
 import { chunks, getRow } from '../repository.js';
 import {
   boolean,
@@ -85,7 +85,12 @@ export async function attachableNetwork(db: Db, networkId: string, auth: AuthCon
   return row as WireObject;
 }
 
-export function createSubnetResource(): Resource {
+export interface SubnetResourceOptions {
+  /** A subnet change alters its network's `subnets`: the network's revision moves and the log carries its new state. */
+  touchNetwork(tx: WriteTx, networkId: string): Promise<void>;
+}
+
+export function createSubnetResource({ touchNetwork }: SubnetResourceOptions): Resource {
   return {
     spec: subnetSpec,
     visibleTo: (auth) =>
@@ -121,6 +126,7 @@ export function createSubnetResource(): Resource {
     },
     async delete(tx, current) {
       await deleteSubnet(tx, current);
+      await touchNetwork(tx, current.network_id as string);
     },
   };
 }
@@ -212,13 +218,6 @@ async function checkGatewayFree(db: Db, subnetId: string, gateway: string): Prom
   }
 }
 
-/** A subnet change alters its network's `subnets`: bump the network and let the log carry its new state. */
-async function touchNetwork(tx: WriteTx, networkId: string): Promise<void> {
-  await bumpRevision(tx, networkSpec, networkId);
-  const row = await getRow(tx.db, networkSpec, networkId, undefined);
-  if (row) tx.record({ resource: 'network', id: networkId, projectId: row.project_id as string, action: 'update', body: null });
-}
-
 async function deleteSubnet(tx: WriteTx, subnet: WireObject): Promise<void> {
   const id = subnet.id as string;
   const users = (await tx.db
@@ -232,7 +231,6 @@ async function deleteSubnet(tx: WriteTx, subnet: WireObject): Promise<void> {
   }
   await tx.db.deleteFrom('ip_allocations').where('subnet_id', '=', id).execute();
   await tx.db.deleteFrom('subnets').where('id', '=', id).execute();
-  await touchNetwork(tx, subnet.network_id as string);
 }
 
 async function hydrateSubnets(db: Db, subnets: WireObject[]): Promise<void> {
