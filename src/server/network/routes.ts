@@ -22,10 +22,11 @@ export function createNetworkApi(config: NetworkConfig = defaultNetworkConfig): 
     prefix: '/network',
     async register(app: FastifyInstance, ctx: ServerContext) {
       useFaultFormat(app, renderNeutronFault);
-      const base = `${ctx.publicUrl}/network`;
+      // Read per request: the public URL may be settled only once the server listens (a random test port).
+      const base = () => `${ctx.publicUrl}/network`;
 
       app.get('/', async () => ({
-        versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ href: `${base}/v2.0/`, rel: 'self' }] }],
+        versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ href: `${base()}/v2.0/`, rel: 'self' }] }],
       }));
 
       await app.register(async (v2) => {
@@ -36,7 +37,7 @@ export function createNetworkApi(config: NetworkConfig = defaultNetworkConfig): 
           resources: services.map((s) => ({
             name: s.spec.member,
             collection: s.spec.collection,
-            links: [{ href: `${base}/v2.0/${s.spec.collection}`, rel: 'self' }],
+            links: [{ href: `${base()}/v2.0/${s.spec.collection}`, rel: 'self' }],
           })),
         }));
         v2.get('/extensions', async () => ({ extensions: EXTENSIONS.map(renderExtension) }));
@@ -46,14 +47,14 @@ export function createNetworkApi(config: NetworkConfig = defaultNetworkConfig): 
           return { extension: renderExtension(ext) };
         });
 
-        for (const service of services) registerCollection(v2, service, `${base}/v2.0`);
+        for (const service of services) registerCollection(v2, service, () => `${base()}/v2.0`);
         registerQuotaRoutes(v2, ctx.store, config);
       }, { prefix: '/v2.0' });
     },
   };
 }
 
-function registerCollection(app: FastifyInstance, service: ResourceService, base: string): void {
+function registerCollection(app: FastifyInstance, service: ResourceService, base: () => string): void {
   const { collection, member } = service.spec;
   const path = `/${collection}`;
   const item = `${path}/:id`;
@@ -64,7 +65,7 @@ function registerCollection(app: FastifyInstance, service: ResourceService, base
 
   app.get(path, async (request: Req) => {
     const auth = authOf(request);
-    const { items, links } = await service.list(auth, request.query, `${base}${path}`);
+    const { items, links } = await service.list(auth, request.query, `${base()}${path}`);
     return links.length ? { [collection]: items, [`${collection}_links`]: links } : { [collection]: items };
   });
   app.post(path, async (request: Req, reply: FastifyReply) => {
