@@ -115,6 +115,7 @@ function changeLine(c: LoggedChange) {
     project_id: c.projectId,
     action: c.action,
     object: c.body,
+    previous: c.previous ?? null,
     created_at: c.createdAt,
   };
 }
