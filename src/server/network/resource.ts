@@ -152,9 +152,17 @@ export class ResourceService {
 
   /** A write elsewhere changed this object (a network's subnets, a group's rules): bump it and log its new state. */
   async touch(tx: WriteTx, id: string): Promise<void> {
+    await this.internalUpdate(tx, id, {});
+  }
+
+  /** A change the system itself makes (a port's status from its agent), bypassing the API's attribute rules. */
+  async internalUpdate(tx: WriteTx, id: string, changes: WireObject): Promise<WireObject> {
     const previous = await this.load(tx.db, id, undefined);
+    await writeColumns(tx, this.spec, id, changes);
     await bumpRevision(tx, this.spec, id);
-    this.record(tx, 'update', await this.load(tx.db, id, undefined), previous);
+    const object = await this.load(tx.db, id, undefined);
+    this.record(tx, 'update', object, previous);
+    return object;
   }
 
   async tagsOf(auth: AuthContext, id: string): Promise<string[]> {
