@@ -3,7 +3,7 @@ import type { WriteTx } from '../../../store/store.js';
 import type { AuthContext } from '../../auth.js';
 import type { WireObject } from '../attributes.js';
 import type { Resource } from '../resource.js';
-import { getRow, getRowForUpdate, type Row } from '../repository.js';
+import type { Row } from '../repository.js';
 import { canonicalRule, checkRuleBatch, normalizedCidr, ruleKey, type RuleMatch } from '../security-group-rule-rules.js';
 import {
   groupVisibleTo,
@@ -11,7 +11,6 @@ import {
   ruleObject,
   securityGroupNotFound,
   securityGroupRuleSpec,
-  securityGroupSpec,
   touchSecurityGroup,
 } from './security-group-data.js';
 import { ensureDefaultSecurityGroupBeforeList } from './security-groups.js';
@@ -44,12 +43,12 @@ export function createSecurityGroupRuleResource(): Resource {
     prepareList: ensureDefaultSecurityGroupBeforeList,
     async create(tx, values, auth) {
       const rule = values as RuleValues;
-      if (rule.remote_group_id !== null && !(await findGroup(tx, rule.remote_group_id, auth, false))) {
-        throw securityGroupNotFound(rule.remote_group_id);
-      }
-      // Locking the group serialises rule creates (so two equal rules cannot both pass the duplicate
-      // check) and holds off the group's deletion until this rule is in.
-      const group = await findGroup(tx, rule.security_group_id, auth, true);
+      // Locking the group serialises its rule creates (so two equal rules cannot both pass the duplicate
+      // check) and holds off its deletion until this rule is in; a share lock does the latter for the
+      // remote group. The group is locked first, so that creates naming each other's groups cannot deadlock.
+      const group = await lockGroup(tx, rule.security_group_id, auth, 'update');
+      const remote = rule.remote_group_id;
+      if (remote !== null && remote !== rule.security_group_id && !(await lockGroup(tx, remote, auth, 'share'))) throw securityGroupNotFound(remote);
       if (!group) throw securityGroupNotFound(rule.security_group_id);
       const existing = (await tx.db.selectFrom('security_group_rules').selectAll().where('security_group_id', '=', rule.security_group_id).execute()) as Row[];
       const key = ruleKey(rule);
@@ -65,8 +64,11 @@ export function createSecurityGroupRuleResource(): Resource {
   };
 }
 
-/** A group the caller may put in a rule: its project's own (an admin: any). */
-async function findGroup(tx: WriteTx, id: string, auth: AuthContext, lock: boolean): Promise<Row | undefined> {
+/** A group the caller may put in a rule (its project's own; an admin: any), locked until the end of the write. */
+async function lockGroup(tx: WriteTx, id: string, auth: AuthContext, mode: 'update' | 'share'): Promise<Row | undefined> {
+  let q = tx.db.selectFrom('security_groups').selectAll().where('id', '=', id);
   const visible = groupVisibleTo(auth);
-  return lock ? getRowForUpdate(tx.db, tx.dialect, securityGroupSpec, id, visible) : getRow(tx.db, securityGroupSpec, id, visible);
+  if (visible) q = q.where(visible);
+  if (tx.dialect === 'postgres') q = mode === 'update' ? q.forUpdate() : q.forShare();
+  return (await q.executeTakeFirst()) as Row | undefined;
 }
