@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../lib/logger.js';
 import { createHttpMetrics } from '../lib/metrics.js';
@@ -25,12 +25,13 @@ export interface ApiModule {
 export async function buildServer(ctx: ServerContext, apis: ApiModule[]): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One line per request from our own onResponse hook instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 4 * 1024 * 1024,
     // Long-lived streams (the change feed) must not hold up a graceful shutdown.
     forceCloseConnections: true,
     // OpenStack clients send trailing slashes on some paths (`/v2.0/`), and ids in upper case are not ids.
-    ignoreTrailingSlash: true,
+    routerOptions: { ignoreTrailingSlash: true },
   });
   const metrics = createHttpMetrics(ctx.registry, 'cloudnet');
 

@@ -18,6 +18,8 @@ export interface AuthContext {
 export interface TokenValidator {
   /** The caller behind a token, or undefined when the token is unknown, revoked or expired. */
   validate(token: string): Promise<AuthContext | undefined>;
+  /** Drops any cached answer for a token, so that a revocation made by this server applies at once. */
+  forget?(token: string): void;
 }
 
 declare module 'fastify' {

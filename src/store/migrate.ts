@@ -1,12 +1,14 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './database.js';
 import * as core from './migrations/0001_core.js';
+import * as identity from './migrations/0002_identity.js';
 import * as network from './migrations/0003_network.js';
 
 // Migrations are TypeScript modules listed here in order; Kysely records which ran in its own table,
 // and takes a lock so that several servers starting at once migrate only once.
 const MIGRATIONS: Record<string, Migration> = {
   '0001_core': core,
+  '0002_identity': identity,
   '0003_network': network,
 };
 

@@ -8,9 +8,8 @@ import { EXTENSIONS, renderExtension } from './extensions.js';
 import { valuesOf, type QueryParams } from './list-query.js';
 import { registerQuotaRoutes } from './quota-routes.js';
 import { hasTags } from './attributes.js';
-import { checkTag, ResourceService } from './resource.js';
-import { createNetworkResources } from './resources/index.js';
-import { enforceQuota } from './quotas.js';
+import { checkTag, type ResourceService } from './resource.js';
+import { createNetworkServices } from './resources/index.js';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: QueryParams }>;
 
@@ -24,23 +23,22 @@ export function createNetworkApi(config: NetworkConfig = defaultNetworkConfig): 
     prefix: '/network',
     async register(app: FastifyInstance, ctx: ServerContext) {
       useFaultFormat(app, renderNeutronFault);
-      const base = `${ctx.publicUrl}/network`;
+      // Read per request: the public URL may be settled only once the server listens (a random test port).
+      const base = () => `${ctx.publicUrl}/network`;
 
       app.get('/', async () => ({
-        versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ href: `${base}/v2.0/`, rel: 'self' }] }],
+        versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ href: `${base()}/v2.0/`, rel: 'self' }] }],
       }));
 
       await app.register(async (v2) => {
         v2.addHook('preHandler', requireToken(ctx.tokens));
-        const services = createNetworkResources(config).map(
-          (r) => new ResourceService(r, ctx.store, (tx, projectId, resource) => enforceQuota(tx, config, projectId, resource)),
-        );
+        const services = [...createNetworkServices(config, ctx.store).values()];
 
         v2.get('/', async () => ({
           resources: services.filter((s) => !s.spec.extension).map((s) => ({
             name: s.spec.member,
             collection: s.spec.collection,
-            links: [{ href: `${base}/v2.0/${s.spec.path ?? s.spec.collection}`, rel: 'self' }],
+            links: [{ href: `${base()}/v2.0/${s.spec.path ?? s.spec.collection}`, rel: 'self' }],
           })),
         }));
         v2.get('/extensions', async () => ({ extensions: EXTENSIONS.map(renderExtension) }));
@@ -50,14 +48,14 @@ export function createNetworkApi(config: NetworkConfig = defaultNetworkConfig): 
           return { extension: renderExtension(ext) };
         });
 
-        for (const service of services) registerCollection(v2, service, `${base}/v2.0`);
+        for (const service of services) registerCollection(v2, service, () => `${base()}/v2.0`);
         registerQuotaRoutes(v2, ctx.store, config);
       }, { prefix: '/v2.0' });
     },
   };
 }
 
-function registerCollection(app: FastifyInstance, service: ResourceService, base: string): void {
+function registerCollection(app: FastifyInstance, service: ResourceService, base: () => string): void {
   const { collection, member } = service.spec;
   const path = `/${service.spec.path ?? collection}`;
   const item = `${path}/:id`;
@@ -68,7 +66,7 @@ function registerCollection(app: FastifyInstance, service: ResourceService, base
 
   app.get(path, async (request: Req) => {
     const auth = authOf(request);
-    const { items, links } = await service.list(auth, request.query, `${base}${path}`);
+    const { items, links } = await service.list(auth, request.query, `${base()}${path}`);
     return links.length ? { [collection]: items, [`${collection}_links`]: links } : { [collection]: items };
   });
   app.post(path, async (request: Req, reply: FastifyReply) => {

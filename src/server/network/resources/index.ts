@@ -1,10 +1,27 @@
+import type { Store, WriteTx } from '../../../store/store.js';
 import type { NetworkConfig } from '../config.js';
-import type { Resource } from '../resource.js';
+import { enforceQuota } from '../quotas.js';
+import { ResourceService } from '../resource.js';
 import { createNetworkResource } from './networks.js';
 import { createSecurityGroupRuleResource } from './security-group-rules.js';
 import { createSecurityGroupResource } from './security-groups.js';
+import { createSubnetResource } from './subnets.js';
 
-/** Every collection of the Network API, in the order `GET /v2.0/` lists them. */
-export function createNetworkResources(config: NetworkConfig): Resource[] {
-  return [createNetworkResource(config), createSecurityGroupResource(config), createSecurityGroupRuleResource()];
+/**
+ * Every collection of the Network API, in the order `GET /v2.0/` lists them. Resources that change another
+ * (a subnet changes its network) reach it through the registry, bound late so the order of creation is free.
+ */
+export function createNetworkServices(config: NetworkConfig, store: Store): Map<string, ResourceService> {
+  const services = new Map<string, ResourceService>();
+  const touch = (member: string) => (tx: WriteTx, id: string) => services.get(member)!.touch(tx, id);
+  const quota = (tx: WriteTx, projectId: string, resource: string) => enforceQuota(tx, config, projectId, resource);
+  for (const resource of [
+    createNetworkResource(config),
+    createSubnetResource({ touchNetwork: touch('network') }),
+    createSecurityGroupResource(config, { touchSecurityGroup: touch('security_group') }),
+    createSecurityGroupRuleResource({ touchSecurityGroup: touch('security_group') }),
+  ]) {
+    services.set(resource.spec.member, new ResourceService(resource, store, quota));
+  }
+  return services;
 }

@@ -3,13 +3,12 @@ import type { Db } from '../../../store/database.js';
 import type { WriteTx } from '../../../store/store.js';
 import type { AuthContext } from '../../auth.js';
 import { rowToObject, standardAttributes, toColumns, type ResourceSpec, type WireObject } from '../attributes.js';
-import { bumpRevision } from '../resource.js';
 import { chunks, tagsOf, type Builder, type Row } from '../repository.js';
 import { convertEthertype, convertPort, convertProtocol, convertRemoteIpPrefix, normalizedCidr } from '../security-group-rule-rules.js';
 import { boolean, InvalidValue, oneOf, string, type Convert } from '../validators.js';
 
 // What the two security group resources share: their attribute maps, how a group is read together with
-// its rules, and the writes one resource makes to the other (a rule change is a change of its group).
+// its rules, and the rule writes a group makes itself (its first rules, the cascade of its delete).
 
 export const securityGroupNotFound = (id: string) => new ApiError(404, 'SecurityGroupNotFound', `Security group ${id} does not exist`);
 
@@ -105,20 +104,10 @@ async function loadSecurityGroup(db: Db, id: string): Promise<WireObject> {
   return group;
 }
 
-/** Records a new group (with its rules) in the change log. */
+/** Records a group created outside the generic service (a project's default group) in the change log. */
 export async function recordGroupCreated(tx: WriteTx, id: string): Promise<void> {
   const group = await loadSecurityGroup(tx.db, id);
-  tx.record({ resource: securityGroupSpec.member, id, projectId: group.project_id as string, action: 'create', body: group });
-}
-
-/**
- * A rule of the group was added or removed: the group moves to a new revision and its new state goes to
- * the change log, since agents enforce groups, not single rules.
- */
-export async function touchSecurityGroup(tx: WriteTx, id: string): Promise<void> {
-  await bumpRevision(tx, securityGroupSpec, id);
-  const group = await loadSecurityGroup(tx.db, id);
-  tx.record({ resource: securityGroupSpec.member, id, projectId: group.project_id as string, action: 'update', body: group });
+  tx.record({ resource: securityGroupSpec.member, id, projectId: group.project_id as string, action: 'create', body: group, previous: null });
 }
 
 /** Inserts a complete rule (id, owner, timestamps, revision set). */
@@ -130,15 +119,17 @@ export async function insertRule(tx: WriteTx, rule: WireObject): Promise<void> {
 export async function insertGroupRules(tx: WriteTx, rules: WireObject[]): Promise<void> {
   for (const rule of rules) {
     await insertRule(tx, rule);
-    tx.record({ resource: securityGroupRuleSpec.member, id: rule.id as string, projectId: rule.project_id as string, action: 'create', body: ruleObject(toColumns(securityGroupRuleSpec, rule)) });
+    const body = ruleObject(toColumns(securityGroupRuleSpec, rule));
+    tx.record({ resource: securityGroupRuleSpec.member, id: rule.id as string, projectId: rule.project_id as string, action: 'create', body, previous: null });
   }
 }
 
-/** Deletes rules and records each delete. */
+/** Deletes rules (their full rows) and records each delete. */
 export async function deleteRules(tx: WriteTx, rules: Row[]): Promise<void> {
-  for (const rule of rules) {
-    await tx.db.deleteFrom('security_group_rules').where('id', '=', rule.id as string).execute();
-    tx.record({ resource: securityGroupRuleSpec.member, id: rule.id as string, projectId: rule.project_id as string, action: 'delete', body: null });
+  for (const row of rules) {
+    const previous = ruleObject(row);
+    await tx.db.deleteFrom('security_group_rules').where('id', '=', previous.id as string).execute();
+    tx.record({ resource: securityGroupRuleSpec.member, id: previous.id as string, projectId: previous.project_id as string, action: 'delete', body: null, previous });
   }
 }
 

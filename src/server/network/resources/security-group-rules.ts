@@ -11,13 +11,20 @@ import {
   ruleObject,
   securityGroupNotFound,
   securityGroupRuleSpec,
-  touchSecurityGroup,
 } from './security-group-data.js';
 import { ensureDefaultSecurityGroupBeforeList } from './security-groups.js';
 
 type RuleValues = WireObject & RuleMatch & { security_group_id: string; project_id: string };
 
-export function createSecurityGroupRuleResource(): Resource {
+export interface SecurityGroupRuleResourceOptions {
+  /**
+   * Moves a group to a new revision and logs its new state: a rule added or removed is a change of its
+   * group, since agents enforce groups, not single rules.
+   */
+  touchSecurityGroup(tx: WriteTx, id: string): Promise<void>;
+}
+
+export function createSecurityGroupRuleResource({ touchSecurityGroup }: SecurityGroupRuleResourceOptions): Resource {
   return {
     spec: securityGroupRuleSpec,
     // A project sees its own rules and every rule of its own groups, whoever made them.

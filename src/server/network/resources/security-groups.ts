@@ -16,12 +16,16 @@ import {
   insertGroupRules,
   recordGroupCreated,
   securityGroupSpec,
-  touchSecurityGroup,
 } from './security-group-data.js';
 
 const inUse = (id: string) => new ApiError(409, 'SecurityGroupInUse', `Security Group ${id} in use.`);
 
-export function createSecurityGroupResource(config: NetworkConfig): Resource {
+export interface SecurityGroupResourceOptions {
+  /** Moves a group to a new revision and logs its new state (a rule of it went away with another group). */
+  touchSecurityGroup(tx: WriteTx, id: string): Promise<void>;
+}
+
+export function createSecurityGroupResource(config: NetworkConfig, { touchSecurityGroup }: SecurityGroupResourceOptions): Resource {
   return {
     spec: securityGroupSpec,
     visibleTo: groupVisibleTo,
@@ -50,7 +54,7 @@ export function createSecurityGroupResource(config: NetworkConfig): Resource {
       if (current.name === 'default' && !auth.isAdmin) {
         throw new ApiError(409, 'SecurityGroupCannotRemoveDefault', 'Insufficient rights for removing default security group.');
       }
-      await deleteSecurityGroup(tx, id);
+      await deleteSecurityGroup(tx, id, touchSecurityGroup);
     },
   };
 }
@@ -133,10 +137,10 @@ function memberIngressRules(groupId: string, projectId: string, now: string): Wi
  * Removes a group with its rules and the rules of other groups that name it as their remote group (as
  * Neutron's cascade does); those groups change, so they move to a new revision.
  */
-async function deleteSecurityGroup(tx: WriteTx, id: string): Promise<void> {
+async function deleteSecurityGroup(tx: WriteTx, id: string, touchSecurityGroup: SecurityGroupResourceOptions['touchSecurityGroup']): Promise<void> {
   const rules = (await tx.db
     .selectFrom('security_group_rules')
-    .select(['id', 'project_id', 'security_group_id'])
+    .selectAll()
     .where((eb) => eb.or([eb('security_group_id', '=', id), eb('remote_group_id', '=', id)]))
     .execute()) as Row[];
   await deleteRules(tx, rules);

@@ -4,10 +4,9 @@ import { ApiError } from '../../../../src/lib/errors.js';
 import type { AuthContext } from '../../../../src/server/auth.js';
 import type { WireObject } from '../../../../src/server/network/attributes.js';
 import { defaultNetworkConfig } from '../../../../src/server/network/config.js';
-import { enforceQuota } from '../../../../src/server/network/quotas.js';
-import { ResourceService } from '../../../../src/server/network/resource.js';
-import { createSecurityGroupRuleResource } from '../../../../src/server/network/resources/security-group-rules.js';
-import { createSecurityGroupResource, ensureDefaultSecurityGroup } from '../../../../src/server/network/resources/security-groups.js';
+import type { ResourceService } from '../../../../src/server/network/resource.js';
+import { createNetworkServices } from '../../../../src/server/network/resources/index.js';
+import { ensureDefaultSecurityGroup } from '../../../../src/server/network/resources/security-groups.js';
 import { readChanges, currentRevision } from '../../../../src/store/changelog.js';
 import { openDatabase } from '../../../../src/store/database.js';
 import { Store } from '../../../../src/store/store.js';
@@ -43,13 +42,9 @@ interface World {
 async function withWorld(dialect: (typeof DIALECTS)[number], fn: (w: World) => Promise<void>): Promise<void> {
   const tdb = await createTestDatabase(dialect);
   const store = await Store.open(await openDatabase(tdb.url));
-  const quota = (tx: Parameters<typeof enforceQuota>[0], projectId: string, resource: string) => enforceQuota(tx, config, projectId, resource);
+  const services = createNetworkServices(config, store);
   try {
-    await fn({
-      store,
-      groups: new ResourceService(createSecurityGroupResource(config), store, quota),
-      rules: new ResourceService(createSecurityGroupRuleResource(), store, quota),
-    });
+    await fn({ store, groups: services.get('security_group')!, rules: services.get('security_group_rule')! });
   } finally {
     await store.close();
     await tdb.drop();

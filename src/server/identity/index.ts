@@ -1,0 +1,24 @@
+import type { ApiModule } from '../app.js';
+import { registerTokenRoutes } from './routes.js';
+import { DEFAULT_TOKEN_EXPIRATION_SECONDS } from './tokens.js';
+
+export interface IdentityApiOptions {
+  /** Token lifetime in seconds (Keystone's `[token] expiration`); one hour unless set. */
+  tokenExpirationSeconds?: number;
+}
+
+/** The Identity API (Keystone v3 subset) under /identity. */
+export function createIdentityApi(options: IdentityApiOptions = {}): ApiModule {
+  const expirationSeconds = options.tokenExpirationSeconds ?? DEFAULT_TOKEN_EXPIRATION_SECONDS;
+  return {
+    prefix: '/identity',
+    register: async (app, ctx) => {
+      registerTokenRoutes(app, ctx, { expirationSeconds });
+    },
+  };
+}
+
+export const identityApi = createIdentityApi();
+
+export { bootstrapAdmin, BUILTIN_ROLES, type BootstrapOptions, type BootstrapResult } from './bootstrap.js';
+export { createTokenValidator, type TokenValidatorOptions } from './validator.js';

@@ -1,0 +1,80 @@
+import type { FastifyInstance } from 'fastify';
+import { forbidden, notFound } from '../../lib/errors.js';
+import type { ServerContext } from '../app.js';
+import { renderKeystoneFault, useFaultFormat } from '../faults.js';
+import { parseAuthRequest } from './authRequest.js';
+import { authenticate, validTokenRecord } from './authentication.js';
+import { callerOf, isAdmin, requiredHeader } from './caller.js';
+import { buildCatalog } from './catalog.js';
+import * as repo from './repository.js';
+import { hashTokenId, keystoneTime } from './tokens.js';
+import { renderToken, renderVersion, renderVersions } from './views.js';
+
+export interface TokenRoutesOptions {
+  expirationSeconds: number;
+}
+
+const SWEEP_INTERVAL_MS = 60_000;
+
+/** Version discovery and the token life cycle: issue, validate, revoke. */
+export function registerTokenRoutes(app: FastifyInstance, ctx: ServerContext, options: TokenRoutesOptions): void {
+  const { store } = ctx;
+  let lastSweep = 0;
+  // Read from the context on each use: a server listening on port 0 learns its public URL only once bound.
+  const catalog = () => buildCatalog(ctx.publicUrl, ctx.region);
+
+  useFaultFormat(app, renderKeystoneFault);
+
+  app.get('/', async (_request, reply) => reply.status(300).send(renderVersions(ctx.publicUrl)));
+  app.get('/v3', async () => renderVersion(ctx.publicUrl));
+
+  app.post('/v3/auth/tokens', async (request, reply) => {
+    const auth = parseAuthRequest(request.body);
+    const { tokenId, record } = await authenticate(store, auth, options.expirationSeconds);
+    request.log.info({ userId: record.user.id, projectId: record.project?.id ?? null, auditId: record.auditIds[0] }, 'token issued');
+    await sweepExpiredTokens();
+    const noCatalog = (request.query as Record<string, unknown>).nocatalog !== undefined;
+    return reply
+      .status(201)
+      .header('x-subject-token', tokenId)
+      .send(renderToken(record, noCatalog ? undefined : catalog()));
+  });
+
+  // Fastify answers HEAD from this GET route with the same status and headers and no body, as Keystone does.
+  app.get('/v3/auth/tokens', async (request, reply) => {
+    const caller = await callerOf(store, request);
+    const subjectId = requiredHeader(request, 'X-Subject-Token');
+    const subject = await store.read((db) => validTokenRecord(db, subjectId, new Date()));
+    if (!subject) throw notFound(`Could not find token: ${subjectId}.`);
+    mayInspect(caller, subject);
+    const noCatalog = (request.query as Record<string, unknown>).nocatalog !== undefined;
+    return reply.header('x-subject-token', subjectId).send(renderToken(subject, noCatalog ? undefined : catalog()));
+  });
+
+  app.delete('/v3/auth/tokens', async (request, reply) => {
+    const caller = await callerOf(store, request);
+    const subjectId = requiredHeader(request, 'X-Subject-Token');
+    const subject = await store.read((db) => validTokenRecord(db, subjectId, new Date()));
+    if (!subject) throw notFound(`Could not find token: ${subjectId}.`);
+    mayInspect(caller, subject);
+    await store.write((tx) => repo.revokeToken(tx.db, hashTokenId(subjectId), tx.now));
+    ctx.tokens.forget?.(subjectId);
+    request.log.info({ userId: subject.user.id, auditId: subject.auditIds[0] }, 'token revoked');
+    return reply.status(204).send();
+  });
+
+  /** Expired tokens can never be used again; drop their rows now and then (at most once a minute per server). */
+  async function sweepExpiredTokens(): Promise<void> {
+    const now = Date.now();
+    if (now - lastSweep < SWEEP_INTERVAL_MS) return;
+    lastSweep = now;
+    await store.write((tx) => repo.deleteExpiredTokens(tx.db, keystoneTime(new Date(now))));
+  }
+}
+
+/** Keystone's policy: an admin may validate or revoke any token, a user only its own. */
+function mayInspect(caller: Parameters<typeof isAdmin>[0], subject: Parameters<typeof isAdmin>[0]): void {
+  if (!isAdmin(caller) && caller.user.id !== subject.user.id) {
+    throw forbidden('You are not authorized to perform the requested action: identity:validate_token.');
+  }
+}

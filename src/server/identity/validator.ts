@@ -1,0 +1,80 @@
+import type { AuthContext, TokenValidator } from '../auth.js';
+import type { Store } from '../../store/store.js';
+import type { TokenRecord } from './model.js';
+import { lookupToken } from './repository.js';
+import { hashTokenId, keystoneTime, tokenProblem } from './tokens.js';
+
+export interface TokenValidatorOptions {
+  /**
+   * How long a token's validation is reused before the database is asked again. This bounds how late another
+   * server notices a revocation, a role removal or a disabled user; this server forgets a token it revokes at once.
+   */
+  cacheMilliseconds?: number;
+  /** At most this many tokens are remembered. */
+  cacheSize?: number;
+  clock?: () => Date;
+}
+
+interface CacheEntry {
+  record: TokenRecord | undefined;
+  checkedAt: number;
+}
+
+/** What the other APIs see of a token: only project-scoped tokens act on project resources. */
+export function toAuthContext(record: TokenRecord): AuthContext | undefined {
+  if (!record.project) return undefined;
+  const roles = record.roles.map((r) => r.name);
+  return {
+    userId: record.user.id,
+    userName: record.user.name,
+    userDomainId: record.user.domain.id,
+    projectId: record.project.id,
+    projectName: record.project.name,
+    projectDomainId: record.project.domain.id,
+    roles,
+    isAdmin: roles.includes('admin'),
+    expiresAt: record.expiresAt,
+  };
+}
+
+/**
+ * Validates `X-Auth-Token`s for the service APIs. Every request carries a token, so answers are cached for a
+ * second, and concurrent first requests with one token share a single database read.
+ */
+export function createTokenValidator(store: Store, options: TokenValidatorOptions = {}): Required<TokenValidator> {
+  const ttl = options.cacheMilliseconds ?? 1000;
+  const maxSize = options.cacheSize ?? 10_000;
+  const clock = options.clock ?? (() => new Date());
+  const cache = new Map<string, CacheEntry>();
+  const inflight = new Map<string, Promise<TokenRecord | undefined>>();
+
+  async function fetch(idHash: string): Promise<TokenRecord | undefined> {
+    const record = await store.read((db) => lookupToken(db, idHash));
+    if (cache.size >= maxSize) cache.clear();
+    cache.set(idHash, { record, checkedAt: Date.now() });
+    return record;
+  }
+
+  async function recordOf(idHash: string): Promise<TokenRecord | undefined> {
+    const hit = cache.get(idHash);
+    if (hit && Date.now() - hit.checkedAt < ttl) return hit.record;
+    let pending = inflight.get(idHash);
+    if (!pending) {
+      pending = fetch(idHash).finally(() => inflight.delete(idHash));
+      inflight.set(idHash, pending);
+    }
+    return pending;
+  }
+
+  return {
+    async validate(token) {
+      const record = await recordOf(hashTokenId(token));
+      // Expiry is checked on every use, cached or not.
+      if (!record || tokenProblem(record, keystoneTime(clock())) !== undefined) return undefined;
+      return toAuthContext(record);
+    },
+    forget(token) {
+      cache.delete(hashTokenId(token));
+    },
+  };
+}
