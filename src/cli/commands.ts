@@ -10,4 +10,5 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  'kube-apiserver': { summary: 'Kubernetes API stand-in for tests and the lab (not for production)', load: () => import('./kube-apiserver.js') },
 };

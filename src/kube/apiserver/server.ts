@@ -1,0 +1,314 @@
+// HTTP front of the Kubernetes API stand-in: URL layout, content types, watch streaming.
+// For tests and the lab only: no authentication, no authorization, memory only.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { createLogger, type Logger } from '../../lib/logger.js';
+import { ObjectStore } from './store.js';
+import { Registry, type DeleteOptions, type PatchType } from './registry.js';
+import { ServiceNetworking } from './services.js';
+import { parseCidr } from './service-allocator.js';
+import { NODE_PORT_RANGE } from './service-allocator.js';
+import { findResource, type ResourceType } from './resources.js';
+import {
+  AGGREGATED_DISCOVERY_TYPE,
+  aggregatedDiscovery,
+  apiGroupDocument,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  versionInfo,
+  wantsAggregatedDiscovery,
+} from './discovery.js';
+import { ApiError, badRequest, internalError, methodNotAllowed, pathNotFound, unsupportedMediaType, type Status } from './status.js';
+import type { WatchEvent } from './watch.js';
+import { openApiV3Document, openApiV3Index } from './openapi.js';
+
+export const DEFAULT_SERVICE_CIDRS = ['198.19.0.0/16', 'fd00:10:96::/108'];
+
+export interface KubeApiServerOptions {
+  /** Loopback by default; the stand-in has no authentication. */
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** One range, or one per IP family (the first is the primary family), like --service-cluster-ip-range. */
+  serviceCidrs?: string[];
+  nodePortRange?: { first: number; last: number };
+  /** How many changes are kept for watches and lists from a past resourceVersion. */
+  historyLimit?: number;
+  /** How often a watch with allowWatchBookmarks=true gets a BOOKMARK. */
+  bookmarkIntervalMs?: number;
+  logger?: Logger;
+}
+
+export interface KubeApiServer {
+  /** e.g. http://127.0.0.1:38211 */
+  url: string;
+  host: string;
+  port: number;
+  registry: Registry;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+const PATCH_TYPES: Record<string, PatchType> = {
+  'application/merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic',
+  'application/json-patch+json': 'json',
+};
+
+interface Target {
+  resource: ResourceType;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
+  res.end(text);
+}
+
+function sendStatus(res: ServerResponse, status: Status): void {
+  sendJson(res, status.code, status);
+}
+
+// Only JSON bodies: the Kubernetes protobuf and CBOR encodings need every kind's schema.
+// 415 is what makes client-go (kubectl create namespace, for one) retry in JSON.
+async function readBody(req: IncomingMessage, accepted = ['application/json']): Promise<unknown> {
+  const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+  if (!accepted.includes(contentType)) throw unsupportedMediaType(contentType, accepted);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw badRequest('the request body is too large');
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`the request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** /api/v1/... and /apis/GROUP/VERSION/... into the resource, namespace, name and subresource. */
+function resolveTarget(group: string, version: string, segments: string[]): Target | undefined {
+  const find = (plural: string | undefined) => (plural === undefined ? undefined : findResource(group, version, plural));
+  if (segments[0] === 'namespaces' && segments.length >= 3) {
+    const namespaced = find(segments[2]);
+    if (namespaced?.namespaced && segments.length <= 5) {
+      return { resource: namespaced, namespace: segments[1], name: segments[3], subresource: segments[4] };
+    }
+  }
+  const resource = find(segments[0]);
+  if (!resource || segments.length > 3) return undefined;
+  // A namespaced kind without a namespace is only a collection (a list across namespaces).
+  if (resource.namespaced && segments.length > 1) return undefined;
+  return { resource, name: segments[1], subresource: segments[2] };
+}
+
+function flag(value: string | null): boolean {
+  return value === 'true' || value === '1';
+}
+
+function optional(value: string | null): string | undefined {
+  return value === null ? undefined : value;
+}
+
+export async function startKubeApiServer(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
+  const host = options.host ?? '127.0.0.1';
+  const log = options.logger ?? createLogger('kube-apiserver');
+  const cidrs = (options.serviceCidrs ?? DEFAULT_SERVICE_CIDRS).map(parseCidr);
+  const registry = new Registry({
+    store: new ObjectStore(options.historyLimit ?? 10000),
+    services: new ServiceNetworking(cidrs, options.nodePortRange ?? NODE_PORT_RANGE),
+  });
+  const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 60_000;
+  const watches = new Set<() => void>();
+  const sockets = new Set<Socket>();
+  let serverAddress = '';
+
+  function serveWatch(req: IncomingMessage, res: ServerResponse, target: Target, query: URLSearchParams): void {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    const timers: NodeJS.Timeout[] = [];
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      for (const t of timers) clearTimeout(t);
+      watcher?.stop();
+      watches.delete(finish);
+      res.end();
+    };
+    const send = (event: WatchEvent) => {
+      if (!finished) res.write(`${JSON.stringify(event)}\n`);
+    };
+    const fieldSelector = target.name
+      ? [query.get('fieldSelector'), `metadata.name=${target.name}`].filter(Boolean).join(',')
+      : optional(query.get('fieldSelector'));
+    const sendInitialEvents = query.get('sendInitialEvents');
+    const watcher: { stop(): void; bookmark(): WatchEvent } | undefined = registry.watch(
+      target.resource,
+      target.namespace,
+      {
+        labelSelector: optional(query.get('labelSelector')),
+        fieldSelector,
+        resourceVersion: optional(query.get('resourceVersion')),
+        allowWatchBookmarks: flag(query.get('allowWatchBookmarks')),
+        sendInitialEvents: sendInitialEvents === null ? undefined : flag(sendInitialEvents),
+      },
+      send,
+      finish,
+    );
+    if (finished) return;
+    watches.add(finish);
+    // Like the real server, an unbounded watch still ends after a randomized 30 to 60 minutes.
+    const timeoutSeconds = Number(query.get('timeoutSeconds') ?? 1800 * (1 + Math.random()));
+    timers.push(setTimeout(finish, timeoutSeconds * 1000));
+    if (flag(query.get('allowWatchBookmarks'))) {
+      const tick = () => {
+        send(watcher.bookmark());
+        timers.push(setTimeout(tick, bookmarkIntervalMs));
+      };
+      timers.push(setTimeout(tick, bookmarkIntervalMs));
+    }
+    req.on('close', finish);
+    res.on('error', finish);
+  }
+
+  async function serveResource(req: IncomingMessage, res: ServerResponse, target: Target, query: URLSearchParams): Promise<void> {
+    const { resource: r, namespace, name, subresource } = target;
+    const method = req.method ?? 'GET';
+    if (query.get('dryRun')) throw badRequest('dryRun is not supported by this Kubernetes API stand-in');
+    if (subresource !== undefined && (subresource !== 'status' || !r.hasStatus)) throw pathNotFound();
+    if (name === undefined) {
+      switch (method) {
+        case 'GET':
+          if (flag(query.get('watch'))) return serveWatch(req, res, target, query);
+          return sendJson(res, 200, registry.list(r, namespace, {
+            labelSelector: optional(query.get('labelSelector')),
+            fieldSelector: optional(query.get('fieldSelector')),
+            limit: query.get('limit') ? Number(query.get('limit')) : undefined,
+            continue: optional(query.get('continue')),
+            resourceVersion: optional(query.get('resourceVersion')),
+            resourceVersionMatch: optional(query.get('resourceVersionMatch')),
+          }));
+        case 'POST':
+          if (r.namespaced && namespace === undefined) throw methodNotAllowed();
+          return sendJson(res, 201, registry.create(r, namespace, await readBody(req)));
+        case 'DELETE':
+          return sendJson(res, 200, registry.deleteCollection(r, namespace, {
+            labelSelector: optional(query.get('labelSelector')),
+            fieldSelector: optional(query.get('fieldSelector')),
+          }));
+        default:
+          throw methodNotAllowed();
+      }
+    }
+    const status = subresource === 'status' ? 'status' : undefined;
+    switch (method) {
+      case 'GET':
+        if (flag(query.get('watch'))) return serveWatch(req, res, target, query);
+        return sendJson(res, 200, registry.get(r, namespace, name));
+      case 'PUT':
+        return sendJson(res, 200, registry.update(r, namespace, name, await readBody(req), status));
+      case 'PATCH': {
+        const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim();
+        const type = PATCH_TYPES[contentType];
+        if (!type) throw unsupportedMediaType(contentType, Object.keys(PATCH_TYPES));
+        return sendJson(res, 200, registry.patch(r, namespace, name, type, await readBody(req, [contentType]), status));
+      }
+      case 'DELETE': {
+        if (status) throw methodNotAllowed();
+        const body = (await readBody(req)) as DeleteOptions | undefined;
+        return sendJson(res, 200, registry.delete(r, namespace, name, body ?? {}));
+      }
+      default:
+        throw methodNotAllowed();
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    const segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    const accept = req.headers.accept;
+    const method = req.method ?? 'GET';
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (method === 'GET') {
+      if (path === '/healthz' || path === '/readyz' || path === '/livez') {
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+        return void res.end('ok');
+      }
+      if (path === '/version') return sendJson(res, 200, versionInfo());
+      if (path === '/openapi/v3') return sendJson(res, 200, openApiV3Index());
+      if (path.startsWith('/openapi/v3/')) {
+        const doc = openApiV3Document(path.slice('/openapi/v3/'.length));
+        if (doc) return sendJson(res, 200, doc);
+      }
+      if (path === '/api' || path === '/apis') {
+        if (wantsAggregatedDiscovery(accept)) return sendJson(res, 200, aggregatedDiscovery(path === '/api'), AGGREGATED_DISCOVERY_TYPE);
+        return sendJson(res, 200, path === '/api' ? apiVersions(serverAddress) : apiGroupList());
+      }
+      if (segments[0] === 'apis' && segments.length === 2) {
+        const doc = apiGroupDocument(segments[1]);
+        if (doc) return sendJson(res, 200, doc);
+      }
+      if ((segments[0] === 'api' && segments.length === 2) || (segments[0] === 'apis' && segments.length === 3)) {
+        const doc = segments[0] === 'api' ? apiResourceList('', segments[1]) : apiResourceList(segments[1], segments[2]);
+        if (doc) return sendJson(res, 200, doc);
+      }
+    }
+    const [group, version, rest] =
+      segments[0] === 'api' ? ['', segments[1], segments.slice(2)] : segments[0] === 'apis' ? [segments[1], segments[2], segments.slice(3)] : ['', undefined, []];
+    const target = version !== undefined && group !== undefined && rest.length > 0 ? resolveTarget(group, version, rest) : undefined;
+    if (!target) throw pathNotFound();
+    return serveResource(req, res, target, url.searchParams);
+  }
+
+  const server: Server = createServer((req, res) => {
+    const started = Date.now();
+    res.on('finish', () => log.debug({ method: req.method, url: req.url, code: res.statusCode, ms: Date.now() - started }, 'request'));
+    handle(req, res).catch((err: unknown) => {
+      const status = err instanceof ApiError ? err.status : internalError(err instanceof Error ? err.message : String(err)).status;
+      if (!(err instanceof ApiError)) log.error({ err, method: req.method, url: req.url }, 'request failed');
+      if (res.headersSent) res.end();
+      else sendStatus(res, status);
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  serverAddress = `${urlHost}:${address.port}`;
+  const unspecified = address.address === '0.0.0.0' || address.address === '::';
+  registry.publishKubernetesService(unspecified ? '127.0.0.1' : address.address, address.port);
+  const url = `http://${serverAddress}`;
+  log.info({ url, serviceCidrs: cidrs.map((c) => c.text) }, 'Kubernetes API stand-in listening: for tests and the lab only, NOT for production (no authentication, memory only)');
+
+  return {
+    url,
+    host: address.address,
+    port: address.port,
+    registry,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const finish of [...watches]) finish();
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
