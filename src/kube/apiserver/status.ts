@@ -110,7 +110,7 @@ function fieldErrorBody(e: FieldError): string {
   const label = FIELD_ERROR_LABEL[e.type];
   const hasValue = e.type === 'FieldValueInvalid' || e.type === 'FieldValueNotSupported' || e.type === 'FieldValueDuplicate';
   const value = hasValue ? `: ${JSON.stringify(e.value ?? '')}` : '';
-  return `${label}${value}: ${e.detail}`;
+  return e.detail ? `${label}${value}: ${e.detail}` : `${label}${value}`;
 }
 
 export function invalid(r: QualifiedResource, name: string, errors: FieldError[]): ApiError {
