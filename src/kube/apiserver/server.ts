@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { createLogger, type Logger } from '../../lib/logger.js';
 import { ObjectStore } from './store.js';
-import { Registry, type DeleteOptions, type PatchType } from './registry.js';
+import { Registry, type DeleteOptions, type PatchType, type Watcher } from './registry.js';
 import { ServiceNetworking } from './services.js';
 import { parseCidr } from './service-allocator.js';
 import { NODE_PORT_RANGE } from './service-allocator.js';
@@ -136,6 +136,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     const timers: NodeJS.Timeout[] = [];
+    let watcher: Watcher | undefined;
     let finished = false;
     const finish = () => {
       if (finished) return;
@@ -152,7 +153,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       ? [query.get('fieldSelector'), `metadata.name=${target.name}`].filter(Boolean).join(',')
       : optional(query.get('fieldSelector'));
     const sendInitialEvents = query.get('sendInitialEvents');
-    const watcher: { stop(): void; bookmark(): WatchEvent } | undefined = registry.watch(
+    watcher = registry.watch(
       target.resource,
       target.namespace,
       {
@@ -172,7 +173,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     timers.push(setTimeout(finish, timeoutSeconds * 1000));
     if (flag(query.get('allowWatchBookmarks'))) {
       const tick = () => {
-        send(watcher.bookmark());
+        send(watcher!.bookmark());
         timers.push(setTimeout(tick, bookmarkIntervalMs));
       };
       timers.push(setTimeout(tick, bookmarkIntervalMs));
