@@ -9,6 +9,7 @@ DEBIAN_PACKAGES=(
   postgresql
   haproxy keepalived nginx-light
   bind9-dnsutils dnsperf dnsmasq-base prometheus wrk
+  kubectl
   python3-openstackclient python3-octaviaclient python3-barbicanclient
   tempest neutron-tempest-plugin octavia-tempest-plugin
 )

@@ -84,13 +84,6 @@ export function apiResourceList(group: string, version: string): object | undefi
 /** The media type newer clients ask for to get all of discovery in one response. */
 export const AGGREGATED_DISCOVERY_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 
-export function wantsAggregatedDiscovery(accept: string | undefined): boolean {
-  if (!accept) return false;
-  // The first acceptable type wins; the client lists the aggregated form first when it wants it.
-  const first = accept.split(',')[0].replace(/\s+/g, '');
-  return first.includes('g=apidiscovery.k8s.io') && first.includes('v=v2;') && first.includes('as=APIGroupDiscoveryList');
-}
-
 /** `/api` (core only) or `/apis` (named groups) in the apidiscovery.k8s.io/v2 form. */
 export function aggregatedDiscovery(core: boolean): object {
   const groups = core ? [''] : namedGroups();

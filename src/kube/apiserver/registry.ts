@@ -120,17 +120,25 @@ export interface RegistryOptions {
   store: ObjectStore;
   services: ServiceNetworking;
   random?: () => number;
+  /**
+   * How long a deleted namespace stays Terminating before its contents and then itself are
+   * removed, standing in for the namespace controller; 0 removes them at once.
+   */
+  namespaceDeletionDelayMs?: number;
 }
 
 export class Registry {
   readonly store: ObjectStore;
   private readonly services: ServiceNetworking;
   private readonly random: () => number;
+  private readonly namespaceDeletionDelayMs: number;
+  private readonly pendingNamespaceDeletions = new Set<NodeJS.Timeout>();
 
   constructor(options: RegistryOptions) {
     this.store = options.store;
     this.services = options.services;
     this.random = options.random ?? Math.random;
+    this.namespaceDeletionDelayMs = options.namespaceDeletionDelayMs ?? 0;
     for (const name of INITIAL_NAMESPACES) this.create(NAMESPACES, undefined, { metadata: { name } });
   }
 
@@ -366,16 +374,32 @@ export class Registry {
     return success({ name, ...(r.group ? { group: r.group } : {}), kind: r.resource, uid: existing.metadata.uid as string });
   }
 
-  // A real namespace turns Terminating, its namespace controller deletes what it holds and
-  // then the namespace goes; here all three happen at once, with the same watch events.
+  // A real namespace turns Terminating; its namespace controller later deletes what it holds
+  // and then the namespace. Clients see the same sequence of states and watch events.
   private deleteNamespace(ns: KubeObject): KubeObject {
     const name = ns.metadata.name as string;
     if (UNDELETABLE_NAMESPACES.includes(name)) throw forbidden(qualifiedOf(NAMESPACES), name, 'this namespace may not be deleted');
+    if ((ns.status as JsonObject | undefined)?.phase === 'Terminating') {
+      throw conflict(qualifiedOf(NAMESPACES), name, 'The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.');
+    }
     const terminating = this.store.update(storeKey(NAMESPACES), {
       ...ns,
       metadata: { ...ns.metadata, deletionTimestamp: now() },
       status: { phase: 'Terminating' },
     });
+    if (this.namespaceDeletionDelayMs === 0) this.finalizeNamespace(name);
+    else {
+      const timer = setTimeout(() => {
+        this.pendingNamespaceDeletions.delete(timer);
+        this.finalizeNamespace(name);
+      }, this.namespaceDeletionDelayMs);
+      timer.unref();
+      this.pendingNamespaceDeletions.add(timer);
+    }
+    return terminating;
+  }
+
+  private finalizeNamespace(name: string): void {
     for (const r of RESOURCES.filter((x) => x.namespaced)) {
       for (const o of this.store.list(storeKey(r), name)) {
         this.store.delete(storeKey(r), name, o.metadata.name as string);
@@ -383,7 +407,12 @@ export class Registry {
       }
     }
     this.store.delete(storeKey(NAMESPACES), undefined, name);
-    return terminating;
+  }
+
+  /** Drops pending namespace deletions, for shutdown. */
+  close(): void {
+    for (const timer of this.pendingNamespaceDeletions) clearTimeout(timer);
+    this.pendingNamespaceDeletions.clear();
   }
 
   deleteCollection(r: ResourceType, namespace: string | undefined, options: ListOptions): JsonObject {

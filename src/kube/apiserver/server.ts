@@ -3,7 +3,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createLogger, type Logger } from '../../lib/logger.js';
-import { ObjectStore } from './store.js';
+import { ObjectStore, type KubeObject } from './store.js';
+import type { JsonObject } from './patch.js';
 import { Registry, type DeleteOptions, type PatchType, type Watcher } from './registry.js';
 import { ServiceNetworking } from './services.js';
 import { parseCidr } from './service-allocator.js';
@@ -17,11 +18,12 @@ import {
   apiResourceList,
   apiVersions,
   versionInfo,
-  wantsAggregatedDiscovery,
 } from './discovery.js';
 import { ApiError, badRequest, internalError, methodNotAllowed, pathNotFound, unsupportedMediaType, type Status } from './status.js';
 import type { WatchEvent } from './watch.js';
 import { openApiV3Document, openApiV3Index } from './openapi.js';
+import { asksFor } from './media-types.js';
+import { TABLE_CONTENT_TYPE, toTable, type IncludeObject } from './tables.js';
 
 export const DEFAULT_SERVICE_CIDRS = ['198.19.0.0/16', 'fd00:10:96::/108'];
 
@@ -37,6 +39,8 @@ export interface KubeApiServerOptions {
   historyLimit?: number;
   /** How often a watch with allowWatchBookmarks=true gets a BOOKMARK. */
   bookmarkIntervalMs?: number;
+  /** How long a deleted namespace stays Terminating before it and its contents go (default 1000). */
+  namespaceDeletionDelayMs?: number;
   logger?: Logger;
 }
 
@@ -111,6 +115,22 @@ function resolveTarget(group: string, version: string, segments: string[]): Targ
   return { resource, name: segments[1], subresource: segments[2] };
 }
 
+/** How the client wants rows' objects when it asked for a Table; undefined when it did not. */
+function tableRequest(req: IncomingMessage, query: URLSearchParams): IncludeObject | undefined {
+  if (!asksFor(req.headers.accept, 'meta.k8s.io', 'v1', 'Table')) return undefined;
+  const include = query.get('includeObject');
+  return include === 'None' || include === 'Object' ? include : 'PartialObjectMetadata';
+}
+
+/** A list or an object as JSON, or as the Table the client asked for. */
+function sendObjects(res: ServerResponse, table: IncludeObject | undefined, r: ResourceType, body: JsonObject): void {
+  if (!table) return sendJson(res, 200, body);
+  const isList = Array.isArray(body.items);
+  const objects = (isList ? body.items : [body]) as KubeObject[];
+  const metadata = isList ? (body.metadata as JsonObject) : { resourceVersion: (body.metadata as JsonObject).resourceVersion };
+  sendJson(res, 200, toTable(r, objects, metadata, table), TABLE_CONTENT_TYPE);
+}
+
 function flag(value: string | null): boolean {
   return value === 'true' || value === '1';
 }
@@ -126,13 +146,14 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   const registry = new Registry({
     store: new ObjectStore(options.historyLimit ?? 10000),
     services: new ServiceNetworking(cidrs, options.nodePortRange ?? NODE_PORT_RANGE),
+    namespaceDeletionDelayMs: options.namespaceDeletionDelayMs ?? 1000,
   });
   const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 60_000;
   const watches = new Set<() => void>();
   const sockets = new Set<Socket>();
   let serverAddress = '';
 
-  function serveWatch(req: IncomingMessage, res: ServerResponse, target: Target, query: URLSearchParams): void {
+  function serveWatch(req: IncomingMessage, res: ServerResponse, target: Target, query: URLSearchParams, table: IncludeObject | undefined): void {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     const timers: NodeJS.Timeout[] = [];
@@ -147,7 +168,11 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       res.end();
     };
     const send = (event: WatchEvent) => {
-      if (!finished) res.write(`${JSON.stringify(event)}\n`);
+      if (finished) return;
+      const printed = table && event.type !== 'BOOKMARK' && event.type !== 'ERROR'
+        ? { type: event.type, object: toTable(target.resource, [event.object as KubeObject], {}, table) }
+        : event;
+      res.write(`${JSON.stringify(printed)}\n`);
     };
     const fieldSelector = target.name
       ? [query.get('fieldSelector'), `metadata.name=${target.name}`].filter(Boolean).join(',')
@@ -185,13 +210,14 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   async function serveResource(req: IncomingMessage, res: ServerResponse, target: Target, query: URLSearchParams): Promise<void> {
     const { resource: r, namespace, name, subresource } = target;
     const method = req.method ?? 'GET';
+    const table = tableRequest(req, query);
     if (query.get('dryRun')) throw badRequest('dryRun is not supported by this Kubernetes API stand-in');
     if (subresource !== undefined && (subresource !== 'status' || !r.hasStatus)) throw pathNotFound();
     if (name === undefined) {
       switch (method) {
         case 'GET':
-          if (flag(query.get('watch'))) return serveWatch(req, res, target, query);
-          return sendJson(res, 200, registry.list(r, namespace, {
+          if (flag(query.get('watch'))) return serveWatch(req, res, target, query, table);
+          return sendObjects(res, table, r, registry.list(r, namespace, {
             labelSelector: optional(query.get('labelSelector')),
             fieldSelector: optional(query.get('fieldSelector')),
             limit: query.get('limit') ? Number(query.get('limit')) : undefined,
@@ -214,8 +240,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     const status = subresource === 'status' ? 'status' : undefined;
     switch (method) {
       case 'GET':
-        if (flag(query.get('watch'))) return serveWatch(req, res, target, query);
-        return sendJson(res, 200, registry.get(r, namespace, name));
+        if (flag(query.get('watch'))) return serveWatch(req, res, target, query, table);
+        return sendObjects(res, table, r, registry.get(r, namespace, name));
       case 'PUT':
         return sendJson(res, 200, registry.update(r, namespace, name, await readBody(req), status));
       case 'PATCH': {
@@ -252,7 +278,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
         if (doc) return sendJson(res, 200, doc);
       }
       if (path === '/api' || path === '/apis') {
-        if (wantsAggregatedDiscovery(accept)) return sendJson(res, 200, aggregatedDiscovery(path === '/api'), AGGREGATED_DISCOVERY_TYPE);
+        if (asksFor(accept, 'apidiscovery.k8s.io', 'v2', 'APIGroupDiscoveryList')) return sendJson(res, 200, aggregatedDiscovery(path === '/api'), AGGREGATED_DISCOVERY_TYPE);
         return sendJson(res, 200, path === '/api' ? apiVersions(serverAddress) : apiGroupList());
       }
       if (segments[0] === 'apis' && segments.length === 2) {
@@ -307,6 +333,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     registry,
     close: () =>
       new Promise<void>((resolve) => {
+        registry.close();
         for (const finish of [...watches]) finish();
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();

@@ -223,3 +223,22 @@ test('watch: start semantics, backlog replay and selector transitions', () => {
   r.delete(SERVICES, 'default', 'a');
   assert.equal(selected.length, 4, 'a stopped watcher hears nothing');
 });
+
+test('with a deletion delay a namespace stays Terminating, refusing new content, then goes', async () => {
+  const r = new Registry({
+    store: new ObjectStore(100),
+    services: new ServiceNetworking([parseCidr('198.19.0.0/16')], { first: 30000, last: 32767 }),
+    namespaceDeletionDelayMs: 20,
+  });
+  r.create(NAMESPACES, undefined, { metadata: { name: 'team' } });
+  r.create(SERVICES, 'team', service('a'));
+  r.delete(NAMESPACES, undefined, 'team');
+  assert.equal((r.get(NAMESPACES, undefined, 'team').status as { phase: string }).phase, 'Terminating');
+  assert.equal(r.get(SERVICES, 'team', 'a').metadata.name, 'a');
+  assert.equal(statusOf(() => r.create(SERVICES, 'team', service('b'))).code, 403);
+  assert.equal(statusOf(() => r.delete(NAMESPACES, undefined, 'team')).reason, 'Conflict');
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(statusOf(() => r.get(NAMESPACES, undefined, 'team')).code, 404);
+  assert.equal(statusOf(() => r.get(SERVICES, 'team', 'a')).code, 404);
+  r.close();
+});
