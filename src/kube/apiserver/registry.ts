@@ -448,16 +448,14 @@ export class Registry {
     if (match !== '' && rvText === '') throw badRequest('resourceVersionMatch is forbidden unless resourceVersion is provided');
     if (match !== '' && match !== 'Exact' && match !== 'NotOlderThan') throw badRequest(`resourceVersionMatch: Unsupported value: "${match}"`);
     let listRv = current;
-    let start = '';
     let objects: KubeObject[];
     if (options.continue) {
       if (rvText !== '' && rvText !== '0') throw badRequest('specifying resource version is not allowed when using continue');
       const token = decodeContinue(options.continue);
-      const past = this.store.listAt(storeKey(r), namespace, token.rv);
+      const past = this.store.listAt(storeKey(r), namespace, token.rv, token.start);
       if ('expired' in past) throw continueExpired();
       objects = past;
       listRv = token.rv;
-      start = token.start;
     } else if (rvText !== '' && rvText !== '0') {
       const rv = parseResourceVersion(rvText);
       if (rv > current) throw resourceVersionTooLarge(rv, current);
@@ -470,7 +468,7 @@ export class Registry {
     } else objects = this.store.list(storeKey(r), namespace);
 
     const keyOf = (o: KubeObject) => objectKey(o.metadata.namespace as string | undefined, o.metadata.name as string);
-    const selected = objects.filter((o) => (start === '' || keyOf(o) >= start) && matchesFilter(filter, o));
+    const selected = filter.labels.length || filter.fields.length ? objects.filter((o) => matchesFilter(filter, o)) : objects;
     // resourceVersion=0 is served from the watch cache, which ignores paging.
     const limit = rvText === '0' ? 0 : (options.limit ?? 0);
     const page = limit > 0 ? selected.slice(0, limit) : selected;

@@ -113,9 +113,17 @@ export class IpAllocator {
     }
     const count = this.last - this.first + 1n;
     if (BigInt(this.used.size) >= count) return 'full';
-    // Random start then linear probe: spreads addresses like the real allocator and
-    // always terminates because at least one address is free.
-    const start = BigInt(Math.floor(this.random() * Number(count > 2n ** 52n ? 2n ** 52n : count)));
+    // Random picks, like the real allocator; a nearly full range falls back to a scan
+    // from a random start, which terminates because at least one address is free.
+    const span = Number(count > 2n ** 52n ? 2n ** 52n : count);
+    for (let attempt = 0; attempt < 32; attempt++) {
+      const key = formatIp(this.cidr.family, this.first + BigInt(Math.floor(this.random() * span)));
+      if (!this.used.has(key)) {
+        this.used.add(key);
+        return key;
+      }
+    }
+    const start = BigInt(Math.floor(this.random() * span));
     for (let i = 0n; i < count; i++) {
       const key = formatIp(this.cidr.family, this.first + ((start + i) % count));
       if (!this.used.has(key)) {

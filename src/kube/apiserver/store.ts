@@ -32,6 +32,42 @@ function keyOf(o: KubeObject): string {
   return objectKey(o.metadata.namespace as string | undefined, o.metadata.name as string);
 }
 
+function lowerBound(keys: string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The keys >= `from` of one namespace (a "ns/" prefix, names hold no '/') or of all. */
+function keysInRange(keys: string[], namespace: string | undefined, from: string): string[] {
+  const prefix = namespace ? `${namespace}/` : '';
+  const start = lowerBound(keys, from > prefix ? from : prefix);
+  if (!prefix) return keys.slice(start);
+  let end = start;
+  while (end < keys.length && keys[end].startsWith(prefix)) end++;
+  return keys.slice(start, end);
+}
+
+function mergeSorted(a: string[], b: string[]): string[] {
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i] < b[j])) out.push(a[i++]);
+    else if (i >= a.length || b[j] < a[i]) out.push(b[j++]);
+    else {
+      out.push(a[i++]);
+      j++;
+    }
+  }
+  return out;
+}
+
 function withResourceVersion(o: KubeObject, rv: number): KubeObject {
   return { ...o, metadata: { ...o.metadata, resourceVersion: String(rv) } };
 }
@@ -42,6 +78,7 @@ export class ObjectStore {
   private compactedThrough = 0;
   private readonly history: Change[] = [];
   private readonly objects = new Map<string, Map<string, KubeObject>>();
+  private readonly sorted = new Map<string, string[]>();
   private readonly listeners = new Set<(change: Change) => void>();
 
   constructor(private readonly historyLimit: number) {}
@@ -68,28 +105,42 @@ export class ObjectStore {
     return this.objects.get(resource)?.get(objectKey(namespace, name));
   }
 
-  /** Current objects of a resource (optionally of one namespace), in key order. */
-  list(resource: string, namespace?: string): KubeObject[] {
-    const all = [...(this.objects.get(resource)?.values() ?? [])];
-    const selected = namespace ? all.filter((o) => o.metadata.namespace === namespace) : all;
-    return selected.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  // Keys in order, cached until the next create or delete of that resource, so paging
+  // through a large list does not sort it again for every page.
+  private sortedKeys(resource: string): string[] {
+    let keys = this.sorted.get(resource);
+    if (!keys) {
+      keys = [...(this.objects.get(resource)?.keys() ?? [])].sort();
+      this.sorted.set(resource, keys);
+    }
+    return keys;
+  }
+
+  /** Current objects of a resource in key order, optionally of one namespace, from key `from` on. */
+  list(resource: string, namespace?: string, from = ''): KubeObject[] {
+    const bucket = this.objects.get(resource);
+    if (!bucket) return [];
+    return keysInRange(this.sortedKeys(resource), namespace, from).map((k) => bucket.get(k)!);
   }
 
   /** The objects as they were at `rv`, rebuilt by undoing later changes; Expired when history is too short. */
-  listAt(resource: string, namespace: string | undefined, rv: number): KubeObject[] | Expired {
+  listAt(resource: string, namespace: string | undefined, rv: number, from = ''): KubeObject[] | Expired {
     if (rv < this.compactedThrough) return { expired: true, oldest: this.compactedThrough };
-    const state = new Map((this.objects.get(resource) ?? new Map<string, KubeObject>()).entries());
+    const past = new Map<string, KubeObject | undefined>();
     for (let i = this.history.length - 1; i >= 0 && this.history[i].resourceVersion > rv; i--) {
       const change = this.history[i];
       if (change.resource !== resource) continue;
-      const key = keyOf(change.object);
-      if (change.type === 'ADDED') state.delete(key);
-      else state.set(key, change.previous!);
+      past.set(keyOf(change.object), change.type === 'ADDED' ? undefined : change.previous);
     }
-    return [...state.entries()]
-      .filter(([, o]) => !namespace || o.metadata.namespace === namespace)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, o]) => o);
+    if (past.size === 0) return this.list(resource, namespace, from);
+    const bucket = this.objects.get(resource) ?? new Map<string, KubeObject>();
+    const keys = mergeSorted(this.sortedKeys(resource), [...past.keys()].sort());
+    const result: KubeObject[] = [];
+    for (const key of keysInRange(keys, namespace, from)) {
+      const o = past.has(key) ? past.get(key) : bucket.get(key);
+      if (o) result.push(o);
+    }
+    return result;
   }
 
   /** Changes after `rv`, oldest first; Expired when some of them were compacted away. */
@@ -119,6 +170,7 @@ export class ObjectStore {
   create(resource: string, object: KubeObject): KubeObject {
     const stored = withResourceVersion(object, ++this.revision);
     this.bucket(resource).set(keyOf(stored), stored);
+    this.sorted.delete(resource);
     this.record({ type: 'ADDED', resource, resourceVersion: this.revision, object: stored });
     return stored;
   }
@@ -136,6 +188,7 @@ export class ObjectStore {
     const previous = this.get(resource, namespace, name);
     if (!previous) return undefined;
     this.bucket(resource).delete(objectKey(namespace, name));
+    this.sorted.delete(resource);
     const stamped = withResourceVersion(previous, ++this.revision);
     this.record({ type: 'DELETED', resource, resourceVersion: this.revision, object: stamped, previous });
     return stamped;
