@@ -7,8 +7,7 @@ import { ObjectStore, type KubeObject } from './store.js';
 import type { JsonObject } from './patch.js';
 import { Registry, type DeleteOptions, type PatchType, type Watcher } from './registry.js';
 import { ServiceNetworking } from './services.js';
-import { parseCidr } from './service-allocator.js';
-import { NODE_PORT_RANGE } from './service-allocator.js';
+import { NODE_PORT_RANGE, parseCidr } from './service-allocator.js';
 import { findResource, type ResourceType } from './resources.js';
 import {
   AGGREGATED_DISCOVERY_TYPE,
@@ -82,7 +81,7 @@ function sendStatus(res: ServerResponse, status: Status): void {
 // 415 is what makes client-go (kubectl create namespace, for one) retry in JSON.
 async function readBody(req: IncomingMessage, accepted = ['application/json']): Promise<unknown> {
   const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
-  if (!accepted.includes(contentType)) throw unsupportedMediaType(contentType, accepted);
+  if (!accepted.includes(contentType)) throw unsupportedMediaType(accepted);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -247,7 +246,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       case 'PATCH': {
         const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim();
         const type = PATCH_TYPES[contentType];
-        if (!type) throw unsupportedMediaType(contentType, Object.keys(PATCH_TYPES));
+        if (!type) throw unsupportedMediaType(Object.keys(PATCH_TYPES));
         return sendJson(res, 200, registry.patch(r, namespace, name, type, await readBody(req, [contentType]), status));
       }
       case 'DELETE': {

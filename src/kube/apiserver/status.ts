@@ -9,9 +9,7 @@ export type StatusReason =
   | 'Invalid'
   | 'BadRequest'
   | 'Expired'
-  | 'Gone'
   | 'MethodNotAllowed'
-  | 'NotAcceptable'
   | 'UnsupportedMediaType'
   | 'Forbidden'
   | 'Timeout'
@@ -129,13 +127,8 @@ export function methodNotAllowed(): ApiError {
   return failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
 }
 
-export function unsupportedMediaType(contentType: string, accepted: string[]): ApiError {
-  return failure(
-    415,
-    'UnsupportedMediaType',
-    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
-    contentType ? { causes: [{ reason: 'UnexpectedServerResponse', message: contentType }] } : undefined,
-  );
+export function unsupportedMediaType(accepted: string[]): ApiError {
+  return failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`);
 }
 
 export function pathNotFound(): ApiError {
