@@ -8,7 +8,7 @@ import type { Json, JsonObject } from './patch.js';
 import { applyJsonPatch, applyMergePatch, PatchError } from './patch.js';
 import { applyStrategicMergePatch } from './strategic-merge-patch.js';
 import { ENDPOINT_SLICES, NAMESPACES, RESOURCES, SERVICES, apiVersionOf, fieldSelectorsOf, type ResourceType } from './resources.js';
-import { generateName, validateName } from './names.js';
+import { generateName, validateAnnotations, validateLabels, validateName } from './names.js';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
 import { ServiceInvalid, ServiceNetworking } from './services.js';
 import { eventForWatcher, matchesFilter, type WatchEvent, type WatchFilter } from './watch.js';
@@ -195,7 +195,7 @@ export class Registry {
 
   private validate(r: ResourceType, object: JsonObject): FieldError[] {
     const metadata = object.metadata as JsonObject;
-    const errors = validateName(r.nameRule, metadata.name as string);
+    const errors = [...validateName(r.nameRule, metadata.name as string), ...validateLabels(metadata.labels), ...validateAnnotations(metadata.annotations)];
     if (r === ENDPOINT_SLICES) {
       const types = ['IPv4', 'IPv6', 'FQDN'];
       if (object.addressType === undefined) errors.push({ type: 'FieldValueRequired', field: 'addressType', detail: '' });

@@ -228,6 +228,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
           if (r.namespaced && namespace === undefined) throw methodNotAllowed();
           return sendJson(res, 201, registry.create(r, namespace, await readBody(req)));
         case 'DELETE':
+          // Like create, deletecollection of a namespaced kind needs a namespace in the path.
+          if (r.namespaced && namespace === undefined) throw methodNotAllowed();
           return sendJson(res, 200, registry.deleteCollection(r, namespace, {
             labelSelector: optional(query.get('labelSelector')),
             fieldSelector: optional(query.get('fieldSelector')),
