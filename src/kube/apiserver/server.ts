@@ -22,6 +22,7 @@ import { ApiError, badRequest, internalError, methodNotAllowed, pathNotFound, un
 import type { WatchEvent } from './watch.js';
 import { openApiV3Document, openApiV3Index } from './openapi.js';
 import { asksFor } from './media-types.js';
+import { decodeProtobufObject, PROTOBUF_CONTENT_TYPE } from './protobuf.js';
 import { TABLE_CONTENT_TYPE, toTable, type IncludeObject } from './tables.js';
 
 export const DEFAULT_SERVICE_CIDRS = ['198.19.0.0/16', 'fd00:10:96::/108'];
@@ -77,11 +78,12 @@ function sendStatus(res: ServerResponse, status: Status): void {
   sendJson(res, status.code, status);
 }
 
-// Only JSON bodies: the Kubernetes protobuf and CBOR encodings need every kind's schema.
-// 415 is what makes client-go (kubectl create namespace, for one) retry in JSON.
+// JSON bodies, and protobuf only as far as protobuf.ts reads it: the Kubernetes protobuf
+// and CBOR encodings need every kind's schema. 415 tells the client what to send instead.
 async function readBody(req: IncomingMessage, accepted = ['application/json']): Promise<unknown> {
   const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
-  if (!accepted.includes(contentType)) throw unsupportedMediaType(accepted);
+  const protobuf = contentType === PROTOBUF_CONTENT_TYPE && accepted.includes('application/json');
+  if (!accepted.includes(contentType) && !protobuf) throw unsupportedMediaType(accepted);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -89,7 +91,15 @@ async function readBody(req: IncomingMessage, accepted = ['application/json']): 
     if (size > MAX_BODY_BYTES) throw badRequest('the request body is too large');
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const raw = Buffer.concat(chunks);
+  if (protobuf) {
+    try {
+      return decodeProtobufObject(raw);
+    } catch (e) {
+      throw unsupportedMediaType(accepted, (e as Error).message);
+    }
+  }
+  const text = raw.toString('utf8');
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text);

@@ -127,8 +127,9 @@ export function methodNotAllowed(): ApiError {
   return failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
 }
 
-export function unsupportedMediaType(accepted: string[]): ApiError {
-  return failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`);
+export function unsupportedMediaType(accepted: string[], why?: string): ApiError {
+  const message = `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`;
+  return failure(415, 'UnsupportedMediaType', why ? `${message} (${why})` : message);
 }
 
 export function pathNotFound(): ApiError {

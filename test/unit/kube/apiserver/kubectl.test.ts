@@ -83,5 +83,10 @@ test('kubectl create -f, get, apply and delete work against the stand-in', async
   assert.equal(await kubectl('delete', 'svc', 'web', '-n', 'team'), 'service "web" deleted\n');
   await assert.rejects(kubectl('get', 'svc', 'web', '-n', 'team'), (e: { stderr: string }) => /NotFound.*services "web" not found/.test(e.stderr));
   assert.equal(await kubectl('delete', 'namespace', 'team'), 'namespace "team" deleted\n');
+
+  // Imperative commands: create namespace posts protobuf; label and annotate patch.
+  assert.equal(await kubectl('create', 'namespace', 'lab'), 'namespace/lab created\n');
+  assert.equal(await kubectl('label', 'namespace', 'lab', 'tier=test'), 'namespace/lab labeled\n');
+  assert.match(await kubectl('get', 'namespaces', '-l', 'tier=test', '-o', 'name'), /^namespace\/lab\n$/);
   await assert.rejects(kubectl('get', 'endpointslice', 'web-1', '-n', 'team'), /NotFound/);
 });
