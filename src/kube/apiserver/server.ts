@@ -163,9 +163,10 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   let serverAddress = '';
 
   function serveWatch(req: IncomingMessage, res: ServerResponse, target: Target, query: URLSearchParams, table: IncludeObject | undefined): void {
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
-    res.flushHeaders();
     const timers: NodeJS.Timeout[] = [];
+    // Events produced while the watch starts wait here, so that a bad request (a malformed
+    // selector) still gets its 400 Status instead of an empty 200 stream.
+    let pending: string[] | undefined = [];
     let watcher: Watcher | undefined;
     let finished = false;
     const finish = () => {
@@ -174,14 +175,16 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       for (const t of timers) clearTimeout(t);
       watcher?.stop();
       watches.delete(finish);
-      res.end();
+      if (!pending) res.end();
     };
     const send = (event: WatchEvent) => {
       if (finished) return;
       const printed = table && event.type !== 'BOOKMARK' && event.type !== 'ERROR'
         ? { type: event.type, object: toTable(target.resource, [event.object as KubeObject], {}, table) }
         : event;
-      res.write(`${JSON.stringify(printed)}\n`);
+      const line = `${JSON.stringify(printed)}\n`;
+      if (pending) pending.push(line);
+      else res.write(line);
     };
     const fieldSelector = target.name
       ? [query.get('fieldSelector'), `metadata.name=${target.name}`].filter(Boolean).join(',')
@@ -200,7 +203,11 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       send,
       finish,
     );
-    if (finished) return;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    for (const line of pending) res.write(line);
+    pending = undefined;
+    if (finished) return void res.end();
     watches.add(finish);
     // Like the real server, an unbounded watch still ends after a randomized 30 to 60 minutes.
     const timeoutSeconds = Number(query.get('timeoutSeconds') ?? 1800 * (1 + Math.random()));

@@ -144,6 +144,13 @@ test('a watch from a compacted resourceVersion gets an ERROR event with 410 Expi
   assert.equal(await w.next(), undefined, 'the stream ends after the error');
 });
 
+test('a watch with a malformed selector is refused with 400 before any stream starts', async (t) => {
+  const server = await startKubeApiServer({ logger: quiet });
+  t.after(() => server.close());
+  const res = await call(server, 'GET', '/api/v1/services?watch=1&labelSelector=a%20b');
+  assert.deepEqual([res.code, res.body.kind, res.body.reason], [400, 'Status', 'BadRequest']);
+});
+
 test('close() ends open watches', async () => {
   const server = await startKubeApiServer({ logger: quiet });
   const w = openWatch(server, '/api/v1/namespaces?watch=1');
