@@ -112,8 +112,21 @@ function asListItem(o: KubeObject): JsonObject {
   return item;
 }
 
-function stripVersion(o: JsonObject): string {
-  return JSON.stringify({ ...o, metadata: { ...(o.metadata as JsonObject), resourceVersion: undefined } });
+/** Deep equality of JSON values, whatever the order of object keys. */
+function sameJson(a: Json | undefined, b: Json | undefined): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameJson(v, b[i]));
+  }
+  const keys = Object.keys(a).filter((k) => a[k] !== undefined);
+  return keys.length === Object.keys(b).filter((k) => b[k] !== undefined).length && keys.every((k) => sameJson(a[k], b[k]));
+}
+
+function withoutVersion(o: KubeObject): JsonObject {
+  const metadata = { ...o.metadata };
+  delete metadata.resourceVersion;
+  return { ...o, metadata };
 }
 
 export interface RegistryOptions {
@@ -163,7 +176,7 @@ export class Registry {
     this.services.reserve(service);
     this.store.create(storeKey(SERVICES), this.newObject(SERVICES, 'default', service));
     this.create(ENDPOINT_SLICES, 'default', {
-      metadata: { name: 'kubernetes', labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
+      metadata: { name: 'kubernetes', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
       addressType: family,
       endpoints: [{ addresses: [address], conditions: { ready: true } }],
       ports: [{ name: 'https', port, protocol: 'TCP' }],
@@ -322,11 +335,11 @@ export class Registry {
       const errors = this.validate(r, next);
       if (errors.length) throw invalid(qualifiedOf(r), name, errors);
       next = this.admit(r, next, previous);
-      const changed = r.generationFields.some((f) => JSON.stringify(next[f]) !== JSON.stringify(previous[f]));
+      const changed = r.generationFields.some((f) => !sameJson(next[f], previous[f]));
       if (changed) next.metadata = { ...next.metadata, generation: ((previous.metadata.generation as number | undefined) ?? 0) + 1 };
     }
     // An update that changes nothing is not written: no new version, no watch event.
-    if (stripVersion(next) === stripVersion(previous)) {
+    if (sameJson(withoutVersion(next), withoutVersion(previous))) {
       this.afterWrite(r, previous, previous);
       return previous;
     }

@@ -80,6 +80,8 @@ test('update is optimistic: a stale resourceVersion is a Conflict; a no-op write
   assert.equal(stale.message, 'Operation cannot be fulfilled on services "a": the object has been modified; please apply your changes to the latest version and try again');
   const same = r.update(SERVICES, 'default', 'a', updated);
   assert.equal(same.metadata.resourceVersion, updated.metadata.resourceVersion);
+  const reordered = Object.fromEntries(Object.entries(updated).reverse());
+  assert.equal(r.update(SERVICES, 'default', 'a', reordered).metadata.resourceVersion, updated.metadata.resourceVersion, 'key order is not a change');
   assert.equal(statusOf(() => r.update(SERVICES, 'default', 'zz', service('zz'))).code, 404);
 });
 
