@@ -300,7 +300,9 @@ export class Registry {
       }
     }
     if (this.store.get(storeKey(r), namespace, name)) throw alreadyExists(qualifiedOf(r), name);
-    const object = this.admit(r, this.newObject(r, r.namespaced ? namespace : undefined, { ...body, metadata }));
+    const fresh = this.newObject(r, r.namespaced ? namespace : undefined, { ...body, metadata });
+    if (r.resetStatusOnCreate) delete fresh.status;
+    const object = this.admit(r, fresh);
     const stored = this.store.create(storeKey(r), object);
     this.afterWrite(r, undefined, stored);
     return stored;

@@ -15,6 +15,8 @@ export interface ResourceType {
   categories: string[];
   /** Whether `/status` exists; if so the main resource ignores status changes, as the real strategies do. */
   hasStatus: boolean;
+  /** Whether create drops the status the client sent (true for all but Nodes, which kubelets register with theirs). */
+  resetStatusOnCreate: boolean;
   nameRule: NameRule;
   /** Fields beyond metadata.name/namespace that the real server accepts in a fieldSelector. */
   extraFieldSelectors: string[];
@@ -38,6 +40,7 @@ export const RESOURCES: readonly ResourceType[] = [
     shortNames: ['ns'],
     categories: [],
     hasStatus: true,
+    resetStatusOnCreate: true,
     nameRule: 'dns1123-label',
     extraFieldSelectors: ['status.phase'],
     generationFields: [],
@@ -53,6 +56,7 @@ export const RESOURCES: readonly ResourceType[] = [
     shortNames: ['svc'],
     categories: ['all'],
     hasStatus: true,
+    resetStatusOnCreate: true,
     nameRule: 'dns1035-label',
     extraFieldSelectors: ['spec.clusterIP', 'spec.type'],
     generationFields: [],
@@ -68,6 +72,7 @@ export const RESOURCES: readonly ResourceType[] = [
     shortNames: ['po'],
     categories: ['all'],
     hasStatus: true,
+    resetStatusOnCreate: true,
     nameRule: 'dns1123-subdomain',
     extraFieldSelectors: [
       'spec.nodeName',
@@ -92,6 +97,7 @@ export const RESOURCES: readonly ResourceType[] = [
     shortNames: ['no'],
     categories: [],
     hasStatus: true,
+    resetStatusOnCreate: false,
     nameRule: 'dns1123-subdomain',
     extraFieldSelectors: ['spec.unschedulable'],
     generationFields: [],
@@ -107,6 +113,7 @@ export const RESOURCES: readonly ResourceType[] = [
     shortNames: [],
     categories: [],
     hasStatus: false,
+    resetStatusOnCreate: false,
     nameRule: 'dns1123-subdomain',
     extraFieldSelectors: [],
     generationFields: ['addressType', 'endpoints', 'ports'],

@@ -87,6 +87,11 @@ test('update is optimistic: a stale resourceVersion is a Conflict; a no-op write
 
 test('status is written only through /status; the main resource keeps it', () => {
   const r = registry();
+  const pod = r.create(PODS, 'default', { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i' }] }, status: { podIP: '10.0.0.1' } });
+  assert.deepEqual(pod.status, { phase: 'Pending' }, 'create ignores the status sent');
+  assert.equal((r.update(PODS, 'default', 'p', { ...pod, status: { podIP: '10.0.0.1' } }, 'status').status as { podIP: string }).podIP, '10.0.0.1');
+  const node = r.create(RESOURCES.find((x) => x.resource === 'nodes')!, undefined, { metadata: { name: 'n' }, status: { addresses: [{ type: 'InternalIP', address: '10.1.0.1' }] } });
+  assert.ok(node.status, 'a node is registered with its status');
   const a = r.create(SERVICES, 'default', { ...service('a'), spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
   const ingress = { loadBalancer: { ingress: [{ ip: '203.0.113.7' }] } };
   const ignored = r.update(SERVICES, 'default', 'a', { ...a, status: ingress });
