@@ -7,7 +7,7 @@ import { ObjectStore, objectKey, type Change, type KubeObject } from './store.js
 import type { Json, JsonObject } from './patch.js';
 import { applyJsonPatch, applyMergePatch, PatchError } from './patch.js';
 import { applyStrategicMergePatch } from './strategic-merge-patch.js';
-import { ENDPOINT_SLICES, NAMESPACES, RESOURCES, SERVICES, apiVersionOf, fieldSelectorsOf, type ResourceType } from './resources.js';
+import { ENDPOINT_SLICES, NAMESPACES, PODS, RESOURCES, SERVICES, apiVersionOf, fieldSelectorsOf, type ResourceType } from './resources.js';
 import { generateName, validateAnnotations, validateLabels, validateName } from './names.js';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
 import { ServiceInvalid, ServiceNetworking } from './services.js';
@@ -221,7 +221,7 @@ export class Registry {
         }
       });
     }
-    if (r.resource === 'pods') {
+    if (r === PODS) {
       const spec = isObject(object.spec) ? object.spec : {};
       if (!Array.isArray(spec.containers) || spec.containers.length === 0) errors.push({ type: 'FieldValueRequired', field: 'spec.containers', detail: '' });
     }
@@ -238,7 +238,7 @@ export class Registry {
           ...object,
           metadata: { ...object.metadata, labels },
           spec: object.spec ?? { finalizers: ['kubernetes'] },
-          status: previous?.status ?? object.status ?? { phase: 'Active' },
+          status: object.status ?? { phase: 'Active' },
         };
       }
       case 'services':

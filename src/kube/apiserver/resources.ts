@@ -137,4 +137,6 @@ export function findResource(group: string, version: string, resource: string): 
 
 export const NAMESPACES = RESOURCES.find((r) => r.resource === 'namespaces')!;
 export const SERVICES = RESOURCES.find((r) => r.resource === 'services')!;
+export const PODS = RESOURCES.find((r) => r.resource === 'pods')!;
+export const NODES = RESOURCES.find((r) => r.resource === 'nodes')!;
 export const ENDPOINT_SLICES = RESOURCES.find((r) => r.resource === 'endpointslices')!;

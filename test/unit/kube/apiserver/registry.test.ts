@@ -4,11 +4,10 @@ import { Registry, INITIAL_NAMESPACES } from '../../../../src/kube/apiserver/reg
 import { ObjectStore } from '../../../../src/kube/apiserver/store.js';
 import { ServiceNetworking } from '../../../../src/kube/apiserver/services.js';
 import { parseCidr } from '../../../../src/kube/apiserver/service-allocator.js';
-import { ENDPOINT_SLICES, NAMESPACES, RESOURCES, SERVICES } from '../../../../src/kube/apiserver/resources.js';
+import { ENDPOINT_SLICES, NAMESPACES, NODES, PODS, SERVICES } from '../../../../src/kube/apiserver/resources.js';
 import { ApiError, type Status } from '../../../../src/kube/apiserver/status.js';
 import type { WatchEvent } from '../../../../src/kube/apiserver/watch.js';
 
-const PODS = RESOURCES.find((r) => r.resource === 'pods')!;
 
 function registry(historyLimit = 1000): Registry {
   return new Registry({
@@ -90,7 +89,7 @@ test('status is written only through /status; the main resource keeps it', () =>
   const pod = r.create(PODS, 'default', { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i' }] }, status: { podIP: '10.0.0.1' } });
   assert.deepEqual(pod.status, { phase: 'Pending' }, 'create ignores the status sent');
   assert.equal((r.update(PODS, 'default', 'p', { ...pod, status: { podIP: '10.0.0.1' } }, 'status').status as { podIP: string }).podIP, '10.0.0.1');
-  const node = r.create(RESOURCES.find((x) => x.resource === 'nodes')!, undefined, { metadata: { name: 'n' }, status: { addresses: [{ type: 'InternalIP', address: '10.1.0.1' }] } });
+  const node = r.create(NODES, undefined, { metadata: { name: 'n' }, status: { addresses: [{ type: 'InternalIP', address: '10.1.0.1' }] } });
   assert.ok(node.status, 'a node is registered with its status');
   const a = r.create(SERVICES, 'default', { ...service('a'), spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
   const ingress = { loadBalancer: { ingress: [{ ip: '203.0.113.7' }] } };
