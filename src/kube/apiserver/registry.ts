@@ -51,7 +51,12 @@ export interface WatchOptions {
   sendInitialEvents?: boolean;
 }
 
-export interface DeleteOptions {
+export interface WriteOptions {
+  /** dryRun=All: everything a write does (validation, defaulting, allocation) except storing it. */
+  dryRun?: boolean;
+}
+
+export interface DeleteOptions extends WriteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
@@ -268,7 +273,7 @@ export class Registry {
     return o;
   }
 
-  create(r: ResourceType, namespace: string | undefined, rawBody: unknown): KubeObject {
+  create(r: ResourceType, namespace: string | undefined, rawBody: unknown, options: WriteOptions = {}): KubeObject {
     const body = this.checkBody(r, rawBody);
     const metadata: JsonObject = { ...((body.metadata as JsonObject | undefined) ?? {}) };
     if (r.namespaced) {
@@ -303,12 +308,17 @@ export class Registry {
     const fresh = this.newObject(r, r.namespaced ? namespace : undefined, { ...body, metadata });
     if (r.resetStatusOnCreate) delete fresh.status;
     const object = this.admit(r, fresh);
+    if (options.dryRun) {
+      // Give back what admit() took; the real server's dry-run answer has no resourceVersion.
+      this.afterWrite(r, object, undefined);
+      return object;
+    }
     const stored = this.store.create(storeKey(r), object);
     this.afterWrite(r, undefined, stored);
     return stored;
   }
 
-  update(r: ResourceType, namespace: string | undefined, name: string, rawBody: unknown, subresource?: 'status'): KubeObject {
+  update(r: ResourceType, namespace: string | undefined, name: string, rawBody: unknown, subresource?: 'status', options: WriteOptions = {}): KubeObject {
     const body = this.checkBody(r, rawBody);
     const metadata = (body.metadata as JsonObject | undefined) ?? {};
     if (metadata.name !== undefined && metadata.name !== name) {
@@ -345,12 +355,16 @@ export class Registry {
       this.afterWrite(r, previous, previous);
       return previous;
     }
+    if (options.dryRun) {
+      this.afterWrite(r, next, previous);
+      return next;
+    }
     const stored = this.store.update(storeKey(r), next);
     this.afterWrite(r, previous, stored);
     return stored;
   }
 
-  patch(r: ResourceType, namespace: string | undefined, name: string, type: PatchType, patch: unknown, subresource?: 'status'): KubeObject {
+  patch(r: ResourceType, namespace: string | undefined, name: string, type: PatchType, patch: unknown, subresource?: 'status', options: WriteOptions = {}): KubeObject {
     const previous = this.get(r, namespace, name);
     let patched: Json;
     try {
@@ -370,7 +384,7 @@ export class Registry {
     // A patch that sets metadata.resourceVersion is a precondition, like an update's.
     const patchRv = isObject(patch) && isObject(patch.metadata) ? patch.metadata.resourceVersion : undefined;
     const body = { ...patched, metadata: { ...metadata, resourceVersion: patchRv ?? previous.metadata.resourceVersion } };
-    return this.update(r, namespace, name, body, subresource);
+    return this.update(r, namespace, name, body, subresource, options);
   }
 
   delete(r: ResourceType, namespace: string | undefined, name: string, options: DeleteOptions = {}): KubeObject | Status {
@@ -381,6 +395,10 @@ export class Registry {
     }
     if (pre.resourceVersion !== undefined && pre.resourceVersion !== existing.metadata.resourceVersion) {
       throw conflict(qualifiedOf(r), name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${String(existing.metadata.resourceVersion)}`);
+    }
+    if (options.dryRun) {
+      if (r === NAMESPACES && UNDELETABLE_NAMESPACES.includes(name)) throw forbidden(qualifiedOf(NAMESPACES), name, 'this namespace may not be deleted');
+      return existing;
     }
     if (r === NAMESPACES) return this.deleteNamespace(existing);
     const deleted = this.store.delete(storeKey(r), namespace, name)!;
@@ -430,12 +448,12 @@ export class Registry {
     this.pendingNamespaceDeletions.clear();
   }
 
-  deleteCollection(r: ResourceType, namespace: string | undefined, options: ListOptions): JsonObject {
+  deleteCollection(r: ResourceType, namespace: string | undefined, options: ListOptions, write: WriteOptions = {}): JsonObject {
     const list = this.list(r, namespace, { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector });
     const items = (list.items as JsonObject[]).filter((o) => !(r === NAMESPACES && UNDELETABLE_NAMESPACES.includes((o.metadata as JsonObject).name as string)));
     const deleted = items.map((o) => {
       const m = o.metadata as JsonObject;
-      const result = this.delete(r, m.namespace as string | undefined, m.name as string);
+      const result = this.delete(r, m.namespace as string | undefined, m.name as string, write);
       return result.kind === 'Status' ? o : asListItem(result as KubeObject);
     });
     return { ...list, metadata: { resourceVersion: String(this.store.resourceVersion()) }, items: deleted };

@@ -227,7 +227,9 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     const { resource: r, namespace, name, subresource } = target;
     const method = req.method ?? 'GET';
     const table = tableRequest(req, query);
-    if (query.get('dryRun')) throw badRequest('dryRun is not supported by this Kubernetes API stand-in');
+    const dryRunValues = query.getAll('dryRun');
+    if (dryRunValues.some((v) => v !== 'All')) throw badRequest(`dryRun: Unsupported value: "${dryRunValues.find((v) => v !== 'All')}": supported values: "All"`);
+    const write = { dryRun: dryRunValues.length > 0 };
     if (subresource !== undefined && (subresource !== 'status' || !r.hasStatus)) throw pathNotFound();
     if (name === undefined) {
       switch (method) {
@@ -243,14 +245,14 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
           }));
         case 'POST':
           if (r.namespaced && namespace === undefined) throw methodNotAllowed();
-          return sendJson(res, 201, registry.create(r, namespace, await readBody(req)));
+          return sendJson(res, 201, registry.create(r, namespace, await readBody(req), write));
         case 'DELETE':
           // Like create, deletecollection of a namespaced kind needs a namespace in the path.
           if (r.namespaced && namespace === undefined) throw methodNotAllowed();
           return sendJson(res, 200, registry.deleteCollection(r, namespace, {
             labelSelector: optional(query.get('labelSelector')),
             fieldSelector: optional(query.get('fieldSelector')),
-          }));
+          }, write));
         default:
           throw methodNotAllowed();
       }
@@ -261,17 +263,19 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
         if (flag(query.get('watch'))) return serveWatch(req, res, target, query, table);
         return sendObjects(res, table, r, registry.get(r, namespace, name));
       case 'PUT':
-        return sendJson(res, 200, registry.update(r, namespace, name, await readBody(req), status));
+        return sendJson(res, 200, registry.update(r, namespace, name, await readBody(req), status, write));
       case 'PATCH': {
         const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim();
         const type = PATCH_TYPES[contentType];
         if (!type) throw unsupportedMediaType(Object.keys(PATCH_TYPES));
-        return sendJson(res, 200, registry.patch(r, namespace, name, type, await readBody(req, [contentType]), status));
+        return sendJson(res, 200, registry.patch(r, namespace, name, type, await readBody(req, [contentType]), status, write));
       }
       case 'DELETE': {
         if (status) throw methodNotAllowed();
-        const body = (await readBody(req)) as DeleteOptions | undefined;
-        return sendJson(res, 200, registry.delete(r, namespace, name, body ?? {}));
+        // The wire DeleteOptions may carry dryRun too, as a list of strings.
+        const body = (await readBody(req)) as { preconditions?: DeleteOptions['preconditions']; dryRun?: string[] } | undefined;
+        const dryRun = write.dryRun || (Array.isArray(body?.dryRun) && body.dryRun.includes('All'));
+        return sendJson(res, 200, registry.delete(r, namespace, name, { preconditions: body?.preconditions, dryRun }));
       }
       default:
         throw methodNotAllowed();

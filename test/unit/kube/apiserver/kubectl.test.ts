@@ -71,6 +71,8 @@ test('kubectl create -f, get, apply and delete work against the stand-in', async
   assert.match(await kubectl('get', 'endpointslices', '-A'), /team\s+web-1\s+IPv4\s+8080\s+198\.18\.0\.10/);
 
   await assert.rejects(kubectl('create', '-f', join(dir, 'all.yaml')), (e: { stderr: string }) => /AlreadyExists/.test(e.stderr));
+  assert.match(await kubectl('create', 'namespace', 'dry', '--dry-run=server'), /namespace\/dry created \(server dry run\)/);
+  await assert.rejects(kubectl('get', 'namespace', 'dry'), /NotFound/);
 
   // apply on top of `create` sends a strategic merge patch; a second port merges by key.
   await writeFile(join(dir, 'all.yaml'), MANIFESTS.replace('  - {name: http, port: 80, targetPort: 8080}', '  - {name: http, port: 80, targetPort: 8080}\n  - {name: https, port: 443}'));

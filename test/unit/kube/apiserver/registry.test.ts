@@ -248,3 +248,22 @@ test('with a deletion delay a namespace stays Terminating, refusing new content,
   assert.equal(statusOf(() => r.get(SERVICES, 'team', 'a')).code, 404);
   r.close();
 });
+
+test('dryRun runs a write through validation and allocation without storing it', () => {
+  const r = registry();
+  const before = r.store.resourceVersion();
+  const dry = r.create(SERVICES, 'default', { ...service('a'), spec: { clusterIP: '198.19.9.9', ports: [{ port: 80 }] } }, { dryRun: true });
+  assert.equal(dry.metadata.resourceVersion, undefined);
+  assert.equal((dry.spec as { clusterIP: string }).clusterIP, '198.19.9.9');
+  assert.equal(r.store.resourceVersion(), before);
+  assert.equal(statusOf(() => r.get(SERVICES, 'default', 'a')).code, 404);
+  const real = r.create(SERVICES, 'default', { ...service('a'), spec: { clusterIP: '198.19.9.9', ports: [{ port: 80 }] } });
+  assert.equal(statusOf(() => r.create(SERVICES, 'default', service('a'), { dryRun: true })).reason, 'AlreadyExists');
+  const patched = r.patch(SERVICES, 'default', 'a', 'merge', { spec: { type: 'NodePort' } }, undefined, { dryRun: true });
+  assert.ok((patched.spec as { ports: Array<{ nodePort: number }> }).ports[0].nodePort >= 30000);
+  assert.equal(r.get(SERVICES, 'default', 'a').metadata.resourceVersion, real.metadata.resourceVersion);
+  r.delete(SERVICES, 'default', 'a', { dryRun: true });
+  assert.equal(r.get(SERVICES, 'default', 'a').metadata.uid, real.metadata.uid);
+  r.deleteCollection(SERVICES, 'default', {}, { dryRun: true });
+  assert.equal((r.list(SERVICES, 'default', {}).items as unknown[]).length, 1);
+});
