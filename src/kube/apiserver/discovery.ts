@@ -30,7 +30,7 @@ function groupVersions(): GroupVersion[] {
   return [...seen.values()];
 }
 
-export function resourcesOf(group: string, version: string): ResourceType[] {
+function resourcesOf(group: string, version: string): ResourceType[] {
   return RESOURCES.filter((r) => r.group === group && r.version === version);
 }
 
@@ -49,7 +49,7 @@ function apiGroup(group: string): object {
   return { name: group, versions, preferredVersion: versions[0] };
 }
 
-export function namedGroups(): string[] {
+function namedGroups(): string[] {
   return [...new Set(groupVersions().filter((gv) => gv.group !== '').map((gv) => gv.group))];
 }
 

@@ -1,12 +1,12 @@
 // Accept header parsing for the two alternate JSON forms clients negotiate: aggregated
 // discovery and server-side printed Tables. Both are asked for as the first choice.
 
-export interface MediaType {
+interface MediaType {
   type: string;
   params: Record<string, string>;
 }
 
-export function firstAcceptable(accept: string | undefined): MediaType | undefined {
+function firstAcceptable(accept: string | undefined): MediaType | undefined {
   const first = accept?.split(',')[0]?.trim();
   if (!first) return undefined;
   const [type, ...params] = first.split(';').map((p) => p.trim());

@@ -144,7 +144,7 @@ export function parseFieldSelector(text: string | undefined, knownFields: readon
 }
 
 /** The string a field selector compares against: absent fields are "", booleans are "true"/"false". */
-export function fieldValue(object: unknown, path: string): string {
+function fieldValue(object: unknown, path: string): string {
   let v: unknown = object;
   for (const segment of path.split('.')) {
     if (v === null || typeof v !== 'object') return '';

@@ -70,7 +70,7 @@ export function parseCidr(text: string): Cidr {
   return { family: ip.family, text: `${formatIp(ip.family, base)}/${prefixLength}`, base, prefixLength, size };
 }
 
-export function cidrContains(cidr: Cidr, family: IpFamily, value: bigint): boolean {
+function cidrContains(cidr: Cidr, family: IpFamily, value: bigint): boolean {
   return family === cidr.family && value >= cidr.base && value < cidr.base + cidr.size;
 }
 

@@ -38,16 +38,26 @@ function allocationsOf(service: JsonObject | undefined): Allocations {
   return { ips, nodePorts };
 }
 
-function failureDetail(failure: AllocationFailure, what: string, range: string): string {
+// The allocators' messages, worded as the real ClusterIP and NodePort allocators word them.
+function ipFailureDetail(failure: AllocationFailure, requested: string | undefined, range: string): string {
   switch (failure) {
     case 'already-allocated':
-      return `failed to allocate ${what}: provided ${what.startsWith('IP') ? 'IP' : 'port'} is already allocated`;
+      return `failed to allocate IP ${requested}: provided IP is already allocated`;
     case 'out-of-range':
-      return what.startsWith('IP')
-        ? `failed to allocate ${what}: the provided IP (${what.slice(3)}) is not in the valid range. The range of valid IPs is ${range}`
-        : `provided port is not in the valid range. The range of valid ports is ${range}`;
+      return `failed to allocate IP ${requested}: the provided IP (${requested}) is not in the valid range. The range of valid IPs is ${range}`;
     case 'full':
-      return `failed to allocate a ${what.startsWith('IP') ? 'serviceIP' : 'nodePort'}: range is full`;
+      return 'failed to allocate a serviceIP: range is full';
+  }
+}
+
+function portFailureDetail(failure: AllocationFailure, range: string): string {
+  switch (failure) {
+    case 'already-allocated':
+      return 'failed to allocate port: provided port is already allocated';
+    case 'out-of-range':
+      return `provided port is not in the valid range. The range of valid ports is ${range}`;
+    case 'full':
+      return 'failed to allocate a nodePort: range is full';
   }
 }
 
@@ -258,8 +268,7 @@ export class ServiceNetworking {
       const allocator = this.allocator(family)!;
       const result = allocator.allocate(requested[i]);
       if (result === 'already-allocated' || result === 'out-of-range' || result === 'full') {
-        const what = requested[i] !== undefined ? `IP ${requested[i]}` : 'IP';
-        errors.push({ type: 'FieldValueInvalid', field: 'spec.clusterIPs', value: requested, detail: failureDetail(result, what, allocator.cidr.text) });
+        errors.push({ type: 'FieldValueInvalid', field: 'spec.clusterIPs', value: requested, detail: ipFailureDetail(result, requested[i], allocator.cidr.text) });
         return;
       }
       taken.push(() => allocator.release(result));
@@ -299,7 +308,7 @@ export class ServiceNetworking {
       }
       const result = this.ports.allocate(nodePort);
       if (typeof result !== 'number') {
-        errors.push({ type: 'FieldValueInvalid', field: `spec.ports[${i}].nodePort`, value: nodePort ?? 0, detail: failureDetail(result, 'port', `${this.ports.first}-${this.ports.last}`) });
+        errors.push({ type: 'FieldValueInvalid', field: `spec.ports[${i}].nodePort`, value: nodePort ?? 0, detail: portFailureDetail(result, `${this.ports.first}-${this.ports.last}`) });
         return port;
       }
       taken.push(() => this.ports.release(result));
