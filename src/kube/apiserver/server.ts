@@ -219,7 +219,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       };
       timers.push(setTimeout(tick, bookmarkIntervalMs));
     }
-    req.on('close', finish);
+    // The response's close, not the request's: a request closes once its (empty) body is read.
+    res.on('close', finish);
     res.on('error', finish);
   }
 

@@ -27,6 +27,7 @@ function openWatch(server: KubeApiServer, path: string) {
   const req = request(server.url + path, (res) => {
     status = res.statusCode ?? 0;
     const rl = createInterface(res);
+    rl.on('error', () => undefined);
     rl.on('line', (line) => {
       const event = JSON.parse(line);
       const w = waiters.shift();
@@ -38,6 +39,8 @@ function openWatch(server: KubeApiServer, path: string) {
       for (const w of waiters.splice(0)) w(undefined);
     });
   });
+  // Destroying the request from the test side is how a client goes away, not a failure.
+  req.on('error', () => undefined);
   req.end();
   return {
     next: (): Promise<any> => (lines.length ? Promise.resolve(lines.shift()) : ended ? Promise.resolve(undefined) : new Promise((r) => waiters.push(r))),
@@ -149,6 +152,16 @@ test('a watch with a malformed selector is refused with 400 before any stream st
   t.after(() => server.close());
   const res = await call(server, 'GET', '/api/v1/services?watch=1&labelSelector=a%20b');
   assert.deepEqual([res.code, res.body.kind, res.body.reason], [400, 'Status', 'BadRequest']);
+});
+
+test('a client that goes away leaves no watcher behind', async (t) => {
+  const server = await startKubeApiServer({ logger: quiet });
+  t.after(() => server.close());
+  const w = openWatch(server, '/api/v1/namespaces?watch=1');
+  assert.equal((await w.next()).type, 'ADDED');
+  w.close();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal((server.registry.store as unknown as { listeners: Set<unknown> }).listeners.size, 0);
 });
 
 test('close() ends open watches', async () => {
