@@ -3,6 +3,7 @@
 // semantics. No HTTP here: the server maps requests onto these calls and ApiErrors onto
 // Status responses.
 import { randomUUID } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 import { ObjectStore, objectKey, type Change, type KubeObject } from './store.js';
 import type { Json, JsonObject } from './patch.js';
 import { applyJsonPatch, applyMergePatch, PatchError } from './patch.js';
@@ -224,6 +225,13 @@ export class Registry {
         if (addresses.length < 1 || addresses.length > 100) {
           errors.push({ type: 'FieldValueInvalid', field: `endpoints[${i}].addresses`, value: addresses.length, detail: 'must contain at least 1 address and no more than 100' });
         }
+        addresses.forEach((address, j) => {
+          const field = `endpoints[${i}].addresses[${j}]`;
+          const text = typeof address === 'string' ? address : '';
+          if (object.addressType === 'IPv4' && !isIPv4(text)) errors.push({ type: 'FieldValueInvalid', field, value: address, detail: 'must be a valid IPv4 address' });
+          if (object.addressType === 'IPv6' && !isIPv6(text)) errors.push({ type: 'FieldValueInvalid', field, value: address, detail: 'must be a valid IPv6 address' });
+          if (object.addressType === 'FQDN') errors.push(...validateName('dns1123-subdomain', text, field));
+        });
       });
     }
     if (r === PODS) {

@@ -63,6 +63,9 @@ test('create failures are the real Status objects', () => {
   assert.deepEqual([missingNs.code, missingNs.reason, missingNs.message], [404, 'NotFound', 'namespaces "nope" not found']);
   const wrongNs = statusOf(() => r.create(SERVICES, 'default', { metadata: { name: 'x', namespace: 'kube-system' }, spec: { ports: [{ port: 1 }] } }));
   assert.equal(wrongNs.reason, 'BadRequest');
+  const badAddress = statusOf(() => r.create(ENDPOINT_SLICES, 'default', { metadata: { name: 'x' }, addressType: 'IPv4', endpoints: [{ addresses: ['fd00::1'] }] }));
+  assert.deepEqual([badAddress.code, badAddress.details!.causes![0].field], [422, 'endpoints[0].addresses[0]']);
+  assert.match(badAddress.message!, /^EndpointSlice.discovery.k8s.io "x" is invalid: endpoints\[0\].addresses\[0\]: Invalid value: "fd00::1": must be a valid IPv4 address$/);
   const sliceStatus = statusOf(() => r.get(ENDPOINT_SLICES, 'default', 'x'));
   assert.equal(sliceStatus.message, 'endpointslices.discovery.k8s.io "x" not found');
   assert.deepEqual(sliceStatus.details, { name: 'x', kind: 'endpointslices', group: 'discovery.k8s.io' });
