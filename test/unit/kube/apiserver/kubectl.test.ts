@@ -86,8 +86,10 @@ test('kubectl create -f, get, apply and delete work against the stand-in', async
   await assert.rejects(kubectl('get', 'svc', 'web', '-n', 'team'), (e: { stderr: string }) => /NotFound.*services "web" not found/.test(e.stderr));
   assert.equal(await kubectl('delete', 'namespace', 'team'), 'namespace "team" deleted\n');
 
-  // Imperative commands: create namespace posts protobuf; label and annotate patch.
+  // Imperative commands: create namespace and create service post protobuf; label patches.
   assert.equal(await kubectl('create', 'namespace', 'lab'), 'namespace/lab created\n');
+  assert.equal(await kubectl('create', 'service', 'nodeport', 'np', '-n', 'lab', '--tcp=80:8080', '--node-port=30080'), 'service/np created\n');
+  assert.match(await kubectl('get', 'svc', 'np', '-n', 'lab', '--no-headers'), /^np\s+NodePort\s+198\.19\.\S+\s+<none>\s+80:30080\/TCP\s+/);
   assert.equal(await kubectl('label', 'namespace', 'lab', 'tier=test'), 'namespace/lab labeled\n');
   assert.match(await kubectl('get', 'namespaces', '-l', 'tier=test', '-o', 'name'), /^namespace\/lab\n$/);
   await assert.rejects(kubectl('get', 'endpointslice', 'web-1', '-n', 'team'), /NotFound/);
