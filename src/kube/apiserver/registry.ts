@@ -5,8 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { ObjectStore, objectKey, type Change, type KubeObject } from './store.js';
-import type { Json, JsonObject } from './patch.js';
-import { applyJsonPatch, applyMergePatch, PatchError } from './patch.js';
+import { applyJsonPatch, applyMergePatch, PatchError, type Json, type JsonObject } from './patch.js';
 import { applyStrategicMergePatch } from './strategic-merge-patch.js';
 import { ENDPOINT_SLICES, NAMESPACES, PODS, RESOURCES, SERVICES, apiVersionOf, fieldSelectorsOf, type ResourceType } from './resources.js';
 import { generateName, validateAnnotations, validateLabels, validateName } from './names.js';
@@ -105,7 +104,7 @@ function decodeContinue(token: string): ContinueToken {
       return { rv: decoded.rv, start: decoded.start };
     }
   } catch {
-    // fall through to the error below
+    // Not base64 JSON: the same answer as a token of the wrong shape.
   }
   throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
 }
