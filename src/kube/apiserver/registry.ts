@@ -546,7 +546,8 @@ export class Registry {
       }
       if (options.sendInitialEvents === true && options.allowWatchBookmarks) send(bookmark({ 'k8s.io/initial-events-end': 'true' }));
       from = this.store.resourceVersion();
-    } else if (rvText === '') {
+    } else if (rvText === '' || rvText === '0') {
+      // sendInitialEvents=false: from now on, with no replay.
       from = this.store.resourceVersion();
     } else {
       from = parseResourceVersion(rvText);

@@ -186,6 +186,10 @@ test('a continue token or resourceVersion older than the history window is 410 E
   const expired = statusOf(() => r.list(SERVICES, 'default', { limit: 1, continue: token }));
   assert.deepEqual([expired.code, expired.reason], [410, 'Expired']);
   assert.match(expired.message!, /^The provided continue parameter is too old/);
+  const fromNow: WatchEvent[] = [];
+  r.watch(SERVICES, 'default', { resourceVersion: '0', sendInitialEvents: false }, (e) => fromNow.push(e), () => assert.fail('not expired'));
+  r.patch(SERVICES, 'default', 'b', 'merge', { metadata: { labels: { late: 'yes' } } });
+  assert.deepEqual(fromNow.map((e) => e.type), ['MODIFIED']);
   const events: WatchEvent[] = [];
   let ended = false;
   r.watch(SERVICES, 'default', { resourceVersion: '1' }, (e) => events.push(e), () => (ended = true));
