@@ -117,6 +117,7 @@ export function createPortResource(options: PortResourceOptions): Resource {
       checkAddressPairs(values.allowed_address_pairs as unknown[], portSecurity);
       const mac = (values.mac_address as string | undefined) ?? (await freeMac(tx.db, network.id as string));
       if (values.mac_address) await checkMacFree(tx.db, network.id as string, mac);
+      values.allowed_address_pairs = withPortMac(values.allowed_address_pairs as AddressPair[], mac);
       const host = values['binding:host_id'] as string;
       await tx.db
         .insertInto('ports')
@@ -148,6 +149,10 @@ export function createPortResource(options: PortResourceOptions): Resource {
         await checkMacFree(tx.db, current.network_id as string, changes.mac_address as string);
       }
       const columns: WireObject = { ...changes };
+      if (changes.allowed_address_pairs !== undefined || changes.mac_address !== undefined) {
+        const pairs = (changes.allowed_address_pairs ?? current.allowed_address_pairs) as AddressPair[];
+        columns.allowed_address_pairs = withPortMac(pairs, (changes.mac_address ?? current.mac_address) as string);
+      }
       if ('binding:host_id' in changes) {
         const host = changes['binding:host_id'] as string;
         columns['binding:vif_type'] = host ? 'bridge' : 'unbound';
@@ -170,6 +175,16 @@ export function createPortResource(options: PortResourceOptions): Resource {
 }
 
 const isNetworkDevice = (owner: string) => owner.startsWith('network:');
+
+interface AddressPair {
+  ip_address: string;
+  mac_address?: string;
+}
+
+/** Neutron stores a pair without a MAC with the port's own. */
+function withPortMac(pairs: AddressPair[], mac: string): AddressPair[] {
+  return pairs.map((p) => ({ ip_address: p.ip_address, mac_address: p.mac_address ?? mac }));
+}
 
 function portSecurityNeededForGroups(): ApiError {
   return badRequest('Port security must be enabled and port must have an IP address in order to use security groups.', 'PortSecurityAndIPRequiredForSecurityGroups');
