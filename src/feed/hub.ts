@@ -1,8 +1,8 @@
 import type { Logger } from '../lib/logger.js';
-import { compactedThrough, currentRevision, readChanges } from '../store/changelog.js';
+import { compactedThrough, currentRevision, readChanges, type LoggedChange } from '../store/changelog.js';
 import type { Db } from '../store/database.js';
 import type { Store } from '../store/store.js';
-import { RelevanceIndex } from './relevance-index.js';
+import { RelevanceIndex, type TouchedKeys } from './relevance-index.js';
 import type { FeedMessage } from './target-state.js';
 
 /** Where a host's messages go: the stream of one connected agent. */
@@ -17,6 +17,22 @@ export interface FeedSink {
 export type IndexSource = (db: Db) => Promise<{ resource: string; objects: Record<string, unknown>[] }[]>;
 
 const PAGE = 1000;
+
+/**
+ * Who is sent what: which keys of which hosts a change touched, and whether a returning agent is sent its whole
+ * slice. The feed's own policy is the Sprut one (the index's answer; a replay of only what changed since the
+ * agent's revision). Benchmarks swap in other policies built from the same index (e.g. a model of Neutron's).
+ */
+export interface FanOutPolicy {
+  touched(index: RelevanceIndex, change: LoggedChange, connectedHosts: () => Iterable<string>): TouchedKeys;
+  /** True when an agent returning at `since` is sent its whole slice although the log still reaches back to it. */
+  snapshotOnResume(since: number): boolean;
+}
+
+export const SPRUT_FAN_OUT: FanOutPolicy = {
+  touched: (index, change) => index.touched(change),
+  snapshotOnResume: () => false,
+};
 
 /** Serialises work on the index: one change, one replay or one snapshot at a time. */
 class Mutex {
@@ -47,6 +63,7 @@ export class FeedHub {
     private readonly store: Store,
     private readonly source: IndexSource,
     private readonly logger: Logger,
+    private readonly fanOut: FanOutPolicy = SPRUT_FAN_OUT,
   ) {}
 
   async start(): Promise<void> {
@@ -100,7 +117,7 @@ export class FeedHub {
       const reached = new Set<string>();
       for (const change of changes) {
         this.index.apply(change);
-        for (const [host, keys] of this.index.touched(change)) {
+        for (const [host, keys] of this.touched(change)) {
           const sinks = this.sinks.get(host);
           if (!sinks?.size) continue;
           const messages = this.index.messagesFor(host, keys);
@@ -113,6 +130,10 @@ export class FeedHub {
       for (const host of reached) this.deliver(host, [marker]);
       if (changes.length < PAGE) return;
     }
+  }
+
+  private touched(change: LoggedChange): TouchedKeys {
+    return this.fanOut.touched(this.index, change, () => this.sinks.keys());
   }
 
   private deliver(host: string, messages: FeedMessage[]): void {
@@ -128,7 +149,7 @@ export class FeedHub {
   async attach(sink: FeedSink, since: number): Promise<void> {
     await this.mutex.run(async () => {
       const compacted = await this.store.read((db) => compactedThrough(db));
-      if (since <= 0 || since < compacted) {
+      if (since <= 0 || since < compacted || this.fanOut.snapshotOnResume(since)) {
         sink.push(this.snapshot(sink.host));
       } else {
         sink.push([...(await this.replay(sink.host, since)), { type: 'revision', revision: this.index.revision }]);
@@ -159,7 +180,7 @@ export class FeedHub {
       const changes = await this.store.read((db) => readChanges(db, cursor, PAGE));
       for (const change of changes) {
         if (change.revision > this.index.revision) break pages;
-        for (const key of this.index.touched(change).get(host) ?? []) keys.add(key);
+        for (const key of this.touched(change).get(host) ?? []) keys.add(key);
         cursor = change.revision;
       }
       if (changes.length < PAGE) break;

@@ -145,7 +145,9 @@ export class RelevanceIndex {
 
   /** Loads an object as it is now (building the index at start). */
   load(resource: string, body: Wire): void {
-    this.apply({ resource, id: String(body.id ?? body.name), projectId: null, action: 'create', body, previous: null, revision: 0, createdAt: '' });
+    // The log keys a host by its name (ports name it in binding:host_id); its body's id is the agent's UUID.
+    const id = String(resource === 'host' ? body.name : (body.id ?? body.name));
+    this.apply({ resource, id, projectId: null, action: 'create', body, previous: null, revision: 0, createdAt: '' });
   }
 
   private setPort(id: string, next: PortState | undefined): void {
@@ -281,6 +283,11 @@ export class RelevanceIndex {
       add(host, `network:${networkId}`);
       if (mtuChanged) for (const p of this.hostPorts.get(host)) if (this.ports.get(p)?.networkId === networkId) add(host, `port:${p}`);
     }
+  }
+
+  /** Hosts with a port bound on the network: they carry it. */
+  hostsOnNetwork(networkId: string): string[] {
+    return [...this.networkHosts.keys(networkId)];
   }
 
   /** Hosts enforcing a rule whose remote group is `group`: they hold its address set. */

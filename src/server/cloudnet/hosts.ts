@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, notFound } from '../../lib/errors.js';
 import { canonicalIp } from '../../lib/ip.js';
-import { FeedHub, type FeedSink, type IndexSource } from '../../feed/hub.js';
+import { FeedHub, type FanOutPolicy, type FeedSink, type IndexSource } from '../../feed/hub.js';
 import type { FeedMessage } from '../../feed/target-state.js';
 import type { Db } from '../../store/database.js';
 import type { Store, WriteTx } from '../../store/store.js';
@@ -22,6 +22,8 @@ export interface HostsApiOptions {
   streamHeartbeatMs: number;
   /** Lines a slow agent may fall behind before its stream is cut (it then resumes from its revision). */
   streamQueueLimit: number;
+  /** Who is sent what (default: the Sprut policy); benchmarks pass models of other designs. */
+  fanOut?: FanOutPolicy;
 }
 
 export const DEFAULT_HOSTS_OPTIONS: HostsApiOptions = {
@@ -91,7 +93,7 @@ export async function registerHostsRoutes(app: FastifyInstance, ctx: ServerConte
   const opts = { ...DEFAULT_HOSTS_OPTIONS, ...options };
   const services = createNetworkServices(defaultNetworkConfig, ctx.store);
   const ports = services.get('port');
-  const hub = new FeedHub(ctx.store, indexSource(services), ctx.logger);
+  const hub = new FeedHub(ctx.store, indexSource(services), ctx.logger, opts.fanOut);
   await hub.start();
 
   const liveness = setInterval(() => {

@@ -180,3 +180,20 @@ test('a member joining a group is one set element to each host that references t
   assert.deepEqual([...joined.keys()], ['h1']);
   assert.deepEqual(index.messagesFor('h1', joined.get('h1')!), [{ type: 'set_add', id: 'admins', addresses: ['198.18.1.6'] }]);
 });
+
+test('an index loaded from the database knows hosts by name, as ports and the log name them', () => {
+  const index = new RelevanceIndex();
+  // What indexSource reads: a host's body carries the agent's UUID as id and its name.
+  index.load('host', { id: '0b6c1c8e-5f7b-4d4e-9a39-1f2a3b4c5d6e', name: 'h1', tunnel_ip: '198.18.0.1', provider_interfaces: {} });
+  index.load('host', { id: '7d1e2f3a-4b5c-4d6e-8f9a-0b1c2d3e4f5a', name: 'h2', tunnel_ip: '198.18.0.2', provider_interfaces: {} });
+  index.load('network', { id: 'n', mtu: 1450, 'provider:network_type': 'vxlan', 'provider:segmentation_id': 5 });
+  for (const [id, host] of [
+    ['a', 'h1'],
+    ['b', 'h2'],
+  ]) {
+    index.load('port', { id, network_id: 'n', 'binding:host_id': host, mac_address: `fa:16:3e:00:00:0${id === 'a' ? 1 : 2}`, fixed_ips: [], security_groups: [] });
+  }
+  const remotes = index.slice('h2').filter((m) => m.type === 'upsert' && m.kind === 'remotePort');
+  assert.deepEqual(remotes.map((m) => (m as { value: { tunnelIp: string } }).value.tunnelIp), ['198.18.0.1']);
+  assert.equal(index.hostInfo('h1')?.tunnelIp, '198.18.0.1');
+});
