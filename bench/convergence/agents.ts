@@ -17,6 +17,8 @@ export class Meter {
   lines = 0;
   lastAt = 0;
   readonly reached = new Set<string>();
+  /** Bytes per agent: the largest share says whether one agent got far more than the change. */
+  readonly perAgent = new Map<string, number>();
   private concerned = new Map<string, Holds>();
   readonly heldAt = new Map<string, number>();
 
@@ -27,6 +29,7 @@ export class Meter {
     this.lines = 0;
     this.lastAt = this.t0;
     this.reached.clear();
+    this.perAgent.clear();
     this.heldAt.clear();
     this.concerned = concerned;
     // An agent may hold it already (e.g. nothing to do): it counts at once.
@@ -50,6 +53,14 @@ export class Meter {
     this.lines++;
     this.lastAt = now;
     this.reached.add(agent.host);
+    this.perAgent.set(agent.host, (this.perAgent.get(agent.host) ?? 0) + bytes);
+  }
+
+  /** The agent that received the most bytes, and how many. */
+  get top(): [string, number] {
+    let best: [string, number] = ['-', 0];
+    for (const entry of this.perAgent) if (entry[1] > best[1]) best = entry;
+    return best;
   }
 
   consistent(agent: SimAgent, now: number): void {

@@ -40,6 +40,8 @@ export interface ScenarioResult {
   reached: number;
   /** Last message of the scenario to reach any agent, from the start. */
   lastMs: number;
+  /** The agent sent the most, and its bytes. */
+  top: [string, number];
   note?: string;
 }
 
@@ -161,6 +163,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
       }
       const created = (await api('POST', '/network/v2.0/ports', { ports: batch })).ports as { id: string; fixed_ips: { ip_address: string }[] }[];
       created.forEach((p, i) => portIds.set(j0 + i, { id: p.id, ip: p.fixed_ips[0].ip_address }));
+      if ((j0 + BULK) % 10_000 === 0) o.log(`  … ${j0 + BULK} ports (${ms(performance.now() - t)} ms)`);
     }
     note(`created ${portIds.size} ports through the Network API (bulks of ${BULK}) in ${ms(performance.now() - t)} ms`);
 
@@ -217,10 +220,11 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
         bytes: meter.bytes,
         reached: meter.reached.size,
         lastMs: meter.lastAt - t0,
+        top: meter.top,
       };
       results.push(r);
       o.log(
-        `  ${model} ${name}: p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms, held by ${r.held}/${r.concerned}, ${mb(r.bytes)} to ${r.reached} agents, last message at ${ms(r.lastMs)} ms`,
+        `  ${model} ${name}: p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms, held by ${r.held}/${r.concerned}, ${mb(r.bytes)} to ${r.reached} agents (most to one: ${mb(r.top[1])}, ${r.top[0]}), last message at ${ms(r.lastMs)} ms`,
       );
       return r;
     };
@@ -299,12 +303,13 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
       });
 
       // 4. Server restart: every agent resumes from its held revision. Latency from the new server listening.
-      let restart = { downMs: 0, bootMs: 0 };
+      let restart = { downMs: 0, stopMs: 0, bootMs: 0 };
       const r4 = await scenario(model, `server restart, ${H} agents resume`, all(), async () => {
         const t0 = performance.now();
         await stop();
+        const stopMs = performance.now() - t0;
         await start(model === 'neutron' ? 'neutron' : 'sprut');
-        restart = { downMs: performance.now() - t0, bootMs: server!.bootMs };
+        restart = { downMs: performance.now() - t0, stopMs, bootMs: server!.bootMs };
         for (const a of agents.values()) a.kick();
       });
       const shift = restart.downMs;
@@ -312,7 +317,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
         p50: r4.p50 - shift,
         p99: r4.p99 - shift,
         lastMs: r4.lastMs - shift,
-        note: `from the new server listening; it was down ${ms(restart.downMs)} ms, of which ${ms(restart.bootMs)} ms booting (index built from ${portIds.size} ports)`,
+        note: `from the new server listening; it was down ${ms(restart.downMs)} ms: ${ms(restart.stopMs)} ms stopping (SIGTERM to exit), then process start, then ${ms(restart.bootMs)} ms from opening the database to listening (the index built from ${portIds.size + 2} ports)`,
       });
       o.log(`    ${r4.note}`);
     };
@@ -471,7 +476,10 @@ async function startServer(dbUrl: string, password: string, policy: string, port
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<{ url: string; bootMs: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('bench server did not come up in 120 s')), 120_000);
-    lines.once('line', (line) => {
+    let first = true;
+    lines.on('line', (line) => {
+      if (!first) return void process.stderr.write(`server: ${line}\n`);
+      first = false;
       clearTimeout(timer);
       resolve(JSON.parse(line));
     });

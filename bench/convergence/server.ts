@@ -60,8 +60,11 @@ process.stdout.write(JSON.stringify({ url: ctx.publicUrl, bootMs: performance.no
 
 const shutdown = async () => {
   process.off('SIGTERM', shutdown);
+  const t0 = performance.now();
   await app.close();
+  const t1 = performance.now();
   await store.close();
+  if (process.env.BENCH_DEBUG) process.stderr.write(`server: closed app in ${(t1 - t0).toFixed(0)} ms, store in ${(performance.now() - t1).toFixed(0)} ms\n`);
   process.exit(0);
 };
 process.on('SIGTERM', shutdown);
