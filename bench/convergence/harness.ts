@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { summarize } from '../lib/stats.js';
 import { Heartbeats, Meter, SimAgent, type Holds } from './agents.js';
@@ -42,6 +43,10 @@ export interface ScenarioResult {
   lastMs: number;
   /** The agent sent the most, and its bytes. */
   top: [string, number];
+  /** How long the scenario's action took (for a create or update: the API call, request to response). */
+  actionMs: number;
+  /** The longest stall of the agents' process (all simulated agents share one event loop) during the scenario. */
+  agentLoopMaxMs: number;
   note?: string;
 }
 
@@ -90,7 +95,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
   const bigGroupSize = Array.from({ length: rounds * H }, (_, j) => j).filter(inBigGroup).length;
   const layout =
     `${H} hosts, ${rounds * H} ports (${rounds} per host), ${o.networks} VXLAN networks of ${hostsPerNetwork * rounds} ports, ` +
-    `each on its own ${hostsPerNetwork} hosts (a host carries one network: it holds ${hostsPerNetwork * rounds - 1} remote ports); ` +
+    `each on its own ${hostsPerNetwork} hosts (a host carries one network: it holds ${(hostsPerNetwork - 1) * rounds} remote ports); ` +
     `every port in group "base" (tcp/22 from 0.0.0.0/0); ${bigGroupSize} ports (on every host) also in group "big"; ` +
     `group "ref" (tcp/5432 from remote group "big") on one port of each of ${o.referencingHosts} hosts, which hold big's address set`;
   o.log(`layout: ${layout}`);
@@ -202,12 +207,16 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
       quietMs = 500,
     ): Promise<ScenarioResult> => {
       await waitQuiet(meter, 300, o.waitSeconds);
+      const loop = monitorEventLoopDelay({ resolution: 10 });
+      loop.enable();
       meter.begin(concerned, agents);
       const t0 = meter.t0;
       await action();
+      const actionMs = performance.now() - t0;
       await until(() => meter.pending === 0, o.waitSeconds, `${model} ${name}`).catch((err: Error) => o.log(`  ! ${err.message}`));
       await waitQuiet(meter, quietMs, o.waitSeconds);
       meter.end();
+      loop.disable();
       const latencies = [...meter.heldAt.values()].map((v) => v - t0);
       const s = summarize(latencies);
       const r: ScenarioResult = {
@@ -221,10 +230,12 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
         reached: meter.reached.size,
         lastMs: meter.lastAt - t0,
         top: meter.top,
+        actionMs,
+        agentLoopMaxMs: loop.max / 1e6,
       };
       results.push(r);
       o.log(
-        `  ${model} ${name}: p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms, held by ${r.held}/${r.concerned}, ${mb(r.bytes)} to ${r.reached} agents (most to one: ${mb(r.top[1])}, ${r.top[0]}), last message at ${ms(r.lastMs)} ms`,
+        `  ${model} ${name}: p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms, held by ${r.held}/${r.concerned}, ${mb(r.bytes)} to ${r.reached} agents (most to one: ${mb(r.top[1])}, ${r.top[0]}), last message at ${ms(r.lastMs)} ms; action ${ms(r.actionMs)} ms; agents' event loop stalled up to ${ms(r.agentLoopMaxMs)} ms`,
       );
       return r;
     };
@@ -371,14 +382,14 @@ function holdsAddress(a: SimAgent, group: string, ip: string): boolean {
 export function renderTable(results: ScenarioResult[]): string {
   const scenarios = [...new Set(results.map((r) => r.scenario))];
   const rows = [
-    ['scenario', 'model', 'p50 ms', 'p99 ms', 'held/concerned', 'bytes sent', 'agents reached', 'last msg ms'],
+    ['scenario', 'model', 'p50 ms', 'p99 ms', 'held/concerned', 'bytes sent', 'agents reached', 'last msg ms', 'action ms', 'agent stall ms'],
   ];
   const ratioRows: string[][] = [];
   for (const s of scenarios) {
     const c = results.find((r) => r.scenario === s && r.model === 'cloudnet');
     const n = results.find((r) => r.scenario === s && r.model === 'neutron');
     for (const r of [c, n]) {
-      if (r) rows.push([s, r.model, ms(r.p50), ms(r.p99), `${r.held}/${r.concerned}`, String(r.bytes), String(r.reached), ms(r.lastMs)]);
+      if (r) rows.push([s, r.model, ms(r.p50), ms(r.p99), `${r.held}/${r.concerned}`, String(r.bytes), String(r.reached), ms(r.lastMs), ms(r.actionMs), ms(r.agentLoopMaxMs)]);
     }
     if (c && n) {
       ratioRows.push([
@@ -390,6 +401,8 @@ export function renderTable(results: ScenarioResult[]): string {
         ratio(n.bytes, c.bytes),
         ratio(n.reached, c.reached),
         ratio(n.lastMs, c.lastMs),
+        '',
+        '',
       ]);
     }
   }
