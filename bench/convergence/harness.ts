@@ -185,7 +185,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
     t = performance.now();
     meter.begin(new Map([...agents.keys()].map((h) => [h, (a: SimAgent) => a.resumedConnection > 0])), agents);
     for (const a of agents.values()) a.start();
-    await until(() => meter.pending === 0, o.waitSeconds, 'every agent holding its first snapshot');
+    await until(() => meter.pending === 0, o.waitSeconds, 'every agent holding its first snapshot').catch((err: Error) => o.log(`  ! ${err.message}`));
     meter.end();
     note(`${H} agents took their first snapshots (cloudnet, since=0) in ${ms(performance.now() - t)} ms: ${mb(meter.bytes)}`);
 
@@ -295,7 +295,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
             o.agentDownTimeSeconds + o.waitSeconds,
             'failed hosts marked down',
             200,
-          );
+          ).catch((err: Error) => o.log(`  ! ${err.message}`));
         },
         1500,
       );
@@ -342,7 +342,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
     await stop();
     await start('neutron');
     for (const a of agents.values()) a.kick();
-    await until(() => meter.pending === 0, o.waitSeconds, 'agents on the neutron-model server');
+    await until(() => meter.pending === 0, o.waitSeconds, 'agents on the neutron-model server').catch((err: Error) => o.log(`  ! ${err.message}`));
     meter.end();
     note(`switched to the Neutron-model server: ${H} agents resynced in ${ms(performance.now() - t)} ms, ${mb(meter.bytes)}`);
 
