@@ -1,0 +1,69 @@
+import type { HostTargetState } from '../../feed/target-state.js';
+import type { ToolRunner } from '../../lib/netns.js';
+import { planLinks } from './link-plan.js';
+import { readLinks, readLiveState, type LiveLink } from './live.js';
+import { NFT_TABLE, bridgeName, tapName } from './names.js';
+import { planNftables } from './nft-plan.js';
+import { MAX_PORT_MARK, renderRuleset } from './ruleset.js';
+
+/**
+ * One convergence pass: read the kernel, plan, apply. The same pass serves the first start, a restart, a
+ * feed update and anti-entropy; when the kernel already matches, it reads and writes nothing.
+ */
+export interface ReconcileResult {
+  /** Ports whose tap is in its bridge with its rules in place: what the agent reports ACTIVE. */
+  wired: Set<string>;
+  ipOps: number;
+  bridgeOps: number;
+  nftOps: number;
+}
+
+/** br_netfilter hands bridged IP to the inet hooks only with these on (per network namespace). */
+const SYSCTLS = ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables'];
+
+export class DataPlane {
+  constructor(private readonly runner: ToolRunner) {}
+
+  async reconcile(target: HostTargetState): Promise<ReconcileResult> {
+    await this.ensureSysctls();
+    let live = await readLiveState(this.runner, NFT_TABLE);
+    const links = planLinks(target, live);
+    if (links.ip.length) await this.runner.run('ip', ['-batch', '-'], { input: links.ip.join('\n') + '\n' });
+    if (links.bridge.length) await this.runner.run('bridge', ['-batch', '-'], { input: links.bridge.join('\n') + '\n' });
+    const liveLinks = links.ip.length ? await readLinks(this.runner) : live.links;
+
+    const plugged = pluggedPorts(target, liveLinks);
+    const script = planNftables(renderRuleset(target, plugged), live.ruleset, NFT_TABLE);
+    if (script) await this.runner.run('nft', ['-f', '-'], { input: script });
+    return {
+      wired: new Set(plugged.keys()),
+      ipOps: links.ip.length,
+      bridgeOps: links.bridge.length,
+      nftOps: script ? script.trimEnd().split('\n').length : 0,
+    };
+  }
+
+  /** The tap names of the target's ports that exist on the host (cheap: one `ip link`), to notice plugging. */
+  async presentTaps(target: HostTargetState): Promise<string[]> {
+    const names = new Set((await readLinks(this.runner)).map((l) => l.name));
+    return Object.values(target.ports).map((p) => tapName(p.id)).filter((n) => names.has(n)).sort();
+  }
+
+  private async ensureSysctls(): Promise<void> {
+    const { stdout } = await this.runner.run('sysctl', ['-n', ...SYSCTLS]);
+    if (stdout.split('\n').filter(Boolean).some((v) => v.trim() !== '1')) {
+      await this.runner.run('sysctl', ['-q', '-w', ...SYSCTLS.map((s) => `${s}=1`)]);
+    }
+  }
+}
+
+/** Port id -> mark (the tap's ifindex) for every port whose tap sits in its network's bridge. */
+export function pluggedPorts(target: HostTargetState, links: LiveLink[]): Map<string, number> {
+  const byName = new Map(links.map((l) => [l.name, l]));
+  const out = new Map<string, number>();
+  for (const port of Object.values(target.ports)) {
+    const tap = byName.get(tapName(port.id));
+    if (tap && tap.master === bridgeName(port.networkId) && tap.ifindex <= MAX_PORT_MARK) out.set(port.id, tap.ifindex);
+  }
+  return out;
+}

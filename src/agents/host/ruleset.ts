@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import type { HostTargetState, LocalPort, SecurityGroupRule } from '../../feed/target-state.js';
+import { parseCidr } from '../../lib/ip.js';
+import { intervalElements } from './addresses.js';
+import { tapName } from './names.js';
+
+/**
+ * The host's nftables state, as data: two tables named `cloudnet`.
+ *
+ * `bridge cloudnet` sees frames with their real bridge ports. For each protected port it sets the packet
+ * mark (low 16 bits: the port it came from; high 16 bits: the port it goes to) and drops spoofed source
+ * MAC/IP/ARP. `inet cloudnet` does the stateful part through br_netfilter, where the interface of bridged
+ * packets is the bridge, not the port: it dispatches on the mark, egress of the sending port in
+ * `prerouting` and ingress of the receiving port in `forward`, so that an egress `accept` never skips the
+ * receiver's ingress check. The mark of a port is its tap's ifindex (stable while the tap exists).
+ *
+ * Dispatch and remote groups are named maps and sets: a port appearing or a member joining a group changes
+ * elements, never a rule.
+ */
+export type NftFamily = 'bridge' | 'inet';
+
+export interface DesiredChain {
+  /** Base chains: `type … hook … priority …; policy …;`. */
+  spec?: string;
+  rules: string[];
+}
+
+export interface DesiredSet {
+  decl: string;
+  elements: string[];
+}
+
+export interface DesiredMap {
+  decl: string;
+  /** Keys are interface names (quoted when written) or marks (numbers). */
+  quoteKeys: boolean;
+  elements: Map<string, string>;
+}
+
+export interface DesiredTable {
+  family: NftFamily;
+  chains: Map<string, DesiredChain>;
+  sets: Map<string, DesiredSet>;
+  maps: Map<string, DesiredMap>;
+}
+
+/** The comment we attach to each rule: a digest of its text, what anti-entropy compares. */
+export function ruleDigest(rule: string): string {
+  return `cn:${createHash('sha256').update(rule).digest('hex').slice(0, 16)}`;
+}
+
+export const MAX_PORT_MARK = 0xffff;
+
+const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+
+const fromChain = (portId: string) => `from_${portId}`;
+const toChain = (portId: string) => `to_${portId}`;
+const egressChain = (portId: string) => `egress_${portId}`;
+const ingressChain = (portId: string) => `ingress_${portId}`;
+const sgChain = (sgId: string, direction: 'ingress' | 'egress') => `sg_${sgId}_${direction}`;
+export const remoteGroupSet = (sgId: string, version: 4 | 6) => `rg_${sgId}_v${version}`;
+
+/**
+ * `marks`: port id -> mark (its tap's ifindex) for the ports that are plugged; only those get rules.
+ * Ports without port security are plugged but neither marked nor filtered.
+ */
+export function renderRuleset(target: HostTargetState, marks: Map<string, number>): DesiredTable[] {
+  const protectedPorts = Object.values(target.ports)
+    .filter((p) => p.portSecurityEnabled && marks.has(p.id))
+    .sort((a, b) => a.id.localeCompare(b.id));
+  return [renderBridgeTable(protectedPorts, marks), renderInetTable(target, protectedPorts, marks)];
+}
+
+function renderBridgeTable(ports: LocalPort[], marks: Map<string, number>): DesiredTable {
+  const chains = new Map<string, DesiredChain>([
+    // Before br_netfilter (priority 0) hands the packet to the inet hooks, so the mark is there.
+    ['prerouting', { spec: 'type filter hook prerouting priority -300; policy accept;', rules: ['iifname vmap @from_ports'] }],
+    ['forward', { spec: 'type filter hook forward priority -200; policy accept;', rules: ['oifname vmap @to_ports'] }],
+  ]);
+  const from = new Map<string, string>();
+  const to = new Map<string, string>();
+  for (const port of ports) {
+    const mark = marks.get(port.id)!;
+    chains.set(fromChain(port.id), { rules: [`meta mark set ${hex(mark)}`, ...antiSpoofingRules(port)] });
+    chains.set(toChain(port.id), { rules: [`meta mark set meta mark & 0x0000ffff | ${hex(mark << 16 >>> 0)}`] });
+    from.set(tapName(port.id), `jump ${fromChain(port.id)}`);
+    to.set(tapName(port.id), `jump ${toChain(port.id)}`);
+  }
+  return {
+    family: 'bridge',
+    chains,
+    sets: new Map(),
+    maps: new Map([
+      ['from_ports', { decl: 'type ifname : verdict;', quoteKeys: true, elements: from }],
+      ['to_ports', { decl: 'type ifname : verdict;', quoteKeys: true, elements: to }],
+    ]),
+  };
+}
+
+/** Source MAC, IPv4, IPv6 and ARP sender checks: the port's own addresses and its allowed address pairs. */
+export function antiSpoofingRules(port: LocalPort): string[] {
+  const macs = [...new Set([port.mac, ...port.allowedAddressPairs.map((p) => p.macAddress || port.mac)].map((m) => m.toLowerCase()))].sort();
+  const addresses = [...port.fixedIps.map((f) => f.ipAddress), ...port.allowedAddressPairs.map((p) => p.ipAddress)];
+  const v4 = intervalElements(addresses, 4);
+  // Link-local is how IPv6 neighbours find each other before any address is assigned; `::` is DAD.
+  const v6 = intervalElements([...addresses, 'fe80::/64', '::'], 6);
+  const set = (items: string[]) => `{ ${items.join(', ')} }`;
+  const rules = [`ether saddr != ${set(macs)} drop`, `arp saddr ether != ${set(macs)} drop`];
+  if (v4.length) {
+    rules.push(`arp saddr ip != ${set(v4)} drop`);
+    // DHCP discovery comes from 0.0.0.0 before the VM has its address.
+    rules.push('ip saddr 0.0.0.0 udp sport 68 udp dport 67 return');
+    rules.push(`ip saddr != ${set(v4)} drop`);
+  } else {
+    rules.push('ether type arp drop', 'ether type ip drop');
+  }
+  rules.push(`ip6 saddr != ${set(v6)} drop`);
+  return rules;
+}
+
+/** ICMPv6 that IPv6 cannot work without; Neutron lets it through whatever the security groups say. */
+const EGRESS_ICMPV6 = 'icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, mld2-listener-report } accept';
+const INGRESS_ICMPV6 = 'icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query } accept';
+
+function renderInetTable(target: HostTargetState, ports: LocalPort[], marks: Map<string, number>): DesiredTable {
+  const chains = new Map<string, DesiredChain>([
+    // After conntrack (-200): egress of the sending port; `accept` here ends only this hook.
+    ['prerouting', { spec: 'type filter hook prerouting priority 0; policy accept;', rules: ['meta mark & 0x0000ffff vmap @egress_ports'] }],
+    ['forward', { spec: 'type filter hook forward priority 0; policy accept;', rules: ['meta mark & 0xffff0000 vmap @ingress_ports'] }],
+  ]);
+  const egress = new Map<string, string>();
+  const ingress = new Map<string, string>();
+  for (const port of ports) {
+    const mark = marks.get(port.id)!;
+    const groups = port.securityGroupIds.filter((id) => target.securityGroups[id]);
+    chains.set(egressChain(port.id), {
+      rules: ['ct state established,related accept', EGRESS_ICMPV6, 'udp sport 68 udp dport 67 accept', 'ct state invalid drop', ...groups.map((g) => `jump ${sgChain(g, 'egress')}`), 'drop'],
+    });
+    chains.set(ingressChain(port.id), {
+      rules: ['ct state established,related accept', INGRESS_ICMPV6, 'ct state invalid drop', ...groups.map((g) => `jump ${sgChain(g, 'ingress')}`), 'drop'],
+    });
+    egress.set(String(mark), `jump ${egressChain(port.id)}`);
+    ingress.set(String((mark << 16) >>> 0), `jump ${ingressChain(port.id)}`);
+  }
+
+  const sets = new Map<string, DesiredSet>();
+  const remoteGroups = new Set<string>();
+  for (const sg of Object.values(target.securityGroups).sort((a, b) => a.id.localeCompare(b.id))) {
+    for (const direction of ['ingress', 'egress'] as const) {
+      const rules = sg.rules.filter((r) => r.direction === direction).map(renderSecurityGroupRule);
+      chains.set(sgChain(sg.id, direction), { rules: rules.filter((r): r is string => r !== null) });
+    }
+    for (const r of sg.rules) if (r.remoteGroupId) remoteGroups.add(r.remoteGroupId);
+  }
+  for (const g of [...remoteGroups].sort()) {
+    const members = target.addressSets[g]?.addresses ?? [];
+    sets.set(remoteGroupSet(g, 4), { decl: 'type ipv4_addr; flags interval;', elements: intervalElements(members, 4) });
+    sets.set(remoteGroupSet(g, 6), { decl: 'type ipv6_addr; flags interval;', elements: intervalElements(members, 6) });
+  }
+  return {
+    family: 'inet',
+    chains,
+    sets,
+    maps: new Map([
+      ['egress_ports', { decl: 'type mark : verdict;', quoteKeys: false, elements: egress }],
+      ['ingress_ports', { decl: 'type mark : verdict;', quoteKeys: false, elements: ingress }],
+    ]),
+  };
+}
+
+const PROTOCOL_NUMBERS: Record<string, number> = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58, 'ipv6-icmp': 58, sctp: 132, dccp: 33, udplite: 136 };
+const PORT_PROTOCOLS = new Set([6, 17, 33, 132, 136]);
+
+/**
+ * One security group rule as an nft rule that accepts what it allows (Neutron semantics: rules only ever
+ * allow). Returns null for a rule this data plane cannot express (an unknown protocol name).
+ */
+export function renderSecurityGroupRule(rule: SecurityGroupRule): string | null {
+  const v6 = rule.ethertype === 'IPv6';
+  const parts = [`meta nfproto ${v6 ? 'ipv6' : 'ipv4'}`];
+  const field = `${v6 ? 'ip6' : 'ip'} ${rule.direction === 'ingress' ? 'saddr' : 'daddr'}`;
+  if (rule.remoteIpPrefix) {
+    const c = parseCidr(rule.remoteIpPrefix);
+    if (!c || c.version !== (v6 ? 6 : 4)) return null;
+    if (c.prefixLength > 0) parts.push(`${field} ${intervalElements([rule.remoteIpPrefix], c.version)[0]}`);
+  }
+  if (rule.remoteGroupId) parts.push(`${field} @${remoteGroupSet(rule.remoteGroupId, v6 ? 6 : 4)}`);
+  if (rule.protocol !== null && rule.protocol !== 'any') {
+    let proto = /^\d+$/.test(rule.protocol) ? Number(rule.protocol) : PROTOCOL_NUMBERS[rule.protocol.toLowerCase()];
+    if (proto === undefined) return null;
+    if (v6 && proto === 1) proto = 58; // Neutron accepts "icmp" with IPv6 and means ICMPv6
+    if (proto === 1 || proto === 58) {
+      const name = proto === 1 ? 'icmp' : 'icmpv6';
+      parts.push(`meta l4proto ${proto === 1 ? 'icmp' : 'ipv6-icmp'}`);
+      // Neutron: port_range_min is the ICMP type, port_range_max the code.
+      if (rule.portRangeMin !== null) parts.push(`${name} type ${rule.portRangeMin}`);
+      if (rule.portRangeMin !== null && rule.portRangeMax !== null) parts.push(`${name} code ${rule.portRangeMax}`);
+    } else {
+      parts.push(`meta l4proto ${proto}`);
+      if (PORT_PROTOCOLS.has(proto) && (rule.portRangeMin !== null || rule.portRangeMax !== null)) {
+        const lo = rule.portRangeMin ?? 1;
+        const hi = rule.portRangeMax ?? 65535;
+        parts.push(`th dport ${lo === hi ? lo : `${lo}-${hi}`}`);
+      }
+    }
+  }
+  parts.push('accept');
+  return parts.join(' ');
+}
