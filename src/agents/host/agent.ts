@@ -119,6 +119,7 @@ export class HostAgent {
       this.o.metrics.opsApplied.inc({ tool: 'nft' }, result.nftOps);
       this.o.metrics.portsWired.set(result.wired.size);
       const ops = result.ipOps + result.bridgeOps + result.nftOps;
+      this.o.logger.debug({ trigger, revision: target.revision, ops, wired: result.wired.size }, 'pass');
       // Anti-entropy that finds work means something changed the kernel behind our back: say so.
       if (ops) this.o.logger[trigger === 'resync' ? 'warn' : 'info']({ trigger, revision: target.revision, ipOps: result.ipOps, bridgeOps: result.bridgeOps, nftOps: result.nftOps }, trigger === 'resync' ? 'repaired drift' : 'converged');
       this.lastTaps = (await this.o.dataPlane.presentTaps(target)).join(',');
