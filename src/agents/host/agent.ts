@@ -1,6 +1,6 @@
 import { applyFeedMessage, emptyTargetState, type FeedMessage, type HostTargetState } from '../../feed/target-state.js';
 import type { Logger } from '../../lib/logger.js';
-import type { DataPlane } from './dataplane.js';
+import type { Converger } from './dataplane.js';
 import { followFeed, type AuthenticatedFetch } from './feed-client.js';
 import type { HostAgentMetrics } from './metrics.js';
 
@@ -10,7 +10,7 @@ export interface HostAgentOptions {
   tunnelIp: string;
   providerInterfaces: Record<string, string>;
   session: AuthenticatedFetch;
-  dataPlane: DataPlane;
+  dataPlane: Converger;
   logger: Logger;
   metrics: HostAgentMetrics;
   version: string;

@@ -21,7 +21,13 @@ export interface ReconcileResult {
 /** br_netfilter hands bridged IP to the inet hooks only with these on (per network namespace). */
 const SYSCTLS = ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables'];
 
-export class DataPlane {
+/** What the agent needs from a data plane (the kernel here; a fake in the agent's tests). */
+export interface Converger {
+  reconcile(target: HostTargetState): Promise<ReconcileResult>;
+  presentTaps(target: HostTargetState): Promise<string[]>;
+}
+
+export class DataPlane implements Converger {
   constructor(private readonly runner: ToolRunner) {}
 
   async reconcile(target: HostTargetState): Promise<ReconcileResult> {

@@ -107,7 +107,8 @@ export function antiSpoofingRules(port: LocalPort): string[] {
   const set = (items: string[]) => `{ ${items.join(', ')} }`;
   const rules = [`ether saddr != ${set(macs)} drop`, `arp saddr ether != ${set(macs)} drop`];
   if (v4.length) {
-    rules.push(`arp saddr ip != ${set(v4)} drop`);
+    // 0.0.0.0 is an ARP probe (RFC 5227 address conflict detection): it claims no address.
+    rules.push(`arp saddr ip != ${set(['0.0.0.0', ...v4])} drop`);
     // DHCP discovery comes from 0.0.0.0 before the VM has its address.
     rules.push('ip saddr 0.0.0.0 udp sport 68 udp dport 67 return');
     rules.push(`ip saddr != ${set(v4)} drop`);

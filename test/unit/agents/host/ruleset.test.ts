@@ -43,7 +43,7 @@ test('anti-spoofing honours allowed address pairs, CIDRs included', () => {
   assert.deepEqual(rules, [
     'ether saddr != { fa:16:3e:00:00:01, fa:16:3e:00:00:aa } drop',
     'arp saddr ether != { fa:16:3e:00:00:01, fa:16:3e:00:00:aa } drop',
-    'arp saddr ip != { 198.18.10.1, 198.18.20.0/24, 198.18.30.3 } drop',
+    'arp saddr ip != { 0.0.0.0, 198.18.10.1, 198.18.20.0/24, 198.18.30.3 } drop',
     'ip saddr 0.0.0.0 udp sport 68 udp dport 67 return',
     'ip saddr != { 198.18.10.1, 198.18.20.0/24, 198.18.30.3 } drop',
     'ip6 saddr != { ::, fe80::/64 } drop',
