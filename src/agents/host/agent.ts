@@ -41,6 +41,7 @@ export class HostAgent {
   private running: Promise<void> | undefined;
   private pending: Trigger | undefined;
   private lastTaps = '';
+  private heartbeatFailing = false;
   private feedDone: Promise<void> | undefined;
   private firstConvergence: { promise: Promise<void>; resolve: () => void };
 
@@ -63,7 +64,11 @@ export class HostAgent {
         session: this.o.session,
         logger: this.o.logger,
         since: () => this.consistent?.revision ?? 0,
-        onConnect: () => this.o.metrics.feedConnects.inc(),
+        onConnect: () => {
+          this.o.metrics.feedConnects.inc();
+          // The server may have changed statuses while we were away (marked our ports DOWN): report all again.
+          this.reported.clear();
+        },
         onMessage: (m) => this.onFeedMessage(m),
       },
       this.stopping.signal,
@@ -189,7 +194,14 @@ export class HostAgent {
       // The server forgot us (a fresh database): register again; the feed will follow.
       if (response.status === 404) await this.register();
       else if (response.status >= 300) throw new Error(`HTTP ${response.status}`);
+      if (this.heartbeatFailing) {
+        // While we were silent the server marked our ports DOWN: report every status again.
+        this.heartbeatFailing = false;
+        this.reported.clear();
+        this.trigger('resync');
+      }
     } catch (err) {
+      this.heartbeatFailing = true;
       this.o.logger.warn({ err: (err as Error).message }, 'heartbeat failed');
     }
   }
