@@ -32,27 +32,29 @@ describe('cloudnet host-agent on three hosts', { timeout: 300_000 }, () => {
   let feed: FeedServer;
   const agents = new Map<HostName, ChildProcess & { output: () => string }>();
   const vms: Record<string, Vm> = {};
-  const net: Record<string, { id: string; subnet: string }> = {};
+  const net: Record<string, { id: string; subnet: string; subnet6?: string }> = {};
   const sg: Record<string, string> = {};
 
   function startAgent(host: HostName) {
     const child = topo.spawn(
       ['node', '--import', 'tsx', 'src/cli/main.ts', 'host-agent', '--host', host, '--server', feed.url, '--netns', topo.ns(host), '--tunnel-ip', HOSTS[host],
-        '--heartbeat-interval', '0.5', '--resync-interval', '1', '--tap-poll-interval', '0.2'],
+        '--heartbeat-interval', '0.5', '--resync-interval', '1', '--tap-poll-interval', '0.2', '--provider-interface', 'public:eth-public'],
       { ...feed.server.openrcEnv('admin'), CLOUDNET_LOG_LEVEL: 'debug' },
     );
     agents.set(host, child);
     return child;
   }
 
-  async function addVm(name: string, host: HostName, network: string, address: string, groups: string[]): Promise<Vm> {
+  async function addVm(name: string, host: HostName, network: string, address: string, groups: string[], address6?: string): Promise<Vm> {
     const id = newId();
     const mac = `fa:16:3e:${[0, 0, 0].map(() => Math.floor(Math.random() * 256).toString(16).padStart(2, '0')).join(':')}`;
+    const fixedIps = [{ subnet_id: net[network]!.subnet, ip_address: address }, ...(address6 ? [{ subnet_id: net[network]!.subnet6, ip_address: address6 }] : [])];
     await feed.put('port', {
-      id, network_id: net[network]!.id, mac_address: mac, fixed_ips: [{ subnet_id: net[network]!.subnet, ip_address: address }], security_groups: groups.map((g) => sg[g]),
+      id, network_id: net[network]!.id, mac_address: mac, fixed_ips: fixedIps, security_groups: groups.map((g) => sg[g]),
       allowed_address_pairs: [], port_security_enabled: true, admin_state_up: true, 'binding:host_id': host, device_owner: 'compute:nova', device_id: name,
     });
-    const ns = await topo.addVm(name, topo.ns(host), { id, mac, mtu: 1450, address });
+    const mtu = network === 'public' ? 1500 : 1450;
+    const ns = await topo.addVm(name, topo.ns(host), { id, mac, mtu, address, address6 });
     return (vms[name] = { name, host, ns, portId: id, mac, address });
   }
 
@@ -84,17 +86,26 @@ describe('cloudnet host-agent on three hosts', { timeout: 300_000 }, () => {
       const subnet = newId();
       await feed.put('network', { id, name, 'provider:network_type': 'vxlan', 'provider:segmentation_id': vni, mtu: 1450 });
       await feed.put('subnet', { id: subnet, network_id: id, cidr: '198.18.100.0/24', ip_version: 4, gateway_ip: null });
-      net[name] = { id, subnet };
+      const subnet6 = newId();
+      await feed.put('subnet', { id: subnet6, network_id: id, cidr: 'fd00:100::/64', ip_version: 6, gateway_ip: null });
+      net[name] = { id, subnet, subnet6 };
     }
+    // The flat external network, bridged to h1's provider interface.
+    const pub = { id: newId(), subnet: newId() };
+    await feed.put('network', { id: pub.id, name: 'public', 'provider:network_type': 'flat', 'provider:physical_network': 'public', 'provider:segmentation_id': null, mtu: 1500 });
+    await feed.put('subnet', { id: pub.subnet, network_id: pub.id, cidr: '198.18.200.0/24', ip_version: 4, gateway_ip: '198.18.200.1' });
+    net.public = pub;
+    await topo.addProviderNetwork('outside', topo.ns('h1'), 'eth-public', '198.18.200.1');
     for (const name of ['base', 'ssh', 'G']) sg[name] = newId();
     // Neutron's default egress rules in every group; ingress is only what each group adds.
     const egress = () => [rule({ direction: 'egress' }), rule({ direction: 'egress', ethertype: 'IPv6' })];
-    await feed.put('security_group', { id: sg.base!, stateful: true, security_group_rules: [...egress(), rule({ protocol: 'icmp' })] });
+    await feed.put('security_group', { id: sg.base!, stateful: true, security_group_rules: [...egress(), rule({ protocol: 'icmp' }), rule({ ethertype: 'IPv6', protocol: 'ipv6-icmp' })] });
     await feed.put('security_group', { id: sg.ssh!, stateful: true, security_group_rules: [...egress(), rule({ protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_group_id: sg.G })] });
     await feed.put('security_group', { id: sg.G!, stateful: true, security_group_rules: egress() });
 
-    await addVm('a1', 'h1', 'A', '198.18.100.11', ['base', 'ssh']);
-    await addVm('a2', 'h2', 'A', '198.18.100.12', ['base', 'G']);
+    await addVm('a1', 'h1', 'A', '198.18.100.11', ['base', 'ssh'], 'fd00:100::11');
+    await addVm('a2', 'h2', 'A', '198.18.100.12', ['base', 'G'], 'fd00:100::12');
+    await addVm('p1', 'h1', 'public', '198.18.200.11', ['base']);
     await addVm('a3', 'h3', 'A', '198.18.100.13', ['base']);
     await addVm('b1', 'h2', 'B', '198.18.100.21', ['base']);
     await addVm('b2', 'h3', 'B', '198.18.100.22', ['base']);
@@ -122,6 +133,18 @@ describe('cloudnet host-agent on three hosts', { timeout: 300_000 }, () => {
     assert.equal(await topo.ping(vms.b1!.ns, vms.a1!.address), false, 'b1 (network B) must not reach a1 (network A)');
     assert.equal(await topo.ping(vms.a1!.ns, vms.b2!.address), false, 'a1 must not reach b2');
     assert.equal(await topo.ping(vms.a2!.ns, vms.b1!.address), false, 'a2 must not reach b1 on the same host');
+  });
+
+  test('IPv6 across hosts: neighbour discovery and ICMPv6 pass port security and the tunnels', async () => {
+    assert.ok(await eventually('a2 -> a1 over IPv6', () => topo.ping(vms.a2!.ns, 'fd00:100::11')));
+    await topo.ip(vms.a2!.ns, 'addr add fd00:100::99/64 dev eth0 nodad');
+    assert.equal(await topo.ping(vms.a2!.ns, 'fd00:100::11', ['-I', 'fd00:100::99']), false, 'a spoofed IPv6 source is dropped');
+  });
+
+  test('a flat network reaches the outside through the host provider interface', async () => {
+    assert.ok(await eventually('p1 -> outside', () => topo.ping(vms.p1!.ns, '198.18.200.1')));
+    const [link] = JSON.parse(await topo.exec(topo.ns('h1'), ['ip', '-j', 'link', 'show', 'eth-public'])) as { master?: string }[];
+    assert.equal(link?.master, `brq${net.public!.id.slice(0, 11)}`);
   });
 
   test('ARP for a remote port is answered on the local host (neighbour suppression)', async () => {

@@ -34,11 +34,22 @@ export class Topology {
   }
 
   /** What the hypervisor does for a VM: its namespace, the veth pair, MAC, MTU and address inside. */
-  async addVm(name: string, hostNs: string, port: { id: string; mac: string; mtu: number; address: string }): Promise<string> {
+  async addVm(name: string, hostNs: string, port: { id: string; mac: string; mtu: number; address: string; address6?: string }): Promise<string> {
     const ns = this.ns(name);
     await addNetns(ns);
     await this.ip(hostNs, `link add ${tapName(port.id)} type veth peer name eth0 netns ${ns}`);
     await this.ip(ns, `link set eth0 address ${port.mac} mtu ${port.mtu} up`, `addr add ${port.address}/24 dev eth0`);
+    // nodad: the address is usable at once instead of after a second of duplicate detection.
+    if (port.address6) await this.ip(ns, `addr add ${port.address6}/64 dev eth0 nodad`);
+    return ns;
+  }
+
+  /** An outside network on a host's provider interface: a namespace holding the far end of `ifname`. */
+  async addProviderNetwork(name: string, hostNs: string, ifname: string, address: string): Promise<string> {
+    const ns = this.ns(name);
+    await addNetns(ns);
+    await this.ip(hostNs, `link add ${ifname} type veth peer name ext netns ${ns}`);
+    await this.ip(ns, `addr add ${address}/24 dev ext`, 'link set ext up');
     return ns;
   }
 
