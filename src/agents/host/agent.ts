@@ -123,6 +123,7 @@ export class HostAgent {
       this.o.metrics.opsApplied.inc({ tool: 'bridge' }, result.bridgeOps);
       this.o.metrics.opsApplied.inc({ tool: 'nft' }, result.nftOps);
       this.o.metrics.portsWired.set(result.wired.size);
+      if (result.unmarkable.length) this.o.logger.error({ ports: result.unmarkable }, 'taps with an ifindex above 65535 cannot be marked; these ports stay unwired');
       const ops = result.ipOps + result.bridgeOps + result.nftOps;
       this.o.logger.debug({ trigger, revision: target.revision, ops, wired: result.wired.size }, 'pass');
       // Anti-entropy that finds work means something changed the kernel behind our back: say so.

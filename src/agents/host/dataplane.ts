@@ -4,7 +4,7 @@ import { planLinks } from './link-plan.js';
 import { readLinks, readLiveState, type LiveLink } from './live.js';
 import { NFT_TABLE, bridgeName, tapName } from './names.js';
 import { planNftables } from './nft-plan.js';
-import { MAX_PORT_MARK, renderRuleset } from './ruleset.js';
+import { MAX_PORT_MARK, renderRuleset, type RulesetKeys } from './ruleset.js';
 
 /**
  * One convergence pass: read the kernel, plan, apply. The same pass serves the first start, a restart, a
@@ -13,6 +13,8 @@ import { MAX_PORT_MARK, renderRuleset } from './ruleset.js';
 export interface ReconcileResult {
   /** Ports whose tap is in its bridge with its rules in place: what the agent reports ACTIVE. */
   wired: Set<string>;
+  /** Plugged ports whose tap's ifindex is too large to serve as a mark: not wired. */
+  unmarkable: string[];
   ipOps: number;
   bridgeOps: number;
   nftOps: number;
@@ -38,11 +40,12 @@ export class DataPlane implements Converger {
     if (links.bridge.length) await this.runner.run('bridge', ['-batch', '-'], { input: links.bridge.join('\n') + '\n' });
     const liveLinks = links.ip.length ? await readLinks(this.runner) : live.links;
 
-    const plugged = pluggedPorts(target, liveLinks);
-    const script = planNftables(renderRuleset(target, plugged), live.ruleset, NFT_TABLE);
+    const keys = rulesetKeys(target, liveLinks);
+    const script = planNftables(renderRuleset(target, keys), live.ruleset, NFT_TABLE);
     if (script) await this.runner.run('nft', ['-f', '-'], { input: script });
     return {
-      wired: new Set(plugged.keys()),
+      wired: new Set(keys.marks.keys()),
+      unmarkable: keys.unmarkable,
       ipOps: links.ip.length,
       bridgeOps: links.bridge.length,
       nftOps: script ? script.trimEnd().split('\n').length : 0,
@@ -63,13 +66,24 @@ export class DataPlane implements Converger {
   }
 }
 
-/** Port id -> mark (the tap's ifindex) for every port whose tap sits in its network's bridge. */
-export function pluggedPorts(target: HostTargetState, links: LiveLink[]): Map<string, number> {
+/**
+ * Marks of the ports whose tap sits in its network's bridge, zones of our bridges. A port whose tap's
+ * ifindex does not fit the 16 bits of a mark half is left unwired (and reported): it cannot be filtered.
+ */
+export function rulesetKeys(target: HostTargetState, links: LiveLink[]): RulesetKeys & { unmarkable: string[] } {
   const byName = new Map(links.map((l) => [l.name, l]));
-  const out = new Map<string, number>();
+  const marks = new Map<string, number>();
+  const unmarkable: string[] = [];
   for (const port of Object.values(target.ports)) {
     const tap = byName.get(tapName(port.id));
-    if (tap && tap.master === bridgeName(port.networkId) && tap.ifindex <= MAX_PORT_MARK) out.set(port.id, tap.ifindex);
+    if (!tap || tap.master !== bridgeName(port.networkId)) continue;
+    if (tap.ifindex <= MAX_PORT_MARK) marks.set(port.id, tap.ifindex);
+    else unmarkable.push(port.id);
   }
-  return out;
+  const zones = new Map<string, number>();
+  for (const network of Object.values(target.networks)) {
+    const bridge = byName.get(bridgeName(network.id));
+    if (bridge && bridge.ifindex <= MAX_PORT_MARK) zones.set(bridge.name, bridge.ifindex);
+  }
+  return { marks, zones, unmarkable };
 }

@@ -40,7 +40,7 @@ export interface LiveNftTable {
   chains: Map<string, LiveNftChain>;
   /** Named sets: canonical element text. */
   sets: Map<string, Set<string>>;
-  /** Named verdict maps: key text -> verdict text (e.g. "jump egress_x"). */
+  /** Named maps: key text -> value text (e.g. "jump egress_x", or a zone number). */
   maps: Map<string, Map<string, string>>;
 }
 
@@ -102,7 +102,9 @@ function elementText(e: unknown): string {
   return JSON.stringify(e);
 }
 
-function verdictText(v: unknown): string {
+/** A map value as we write it: a verdict (`jump chain`, `drop`) or a plain value (a zone number). */
+function mapValueText(v: unknown): string {
+  if (typeof v !== 'object' || v === null) return String(v);
   const o = v as Record<string, { target?: string } | null>;
   const [kind] = Object.keys(o);
   const target = o[kind!]?.target;
@@ -129,7 +131,7 @@ export function parseRuleset(json: string, tableName: string): LiveRuleset {
     else if (type === 'chain') table(family, tableName).chains.set(o.name as string, { hook: (o.hook as string) ?? null, ruleDigests: [], handles: [] });
     else if (type === 'set') table(family, tableName).sets.set(o.name as string, new Set(((o.elem as unknown[]) ?? []).map(elementText)));
     else if (type === 'map') {
-      const entries = ((o.elem as [unknown, unknown][]) ?? []).map(([k, v]) => [elementText(k), verdictText(v)] as const);
+      const entries = ((o.elem as [unknown, unknown][]) ?? []).map(([k, v]) => [elementText(k), mapValueText(v)] as const);
       table(family, tableName).maps.set(o.name as string, new Map(entries));
     } else if (type === 'rule') {
       const chain = table(family, tableName).chains.get(o.chain as string);

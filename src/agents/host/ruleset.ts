@@ -34,6 +34,7 @@ export interface DesiredMap {
   decl: string;
   /** Keys are interface names (quoted when written) or marks (numbers). */
   quoteKeys: boolean;
+  /** Key -> value as written: a verdict (`jump chain`) or a number. */
   elements: Map<string, string>;
 }
 
@@ -60,15 +61,20 @@ const ingressChain = (portId: string) => `ingress_${portId}`;
 const sgChain = (sgId: string, direction: 'ingress' | 'egress') => `sg_${sgId}_${direction}`;
 export const remoteGroupSet = (sgId: string, version: 4 | 6) => `rg_${sgId}_v${version}`;
 
-/**
- * `marks`: port id -> mark (its tap's ifindex) for the ports that are plugged; only those get rules.
- * Ports without port security are plugged but neither marked nor filtered.
- */
-export function renderRuleset(target: HostTargetState, marks: Map<string, number>): DesiredTable[] {
+/** Kernel facts the ruleset is keyed on, read live: they stay the same while the devices exist. */
+export interface RulesetKeys {
+  /** Port id -> mark (its tap's ifindex), for the plugged ports; only those get rules. */
+  marks: Map<string, number>;
+  /** Bridge name -> conntrack zone (the bridge's ifindex): one zone per network. */
+  zones: Map<string, number>;
+}
+
+/** Ports without port security are plugged but neither marked nor filtered. */
+export function renderRuleset(target: HostTargetState, keys: RulesetKeys): DesiredTable[] {
   const protectedPorts = Object.values(target.ports)
-    .filter((p) => p.portSecurityEnabled && marks.has(p.id))
+    .filter((p) => p.portSecurityEnabled && keys.marks.has(p.id))
     .sort((a, b) => a.id.localeCompare(b.id));
-  return [renderBridgeTable(protectedPorts, marks), renderInetTable(target, protectedPorts, marks)];
+  return [renderBridgeTable(protectedPorts, keys.marks), renderInetTable(target, protectedPorts, keys)];
 }
 
 function renderBridgeTable(ports: LocalPort[], marks: Map<string, number>): DesiredTable {
@@ -123,8 +129,11 @@ export function antiSpoofingRules(port: LocalPort): string[] {
 const EGRESS_ICMPV6 = 'icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, mld2-listener-report } accept';
 const INGRESS_ICMPV6 = 'icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query } accept';
 
-function renderInetTable(target: HostTargetState, ports: LocalPort[], marks: Map<string, number>): DesiredTable {
+function renderInetTable(target: HostTargetState, ports: LocalPort[], { marks, zones }: RulesetKeys): DesiredTable {
   const chains = new Map<string, DesiredChain>([
+    // Before conntrack (-200): a zone per network, since two networks may hold the same addresses. Bridged
+    // packets show the bridge as their input interface here, which is exactly the network.
+    ['zone', { spec: 'type filter hook prerouting priority -300; policy accept;', rules: ['ct zone set iifname map @zones'] }],
     // After conntrack (-200): egress of the sending port; `accept` here ends only this hook.
     ['prerouting', { spec: 'type filter hook prerouting priority 0; policy accept;', rules: ['meta mark & 0x0000ffff vmap @egress_ports'] }],
     ['forward', { spec: 'type filter hook forward priority 0; policy accept;', rules: ['meta mark & 0xffff0000 vmap @ingress_ports'] }],
@@ -163,6 +172,7 @@ function renderInetTable(target: HostTargetState, ports: LocalPort[], marks: Map
     chains,
     sets,
     maps: new Map([
+      ['zones', { decl: 'typeof iifname : ct zone;', quoteKeys: true, elements: new Map([...zones].sort().map(([bridge, zone]) => [bridge, String(zone)])) }],
       ['egress_ports', { decl: 'type mark : verdict;', quoteKeys: false, elements: egress }],
       ['ingress_ports', { decl: 'type mark : verdict;', quoteKeys: false, elements: ingress }],
     ]),

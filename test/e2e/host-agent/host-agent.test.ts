@@ -133,6 +133,15 @@ describe('cloudnet host-agent on three hosts', { timeout: 300_000 }, () => {
     assert.equal(await topo.ping(vms.b1!.ns, vms.a1!.address), false, 'b1 (network B) must not reach a1 (network A)');
     assert.equal(await topo.ping(vms.a1!.ns, vms.b2!.address), false, 'a1 must not reach b2');
     assert.equal(await topo.ping(vms.a2!.ns, vms.b1!.address), false, 'a2 must not reach b1 on the same host');
+
+    // Each network tracks its connections in its own conntrack zone (the bridge's ifindex): the same
+    // addresses in two networks never share an entry.
+    const h2 = topo.ns('h2');
+    const links = JSON.parse(await topo.exec(h2, ['ip', '-j', 'link', 'show', 'type', 'bridge'])) as { ifname: string; ifindex: number }[];
+    const zoneOf = (network: string) => links.find((l) => l.ifname === `brq${net[network]!.id.slice(0, 11)}`)!.ifindex;
+    const entries = await topo.exec(h2, ['conntrack', '-L', '-p', 'icmp']).catch((e: Error) => e.message);
+    assert.match(entries, new RegExp(`src=${vms.a2!.address} .*zone=${zoneOf('A')}\\b`), entries);
+    assert.match(entries, new RegExp(`src=${vms.b1!.address} .*zone=${zoneOf('B')}\\b`), entries);
   });
 
   test('IPv6 across hosts: neighbour discovery and ICMPv6 pass port security and the tunnels', async () => {

@@ -46,7 +46,7 @@ class FakeDataPlane implements Converger {
   wired = new Set<string>();
   async reconcile(target: HostTargetState): Promise<ReconcileResult> {
     this.passes.push(structuredClone(target));
-    return { wired: new Set([...this.wired].filter((id) => target.ports[id])), ipOps: 0, bridgeOps: 0, nftOps: 0 };
+    return { wired: new Set([...this.wired].filter((id) => target.ports[id])), unmarkable: [], ipOps: 0, bridgeOps: 0, nftOps: 0 };
   }
   async presentTaps(): Promise<string[]> {
     return [...this.wired].sort();

@@ -7,6 +7,9 @@ import { antiSpoofingRules, renderRuleset, renderSecurityGroupRule, ruleDigest }
 import type { SecurityGroupRule } from '../../../../src/feed/target-state.js';
 import { port, sampleTarget } from './fixtures.js';
 
+/** Tap ifindex 9 for the sample port; the sample network's bridge has ifindex 4. */
+const KEYS = () => ({ marks: new Map([['port1aaaaaaaaaaa', 9]]), zones: new Map([['brqnet1aaaaaaa', 4]]) });
+
 const rule = (r: Partial<SecurityGroupRule>): SecurityGroupRule => ({
   id: 'r', direction: 'ingress', ethertype: 'IPv4', protocol: null, portRangeMin: null, portRangeMax: null, remoteIpPrefix: null, remoteGroupId: null, ...r,
 });
@@ -51,12 +54,13 @@ test('anti-spoofing honours allowed address pairs, CIDRs included', () => {
 });
 
 test('ruleset: ports are marked by tap ifindex, dispatched through maps; remote groups are sets', () => {
-  const [bridge, inet] = renderRuleset(sampleTarget(), new Map([['port1aaaaaaaaaaa', 9]]));
+  const [bridge, inet] = renderRuleset(sampleTarget(), KEYS());
   assert.deepEqual([...bridge!.maps.get('from_ports')!.elements], [['tapport1aaaaaa', 'jump from_port1aaaaaaaaaaa']]);
   assert.equal(bridge!.chains.get('from_port1aaaaaaaaaaa')!.rules[0], 'meta mark set 0x00000009');
   assert.deepEqual(bridge!.chains.get('to_port1aaaaaaaaaaa')!.rules, ['meta mark set meta mark & 0x0000ffff | 0x00090000']);
   assert.deepEqual([...inet!.maps.get('egress_ports')!.elements], [['9', 'jump egress_port1aaaaaaaaaaa']]);
   assert.deepEqual([...inet!.maps.get('ingress_ports')!.elements], [[String(9 << 16), 'jump ingress_port1aaaaaaaaaaa']]);
+  assert.deepEqual([...inet!.maps.get('zones')!.elements], [['brqnet1aaaaaaa', '4']]);
   assert.deepEqual(inet!.sets.get('rg_sg1_v4')!.elements, ['198.18.10.1', '198.18.10.2']);
   assert.deepEqual(inet!.chains.get('ingress_port1aaaaaaaaaaa')!.rules.slice(-2), ['jump sg_sg1_ingress', 'drop']);
   assert.deepEqual(inet!.chains.get('sg_sg1_ingress')!.rules, ['meta nfproto ipv4 ip saddr @rg_sg1_v4 meta l4proto 6 th dport 22 accept']);
@@ -64,19 +68,19 @@ test('ruleset: ports are marked by tap ifindex, dispatched through maps; remote 
   // A port that is not plugged, or has port security off, gets nothing.
   const t = sampleTarget();
   t.ports.port1aaaaaaaaaaa!.portSecurityEnabled = false;
-  const [b2] = renderRuleset(t, new Map([['port1aaaaaaaaaaa', 9]]));
+  const [b2] = renderRuleset(t, KEYS());
   assert.equal(b2!.maps.get('from_ports')!.elements.size, 0);
-  const [b3] = renderRuleset(sampleTarget(), new Map());
+  const [b3] = renderRuleset(sampleTarget(), { marks: new Map(), zones: new Map() });
   assert.equal(b3!.chains.has('from_port1aaaaaaaaaaa'), false);
 });
 
 /** What `nft -j list ruleset` would show after applying a plan to an empty host, built from the desired tables. */
-function liveFrom(target = sampleTarget(), marks = new Map([['port1aaaaaaaaaaa', 9]])): LiveRuleset {
+function liveFrom(target = sampleTarget(), keys = KEYS()): LiveRuleset {
   const nftables: unknown[] = [];
-  for (const t of renderRuleset(target, marks)) {
+  for (const t of renderRuleset(target, keys)) {
     nftables.push({ table: { family: t.family, name: 'cloudnet' } });
     for (const [name, set] of t.sets) nftables.push({ set: { family: t.family, table: 'cloudnet', name, elem: set.elements.map((e) => (e.includes('/') ? { prefix: { addr: e.split('/')[0], len: Number(e.split('/')[1]) } } : e)) } });
-    for (const [name, map] of t.maps) nftables.push({ map: { family: t.family, table: 'cloudnet', name, elem: [...map.elements].map(([k, v]) => [map.quoteKeys ? k : Number(k), { jump: { target: v.split(' ')[1] } }]) } });
+    for (const [name, map] of t.maps) nftables.push({ map: { family: t.family, table: 'cloudnet', name, elem: [...map.elements].map(([k, v]) => [map.quoteKeys ? k : Number(k), v.startsWith('jump ') ? { jump: { target: v.split(' ')[1] } } : Number(v)]) } });
     let handle = 1;
     for (const [name, chain] of t.chains) {
       nftables.push({ chain: { family: t.family, table: 'cloudnet', name } });
@@ -88,11 +92,11 @@ function liveFrom(target = sampleTarget(), marks = new Map([['port1aaaaaaaaaaa',
 
 test('nft plan: nothing when in sync; element changes for membership; one chain rewritten for drift', () => {
   const target = sampleTarget();
-  const desired = renderRuleset(target, new Map([['port1aaaaaaaaaaa', 9]]));
+  const desired = renderRuleset(target, KEYS());
   assert.equal(planNftables(desired, liveFrom(), 'cloudnet'), '');
 
   target.addressSets.sg1!.addresses.push('198.18.10.3');
-  assert.equal(planNftables(renderRuleset(target, new Map([['port1aaaaaaaaaaa', 9]])), liveFrom(), 'cloudnet'), 'add element inet cloudnet rg_sg1_v4 { 198.18.10.3 }\n');
+  assert.equal(planNftables(renderRuleset(target, KEYS()), liveFrom(), 'cloudnet'), 'add element inet cloudnet rg_sg1_v4 { 198.18.10.3 }\n');
 
   const drifted = liveFrom();
   drifted.get('inet cloudnet')!.chains.get('sg_sg1_ingress')!.ruleDigests.pop();
@@ -106,7 +110,7 @@ test('nft plan: nothing when in sync; element changes for membership; one chain 
 test('nft plan: a port leaving removes its map elements before its chains', () => {
   const target = sampleTarget();
   delete target.ports.port1aaaaaaaaaaa;
-  const script = planNftables(renderRuleset(target, new Map()), liveFrom(), 'cloudnet').trimEnd().split('\n');
+  const script = planNftables(renderRuleset(target, { marks: new Map(), zones: new Map([['brqnet1aaaaaaa', 4]]) }), liveFrom(), 'cloudnet').trimEnd().split('\n');
   const firstFlush = script.findIndex((l) => l.startsWith('flush chain bridge cloudnet from_'));
   assert.ok(script.indexOf('delete element bridge cloudnet from_ports { "tapport1aaaaaa" }') < firstFlush);
   assert.ok(script.includes('delete element inet cloudnet ingress_ports { 589824 }'));
