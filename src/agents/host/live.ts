@@ -92,10 +92,11 @@ export function parseNeighbours(json: string): LiveNeighbour[] {
 
 type NftObject = Record<string, Record<string, unknown>>;
 
-/** Element text as we render it: an address, `addr/len`, or a range `a-b`. */
+/** Element text as we render it: an address, `addr/len`, a range `a-b`, or a concatenation `a . b`. */
 function elementText(e: unknown): string {
   if (typeof e === 'string' || typeof e === 'number') return String(e);
-  const o = e as { prefix?: { addr: string; len: number }; range?: [string, string]; elem?: { val: unknown } };
+  const o = e as { prefix?: { addr: string; len: number }; range?: [string, string]; elem?: { val: unknown }; concat?: unknown[] };
+  if (o.concat) return o.concat.map(elementText).join(' . ');
   if (o.prefix) return `${o.prefix.addr}/${o.prefix.len}`;
   if (o.range) return `${o.range[0]}-${o.range[1]}`;
   if (o.elem) return elementText(o.elem.val);

@@ -28,8 +28,9 @@ export function planNftables(desired: DesiredTable[], live: LiveRuleset, table: 
       const live = have.sets.get(name);
       if (!live) adds.push(`add set ${t} ${name} { ${set.decl} }`);
       const wanted = new Set(set.elements);
-      const gone = [...(live ?? [])].filter((e) => !wanted.has(e));
-      const added = set.elements.filter((e) => !live?.has(e));
+      const write = (e: string) => (set.quoteFirst ? e.replace(/^([^ ]+)/, '"$1"') : e);
+      const gone = [...(live ?? [])].filter((e) => !wanted.has(e)).map(write);
+      const added = set.elements.filter((e) => !live?.has(e)).map(write);
       if (gone.length) elementDeletes.push(`delete element ${t} ${name} { ${gone.join(', ')} }`);
       if (added.length) elementAdds.push(`add element ${t} ${name} { ${added.join(', ')} }`);
     }

@@ -7,15 +7,16 @@ import { tapName } from './names.js';
 /**
  * The host's nftables state, as data: two tables named `cloudnet`.
  *
- * `bridge cloudnet` sees frames with their real bridge ports. For each protected port it sets the packet
- * mark (low 16 bits: the port it came from; high 16 bits: the port it goes to) and drops spoofed source
- * MAC/IP/ARP. `inet cloudnet` does the stateful part through br_netfilter, where the interface of bridged
- * packets is the bridge, not the port: it dispatches on the mark, egress of the sending port in
- * `prerouting` and ingress of the receiving port in `forward`, so that an egress `accept` never skips the
- * receiver's ingress check. The mark of a port is its tap's ifindex (stable while the tap exists).
+ * `bridge cloudnet` sees frames with their real bridge ports. It marks each packet with the port it came
+ * from (low 16 bits, before br_netfilter's prerouting) and then with the port it goes to (high 16 bits,
+ * after the FDB lookup, before br_netfilter's forward), and drops spoofed source MAC/IP/ARP. `inet cloudnet`
+ * does the stateful part through br_netfilter, where the interface of bridged packets is the bridge, not
+ * the port: it dispatches on the mark, egress of the sending port in `prerouting` and ingress of the
+ * receiving port in `forward`, so that an egress `accept` never skips the receiver's ingress check. The mark
+ * of a port is its tap's ifindex (stable while the tap exists).
  *
- * Dispatch and remote groups are named maps and sets: a port appearing or a member joining a group changes
- * elements, never a rule.
+ * Nothing here is per port or per member but set and map elements: a port plugged, a pair allowed, a member
+ * joining a group changes elements, never a rule. Ports with the same security groups share their chains.
  */
 export type NftFamily = 'bridge' | 'inet';
 
@@ -27,7 +28,10 @@ export interface DesiredChain {
 
 export interface DesiredSet {
   decl: string;
+  /** As `nft` lists them, unquoted: `198.18.1.0/24`, `tapx . fa:16:3e:00:00:01`. */
   elements: string[];
+  /** The key (or its first component) is an interface name, quoted when written. */
+  quoteFirst: boolean;
 }
 
 export interface DesiredMap {
@@ -52,14 +56,11 @@ export function ruleDigest(rule: string): string {
 
 export const MAX_PORT_MARK = 0xffff;
 
-const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
-
-const fromChain = (portId: string) => `from_${portId}`;
-const toChain = (portId: string) => `to_${portId}`;
-const egressChain = (portId: string) => `egress_${portId}`;
-const ingressChain = (portId: string) => `ingress_${portId}`;
 const sgChain = (sgId: string, direction: 'ingress' | 'egress') => `sg_${sgId}_${direction}`;
 export const remoteGroupSet = (sgId: string, version: 4 | 6) => `rg_${sgId}_v${version}`;
+/** The chain of every port with exactly these security groups (named by their digest, so it is stable). */
+export const portsChain = (direction: 'ingress' | 'egress', groups: string[]) =>
+  `${direction}_${createHash('sha256').update(groups.join(',')).digest('hex').slice(0, 16)}`;
 
 /** Kernel facts the ruleset is keyed on, read live: they stay the same while the devices exist. */
 export interface RulesetKeys {
@@ -77,52 +78,68 @@ export function renderRuleset(target: HostTargetState, keys: RulesetKeys): Desir
   return [renderBridgeTable(protectedPorts, keys.marks), renderInetTable(target, protectedPorts, keys)];
 }
 
+const BRIDGE_PREROUTING = [
+  'meta mark set iifname map @in_marks',
+  'iifname @protected iifname . ether saddr != @mac_ok drop',
+  'iifname @protected ether type arp iifname . arp saddr ether != @mac_ok drop',
+  // 0.0.0.0 as ARP sender is a probe (RFC 5227 conflict detection): it claims no address.
+  'iifname @protected ether type arp arp saddr ip != 0.0.0.0 iifname . arp saddr ip != @ip4_ok drop',
+  // DHCP discovery comes from 0.0.0.0 before the VM has its address.
+  'iifname @protected ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept',
+  'iifname @protected ether type ip iifname . ip saddr != @ip4_ok drop',
+  'iifname @protected ether type ip6 iifname . ip6 saddr != @ip6_ok drop',
+];
+
 function renderBridgeTable(ports: LocalPort[], marks: Map<string, number>): DesiredTable {
   const chains = new Map<string, DesiredChain>([
     // Before br_netfilter (priority 0) hands the packet to the inet hooks, so the mark is there.
-    ['prerouting', { spec: 'type filter hook prerouting priority -300; policy accept;', rules: ['iifname vmap @from_ports'] }],
-    ['forward', { spec: 'type filter hook forward priority -200; policy accept;', rules: ['oifname vmap @to_ports'] }],
+    ['prerouting', { spec: 'type filter hook prerouting priority -300; policy accept;', rules: BRIDGE_PREROUTING }],
+    // The sending port's mark has served (inet prerouting ran); the receiving port's replaces it. A packet to
+    // an unprotected port (the VXLAN device, another host's VM) keeps only low bits: no ingress chain.
+    ['forward', { spec: 'type filter hook forward priority -200; policy accept;', rules: ['meta mark set oifname map @out_marks'] }],
   ]);
-  const from = new Map<string, string>();
-  const to = new Map<string, string>();
+  const inMarks = new Map<string, string>();
+  const outMarks = new Map<string, string>();
+  const macOk: string[] = [];
+  const ip4Ok: string[] = [];
+  const ip6Ok: string[] = [];
   for (const port of ports) {
+    const tap = tapName(port.id);
     const mark = marks.get(port.id)!;
-    chains.set(fromChain(port.id), { rules: [`meta mark set ${hex(mark)}`, ...antiSpoofingRules(port)] });
-    chains.set(toChain(port.id), { rules: [`meta mark set meta mark & 0x0000ffff | ${hex(mark << 16 >>> 0)}`] });
-    from.set(tapName(port.id), `jump ${fromChain(port.id)}`);
-    to.set(tapName(port.id), `jump ${toChain(port.id)}`);
+    inMarks.set(tap, String(mark));
+    outMarks.set(tap, String((mark << 16) >>> 0));
+    const allowed = allowedSources(port);
+    for (const m of allowed.macs) macOk.push(`${tap} . ${m}`);
+    for (const a of allowed.v4) ip4Ok.push(`${tap} . ${a}`);
+    for (const a of allowed.v6) ip6Ok.push(`${tap} . ${a}`);
   }
+  const set = (decl: string, elements: string[]): DesiredSet => ({ decl, elements, quoteFirst: true });
   return {
     family: 'bridge',
     chains,
-    sets: new Map(),
+    sets: new Map([
+      ['protected', set('type ifname;', ports.map((p) => tapName(p.id)))],
+      ['mac_ok', set('typeof iifname . ether saddr;', macOk)],
+      ['ip4_ok', set('typeof iifname . ip saddr; flags interval;', ip4Ok)],
+      ['ip6_ok', set('typeof iifname . ip6 saddr; flags interval;', ip6Ok)],
+    ]),
     maps: new Map([
-      ['from_ports', { decl: 'type ifname : verdict;', quoteKeys: true, elements: from }],
-      ['to_ports', { decl: 'type ifname : verdict;', quoteKeys: true, elements: to }],
+      ['in_marks', { decl: 'typeof iifname : meta mark;', quoteKeys: true, elements: inMarks }],
+      ['out_marks', { decl: 'typeof oifname : meta mark;', quoteKeys: true, elements: outMarks }],
     ]),
   };
 }
 
-/** Source MAC, IPv4, IPv6 and ARP sender checks: the port's own addresses and its allowed address pairs. */
-export function antiSpoofingRules(port: LocalPort): string[] {
+/** What a port may send from: its MAC and fixed IPs, and its allowed address pairs (CIDRs included). */
+export function allowedSources(port: LocalPort): { macs: string[]; v4: string[]; v6: string[] } {
   const macs = [...new Set([port.mac, ...port.allowedAddressPairs.map((p) => p.macAddress || port.mac)].map((m) => m.toLowerCase()))].sort();
   const addresses = [...port.fixedIps.map((f) => f.ipAddress), ...port.allowedAddressPairs.map((p) => p.ipAddress)];
-  const v4 = intervalElements(addresses, 4);
-  // Link-local is how IPv6 neighbours find each other before any address is assigned; `::` is DAD.
-  const v6 = intervalElements([...addresses, 'fe80::/64', '::'], 6);
-  const set = (items: string[]) => `{ ${items.join(', ')} }`;
-  const rules = [`ether saddr != ${set(macs)} drop`, `arp saddr ether != ${set(macs)} drop`];
-  if (v4.length) {
-    // 0.0.0.0 is an ARP probe (RFC 5227 address conflict detection): it claims no address.
-    rules.push(`arp saddr ip != ${set(['0.0.0.0', ...v4])} drop`);
-    // DHCP discovery comes from 0.0.0.0 before the VM has its address.
-    rules.push('ip saddr 0.0.0.0 udp sport 68 udp dport 67 return');
-    rules.push(`ip saddr != ${set(v4)} drop`);
-  } else {
-    rules.push('ether type arp drop', 'ether type ip drop');
-  }
-  rules.push(`ip6 saddr != ${set(v6)} drop`);
-  return rules;
+  return {
+    macs,
+    v4: intervalElements(addresses, 4),
+    // Link-local is how IPv6 neighbours find each other before any address is assigned; `::` is DAD.
+    v6: intervalElements([...addresses, 'fe80::/64', '::'], 6),
+  };
 }
 
 /** ICMPv6 that IPv6 cannot work without; Neutron lets it through whatever the security groups say. */
@@ -134,7 +151,7 @@ function renderInetTable(target: HostTargetState, ports: LocalPort[], { marks, z
     // Before conntrack (-200): a zone per network, since two networks may hold the same addresses. Bridged
     // packets show the bridge as their input interface here, which is exactly the network.
     ['zone', { spec: 'type filter hook prerouting priority -300; policy accept;', rules: ['ct zone set iifname map @zones'] }],
-    // After conntrack (-200): egress of the sending port; `accept` here ends only this hook.
+    // After conntrack: egress of the sending port; `accept` here ends only this hook.
     ['prerouting', { spec: 'type filter hook prerouting priority 0; policy accept;', rules: ['meta mark & 0x0000ffff vmap @egress_ports'] }],
     ['forward', { spec: 'type filter hook forward priority 0; policy accept;', rules: ['meta mark & 0xffff0000 vmap @ingress_ports'] }],
   ]);
@@ -142,15 +159,19 @@ function renderInetTable(target: HostTargetState, ports: LocalPort[], { marks, z
   const ingress = new Map<string, string>();
   for (const port of ports) {
     const mark = marks.get(port.id)!;
-    const groups = port.securityGroupIds.filter((id) => target.securityGroups[id]);
-    chains.set(egressChain(port.id), {
-      rules: ['ct state established,related accept', EGRESS_ICMPV6, 'udp sport 68 udp dport 67 accept', 'ct state invalid drop', ...groups.map((g) => `jump ${sgChain(g, 'egress')}`), 'drop'],
-    });
-    chains.set(ingressChain(port.id), {
-      rules: ['ct state established,related accept', INGRESS_ICMPV6, 'ct state invalid drop', ...groups.map((g) => `jump ${sgChain(g, 'ingress')}`), 'drop'],
-    });
-    egress.set(String(mark), `jump ${egressChain(port.id)}`);
-    ingress.set(String((mark << 16) >>> 0), `jump ${ingressChain(port.id)}`);
+    const groups = [...new Set(port.securityGroupIds.filter((id) => target.securityGroups[id]))].sort();
+    const out = portsChain('egress', groups);
+    const into = portsChain('ingress', groups);
+    if (!chains.has(out)) {
+      chains.set(out, {
+        rules: ['ct state established,related accept', EGRESS_ICMPV6, 'udp sport 68 udp dport 67 accept', 'ct state invalid drop', ...groups.map((g) => `jump ${sgChain(g, 'egress')}`), 'drop'],
+      });
+      chains.set(into, {
+        rules: ['ct state established,related accept', INGRESS_ICMPV6, 'ct state invalid drop', ...groups.map((g) => `jump ${sgChain(g, 'ingress')}`), 'drop'],
+      });
+    }
+    egress.set(String(mark), `jump ${out}`);
+    ingress.set(String((mark << 16) >>> 0), `jump ${into}`);
   }
 
   const sets = new Map<string, DesiredSet>();
@@ -164,8 +185,8 @@ function renderInetTable(target: HostTargetState, ports: LocalPort[], { marks, z
   }
   for (const g of [...remoteGroups].sort()) {
     const members = target.addressSets[g]?.addresses ?? [];
-    sets.set(remoteGroupSet(g, 4), { decl: 'type ipv4_addr; flags interval;', elements: intervalElements(members, 4) });
-    sets.set(remoteGroupSet(g, 6), { decl: 'type ipv6_addr; flags interval;', elements: intervalElements(members, 6) });
+    sets.set(remoteGroupSet(g, 4), { decl: 'type ipv4_addr; flags interval;', elements: intervalElements(members, 4), quoteFirst: false });
+    sets.set(remoteGroupSet(g, 6), { decl: 'type ipv6_addr; flags interval;', elements: intervalElements(members, 6), quoteFirst: false });
   }
   return {
     family: 'inet',

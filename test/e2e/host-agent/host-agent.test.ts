@@ -244,7 +244,7 @@ describe('cloudnet host-agent on three hosts', { timeout: 300_000 }, () => {
       const [link] = JSON.parse(await topo.exec(h2, ['ip', '-j', 'link', 'show', tapName(b1.portId)])) as { master?: string }[];
       return link && !link.master;
     });
-    await eventually('no chain of the deleted port remains', async () => !(await topo.exec(h2, ['nft', 'list', 'ruleset'])).includes(b1.portId));
+    await eventually('no element of the deleted port remains', async () => !(await topo.exec(h2, ['nft', 'list', 'ruleset'])).includes(tapName(b1.portId)));
     await eventually('vxlan-1002 removed from h2', async () => !(await topo.exec(h2, ['ip', '-j', 'link', 'show'])).includes('vxlan-1002'));
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { intervalElements } from '../../../../src/agents/host/addresses.js';
 import { parseRuleset, type LiveRuleset } from '../../../../src/agents/host/live.js';
 import { planNftables } from '../../../../src/agents/host/nft-plan.js';
-import { antiSpoofingRules, renderRuleset, renderSecurityGroupRule, ruleDigest } from '../../../../src/agents/host/ruleset.js';
+import { allowedSources, portsChain, renderRuleset, renderSecurityGroupRule, ruleDigest } from '../../../../src/agents/host/ruleset.js';
 import type { SecurityGroupRule } from '../../../../src/feed/target-state.js';
 import { port, sampleTarget } from './fixtures.js';
 
@@ -39,47 +39,57 @@ test('interval elements: canonical, one family, contained prefixes dropped', () 
   assert.deepEqual(intervalElements(['FD00::1', 'fd00::/64', 'fd01::5/128'], 6), ['fd00::/64', 'fd01::5']);
 });
 
-test('anti-spoofing honours allowed address pairs, CIDRs included', () => {
-  const rules = antiSpoofingRules(
-    port({ allowedAddressPairs: [{ ipAddress: '198.18.20.0/24', macAddress: '' }, { ipAddress: '198.18.30.3', macAddress: 'FA:16:3E:00:00:AA' }] }),
+test('allowed sources: own MAC and addresses plus allowed address pairs, CIDRs included', () => {
+  const allowed = allowedSources(
+    port({ allowedAddressPairs: [{ ipAddress: '198.18.20.0/24', macAddress: '' }, { ipAddress: '198.18.30.3', macAddress: 'FA:16:3E:00:00:AA' }, { ipAddress: '198.18.20.7', macAddress: '' }] }),
   );
-  assert.deepEqual(rules, [
-    'ether saddr != { fa:16:3e:00:00:01, fa:16:3e:00:00:aa } drop',
-    'arp saddr ether != { fa:16:3e:00:00:01, fa:16:3e:00:00:aa } drop',
-    'arp saddr ip != { 0.0.0.0, 198.18.10.1, 198.18.20.0/24, 198.18.30.3 } drop',
-    'ip saddr 0.0.0.0 udp sport 68 udp dport 67 return',
-    'ip saddr != { 198.18.10.1, 198.18.20.0/24, 198.18.30.3 } drop',
-    'ip6 saddr != { ::, fe80::/64 } drop',
-  ]);
+  assert.deepEqual(allowed, {
+    macs: ['fa:16:3e:00:00:01', 'fa:16:3e:00:00:aa'],
+    v4: ['198.18.10.1', '198.18.20.0/24', '198.18.30.3'],
+    v6: ['::', 'fe80::/64'],
+  });
 });
 
-test('ruleset: ports are marked by tap ifindex, dispatched through maps; remote groups are sets', () => {
-  const [bridge, inet] = renderRuleset(sampleTarget(), KEYS());
-  assert.deepEqual([...bridge!.maps.get('from_ports')!.elements], [['tapport1aaaaaa', 'jump from_port1aaaaaaaaaaa']]);
-  assert.equal(bridge!.chains.get('from_port1aaaaaaaaaaa')!.rules[0], 'meta mark set 0x00000009');
-  assert.deepEqual(bridge!.chains.get('to_port1aaaaaaaaaaa')!.rules, ['meta mark set meta mark & 0x0000ffff | 0x00090000']);
-  assert.deepEqual([...inet!.maps.get('egress_ports')!.elements], [['9', 'jump egress_port1aaaaaaaaaaa']]);
-  assert.deepEqual([...inet!.maps.get('ingress_ports')!.elements], [[String(9 << 16), 'jump ingress_port1aaaaaaaaaaa']]);
+test('ruleset: per-port state is only elements; ports with the same groups share chains; remote groups are sets', () => {
+  const t = sampleTarget();
+  t.ports.port2aaaaaaaaaaa = port({ id: 'port2aaaaaaaaaaa', mac: 'fa:16:3e:00:00:03', fixedIps: [{ subnetId: 's1', ipAddress: '198.18.10.3' }] });
+  const [bridge, inet] = renderRuleset(t, { marks: new Map([['port1aaaaaaaaaaa', 9], ['port2aaaaaaaaaaa', 12]]), zones: new Map([['brqnet1aaaaaaa', 4]]) });
+  assert.deepEqual(bridge!.sets.get('protected')!.elements, ['tapport1aaaaaa', 'tapport2aaaaaa']);
+  assert.deepEqual(bridge!.sets.get('mac_ok')!.elements, ['tapport1aaaaaa . fa:16:3e:00:00:01', 'tapport2aaaaaa . fa:16:3e:00:00:03']);
+  assert.deepEqual(bridge!.sets.get('ip4_ok')!.elements, ['tapport1aaaaaa . 198.18.10.1', 'tapport2aaaaaa . 198.18.10.3']);
+  assert.deepEqual([...bridge!.maps.get('in_marks')!.elements], [['tapport1aaaaaa', '9'], ['tapport2aaaaaa', '12']]);
+  assert.deepEqual([...bridge!.maps.get('out_marks')!.elements], [['tapport1aaaaaa', String(9 << 16)], ['tapport2aaaaaa', String(12 << 16)]]);
+  const egress = portsChain('egress', ['sg1']);
+  assert.deepEqual([...inet!.maps.get('egress_ports')!.elements], [['9', `jump ${egress}`], ['12', `jump ${egress}`]]);
   assert.deepEqual([...inet!.maps.get('zones')!.elements], [['brqnet1aaaaaaa', '4']]);
   assert.deepEqual(inet!.sets.get('rg_sg1_v4')!.elements, ['198.18.10.1', '198.18.10.2']);
-  assert.deepEqual(inet!.chains.get('ingress_port1aaaaaaaaaaa')!.rules.slice(-2), ['jump sg_sg1_ingress', 'drop']);
+  assert.deepEqual(inet!.chains.get(portsChain('ingress', ['sg1']))!.rules.slice(-2), ['jump sg_sg1_ingress', 'drop']);
   assert.deepEqual(inet!.chains.get('sg_sg1_ingress')!.rules, ['meta nfproto ipv4 ip saddr @rg_sg1_v4 meta l4proto 6 th dport 22 accept']);
+  // One chain pair for both ports: 3 base chains, 2 group chains, 2 port chains.
+  assert.equal(inet!.chains.size, 7);
 
   // A port that is not plugged, or has port security off, gets nothing.
-  const t = sampleTarget();
-  t.ports.port1aaaaaaaaaaa!.portSecurityEnabled = false;
-  const [b2] = renderRuleset(t, KEYS());
-  assert.equal(b2!.maps.get('from_ports')!.elements.size, 0);
+  const off = sampleTarget();
+  off.ports.port1aaaaaaaaaaa!.portSecurityEnabled = false;
+  const [b2] = renderRuleset(off, KEYS());
+  assert.equal(b2!.maps.get('in_marks')!.elements.size, 0);
+  assert.equal(b2!.sets.get('protected')!.elements.length, 0);
   const [b3] = renderRuleset(sampleTarget(), { marks: new Map(), zones: new Map() });
-  assert.equal(b3!.chains.has('from_port1aaaaaaaaaaa'), false);
+  assert.equal(b3!.sets.get('mac_ok')!.elements.length, 0);
 });
+
+/** An element as `nft -j` lists it: prefixes as objects, concatenations as `concat` arrays. */
+function listed(e: string): unknown {
+  if (e.includes(' . ')) return { concat: e.split(' . ').map(listed) };
+  return e.includes('/') ? { prefix: { addr: e.split('/')[0], len: Number(e.split('/')[1]) } } : e;
+}
 
 /** What `nft -j list ruleset` would show after applying a plan to an empty host, built from the desired tables. */
 function liveFrom(target = sampleTarget(), keys = KEYS()): LiveRuleset {
   const nftables: unknown[] = [];
   for (const t of renderRuleset(target, keys)) {
     nftables.push({ table: { family: t.family, name: 'cloudnet' } });
-    for (const [name, set] of t.sets) nftables.push({ set: { family: t.family, table: 'cloudnet', name, elem: set.elements.map((e) => (e.includes('/') ? { prefix: { addr: e.split('/')[0], len: Number(e.split('/')[1]) } } : e)) } });
+    for (const [name, set] of t.sets) nftables.push({ set: { family: t.family, table: 'cloudnet', name, elem: set.elements.map(listed) } });
     for (const [name, map] of t.maps) nftables.push({ map: { family: t.family, table: 'cloudnet', name, elem: [...map.elements].map(([k, v]) => [map.quoteKeys ? k : Number(k), v.startsWith('jump ') ? { jump: { target: v.split(' ')[1] } } : Number(v)]) } });
     let handle = 1;
     for (const [name, chain] of t.chains) {
@@ -107,13 +117,16 @@ test('nft plan: nothing when in sync; element changes for membership; one chain 
   );
 });
 
-test('nft plan: a port leaving removes its map elements before its chains', () => {
+test('nft plan: a port leaving removes its elements; chains no port uses go after the elements that jump to them', () => {
   const target = sampleTarget();
   delete target.ports.port1aaaaaaaaaaa;
   const script = planNftables(renderRuleset(target, { marks: new Map(), zones: new Map([['brqnet1aaaaaaa', 4]]) }), liveFrom(), 'cloudnet').trimEnd().split('\n');
-  const firstFlush = script.findIndex((l) => l.startsWith('flush chain bridge cloudnet from_'));
-  assert.ok(script.indexOf('delete element bridge cloudnet from_ports { "tapport1aaaaaa" }') < firstFlush);
+  assert.ok(script.includes('delete element bridge cloudnet protected { "tapport1aaaaaa" }'), script.join('\n'));
+  assert.ok(script.includes('delete element bridge cloudnet mac_ok { "tapport1aaaaaa" . fa:16:3e:00:00:01 }'));
+  assert.ok(script.includes('delete element bridge cloudnet in_marks { "tapport1aaaaaa" }'));
   assert.ok(script.includes('delete element inet cloudnet ingress_ports { 589824 }'));
-  assert.ok(script.includes('delete chain inet cloudnet egress_port1aaaaaaaaaaa'));
+  // No port uses sg1's combination any more: its port chains go, after the map elements that jump to them.
+  const chainDelete = script.indexOf(`delete chain inet cloudnet ${portsChain('egress', ['sg1'])}`);
+  assert.ok(chainDelete > script.indexOf('delete element inet cloudnet egress_ports { 9 }'));
   assert.equal(script.some((l) => l.startsWith('delete set')), false); // sg1 is still on the host
 });
