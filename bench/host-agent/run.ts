@@ -3,7 +3,7 @@
  *
  *   node --import tsx bench/host-agent/run.ts [--ports 2000] [--changes 20]
  *
- * Wires N ports (taps made beforehand, as the hypervisor would) on one VXLAN network with a security group
+ * Wires N ports (taps made beforehand, as the hypervisor would) on VXLAN networks of 500, with a security group
  * whose remote group is itself (Neutron's default group: N members in one set), then times: the first pass
  * (ports/s), a pass with nothing to do (an agent restart), and single changes on the full host (a member
  * joining the set, one more port, one rule added). The anchor, side by side: the same single change applied
@@ -29,7 +29,9 @@ const CHANGES = Math.min(Number(args.changes), 200);
 const ns = `cn-${randomBytes(3).toString('hex')}-bench`;
 const plain = toolRunner(ns);
 const runner: typeof plain = { netns: ns, run: async (f, a, o) => { const t0 = performance.now(); try { return await plain.run(f, a, o); } finally { if (process.env.BENCH_TRACE) console.log("  ", f, a.slice(0, 3).join(" "), (performance.now() - t0).toFixed(1)); } } };
-const NET = randomUUID();
+/** A Linux bridge holds at most 1023 ports (BR_MAX_PORTS): the ports are spread over networks of 500. */
+const PER_NETWORK = 500;
+const NETS: string[] = Array.from({ length: Math.ceil((PORTS + CHANGES) / PER_NETWORK) }, () => randomUUID());
 const SG = randomUUID();
 
 /** 198.18.0.0/15 has room for 128k addresses: port i gets 198.18.(i / 250 + 1).(i % 250 + 1). */
@@ -38,7 +40,7 @@ const mac = (i: number) => `fa:16:3e:00:${((i >> 8) & 0xff).toString(16).padStar
 
 function port(i: number): LocalPort {
   return {
-    id: randomUUID(), networkId: NET, mac: mac(i), mtu: 1450, adminStateUp: true, fixedIps: [{ subnetId: 's', ipAddress: address(i) }],
+    id: randomUUID(), networkId: NETS[Math.floor(i / PER_NETWORK)]!, mac: mac(i), mtu: 1450, adminStateUp: true, fixedIps: [{ subnetId: 's', ipAddress: address(i) }],
     portSecurityEnabled: true, allowedAddressPairs: [], securityGroupIds: [SG], deviceOwner: 'compute:nova', deviceId: `vm${i}`,
   };
 }
@@ -47,7 +49,9 @@ function target(ports: LocalPort[]): HostTargetState {
   const t: HostTargetState = {
     revision: 1,
     host: { name: 'bench', tunnelIp: '198.18.0.1', providerInterfaces: {} },
-    networks: { [NET]: { id: NET, type: 'vxlan', vni: 5000, physicalNetwork: null, mtu: 1450, subnets: [] } },
+    networks: Object.fromEntries(
+      [...new Set(ports.map((p) => p.networkId))].map((id) => [id, { id, type: 'vxlan', vni: 5000 + NETS.indexOf(id), physicalNetwork: null, mtu: 1450, subnets: [] }]),
+    ),
     ports: Object.fromEntries(ports.map((p) => [p.id, p])),
     remotePorts: {},
     securityGroups: {
@@ -63,7 +67,7 @@ function target(ports: LocalPort[]): HostTargetState {
     addressSets: { [SG]: { securityGroupId: SG, addresses: ports.map((p) => p.fixedIps[0]!.ipAddress) } },
   };
   for (let r = 0; r < 50; r++) {
-    t.remotePorts[`r${r}`] = { id: `r${r}`, networkId: NET, mac: mac(60_000 + r), ipAddresses: [`198.19.0.${r + 1}`], tunnelIp: `198.18.0.${2 + (r % 3)}` };
+    t.remotePorts[`r${r}`] = { id: `r${r}`, networkId: NETS[0]!, mac: mac(60_000 + r), ipAddresses: [`198.19.0.${r + 1}`], tunnelIp: `198.18.0.${2 + (r % 3)}` };
   }
   return t;
 }
@@ -91,9 +95,10 @@ async function main() {
     await makeTaps(ports);
 
     const state = target(base);
-    const first = await timed(() => dp.reconcile(state));
+    const first = await timed(() => dp.reconcile(state, { fresh: true }));
+    // A restarted agent knows nothing: it reads everything back, and must find nothing to do.
     const noop = await timed(async () => {
-      const r = await dp.reconcile(state);
+      const r = await new DataPlane(runner).reconcile(state, { fresh: true });
       if (r.ipOps + r.bridgeOps + r.nftOps !== 0) throw new Error('a second pass over a converged host applied operations');
     });
 
@@ -102,9 +107,9 @@ async function main() {
     const reinstall: number[] = [];
     for (let c = 0; c < CHANGES; c++) {
       state.addressSets[SG]!.addresses.push(`198.19.1.${c + 1}`);
-      member.push(await timed(() => dp.reconcile(state)));
+      member.push(await timed(() => dp.reconcile(state, { fresh: false })));
       state.ports[spare[c]!.id] = spare[c]!;
-      newPort.push(await timed(() => dp.reconcile(state)));
+      newPort.push(await timed(() => dp.reconcile(state, { fresh: false })));
       // The anchor: the same state loaded from scratch in one transaction, as a flush-and-reinstall agent would.
       const keys = rulesetKeys(state, await readLinks(runner));
       const full = planNftables(renderRuleset(state, keys), new Map(), NFT_TABLE);
@@ -114,9 +119,11 @@ async function main() {
     const m = summarize(member);
     const p = summarize(newPort);
     const r = summarize(reinstall);
-    console.log(`host agent, one host namespace, ${PORTS} ports on one VXLAN network, one security group with itself as remote group`);
+    console.log(`host agent, one host namespace, ${PORTS} ports on ${Object.keys(state.networks).length} VXLAN networks, one security group with itself as remote group`);
     console.log(`first pass (wire every port, rules, sets):   ${ms(first)} ms  = ${(PORTS / (first / 1000)).toFixed(0)} ports/s`);
     console.log(`pass with nothing to do (agent restart):     ${ms(noop)} ms, 0 operations`);
+    const resync = await timed(() => dp.reconcile(state, { fresh: true }));
+    console.log(`anti-entropy pass (reads everything back):   ${ms(resync)} ms`);
     console.log(`one member joins the set       p50 ${ms(m.p50)} ms  p99 ${ms(m.p99)} ms  (n=${m.n})`);
     console.log(`one port added (tap present)   p50 ${ms(p.p50)} ms  p99 ${ms(p.p99)} ms  (n=${p.n})`);
     console.log(`anchor: flush and reinstall    p50 ${ms(r.p50)} ms  p99 ${ms(r.p99)} ms  (n=${r.n})`);

@@ -117,7 +117,8 @@ export class HostAgent {
     const target = this.consistent!;
     const end = this.o.metrics.reconcileDuration.startTimer({ trigger });
     try {
-      const result = await this.o.dataPlane.reconcile(target);
+      // Anti-entropy reads everything back from the kernel; other passes trust what the last one wrote.
+      const result = await this.o.dataPlane.reconcile(target, { fresh: trigger === 'resync' });
       this.o.metrics.reconciles.inc({ trigger, result: 'ok' });
       this.o.metrics.opsApplied.inc({ tool: 'ip' }, result.ipOps);
       this.o.metrics.opsApplied.inc({ tool: 'bridge' }, result.bridgeOps);

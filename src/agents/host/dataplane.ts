@@ -1,14 +1,14 @@
 import type { HostTargetState } from '../../feed/target-state.js';
 import type { ToolRunner } from '../../lib/netns.js';
 import { planLinks } from './link-plan.js';
-import { readLinks, readLiveState, type LiveLink } from './live.js';
+import { readLinks, readLiveState, type LiveLink, type LiveRuleset } from './live.js';
 import { NFT_TABLE, bridgeName, tapName } from './names.js';
-import { planNftables } from './nft-plan.js';
+import { expectedRuleset, planNftables } from './nft-plan.js';
 import { MAX_PORT_MARK, renderRuleset, type RulesetKeys } from './ruleset.js';
 
 /**
  * One convergence pass: read the kernel, plan, apply. The same pass serves the first start, a restart, a
- * feed update and anti-entropy; when the kernel already matches, it reads and writes nothing.
+ * feed update and anti-entropy; when the kernel already matches, it writes nothing.
  */
 export interface ReconcileResult {
   /** Ports whose tap is in its bridge with its rules in place: what the agent reports ACTIVE. */
@@ -23,26 +23,41 @@ export interface ReconcileResult {
 /** br_netfilter hands bridged IP to the inet hooks only with these on (per network namespace). */
 const SYSCTLS = ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables'];
 
+export interface ReconcileOptions {
+  /**
+   * Read the ruleset from the kernel. Otherwise a pass diffs against what the previous pass wrote: listing
+   * a large ruleset costs more than the change itself, and anti-entropy (fresh) passes catch drift.
+   */
+  fresh: boolean;
+}
+
 /** What the agent needs from a data plane (the kernel here; a fake in the agent's tests). */
 export interface Converger {
-  reconcile(target: HostTargetState): Promise<ReconcileResult>;
+  reconcile(target: HostTargetState, options: ReconcileOptions): Promise<ReconcileResult>;
   presentTaps(target: HostTargetState): Promise<string[]>;
 }
 
 export class DataPlane implements Converger {
+  /** The ruleset as the last successful pass left it; unknown at start and after any failure. */
+  private written: LiveRuleset | undefined;
+
   constructor(private readonly runner: ToolRunner) {}
 
-  async reconcile(target: HostTargetState): Promise<ReconcileResult> {
-    await this.ensureSysctls();
-    let live = await readLiveState(this.runner, NFT_TABLE);
+  async reconcile(target: HostTargetState, { fresh }: ReconcileOptions): Promise<ReconcileResult> {
+    const known = fresh ? undefined : this.written;
+    this.written = undefined;
+    if (!known) await this.ensureSysctls();
+    const live = await readLiveState(this.runner, NFT_TABLE, known);
     const links = planLinks(target, live);
     if (links.ip.length) await this.runner.run('ip', ['-batch', '-'], { input: links.ip.join('\n') + '\n' });
     if (links.bridge.length) await this.runner.run('bridge', ['-batch', '-'], { input: links.bridge.join('\n') + '\n' });
     const liveLinks = links.ip.length ? await readLinks(this.runner) : live.links;
 
     const keys = rulesetKeys(target, liveLinks);
-    const script = planNftables(renderRuleset(target, keys), live.ruleset, NFT_TABLE);
+    const desired = renderRuleset(target, keys);
+    const script = planNftables(desired, live.ruleset, NFT_TABLE);
     if (script) await this.runner.run('nft', ['-f', '-'], { input: script });
+    this.written = expectedRuleset(desired, NFT_TABLE);
     return {
       wired: new Set(keys.marks.keys()),
       unmarkable: keys.unmarkable,

@@ -154,12 +154,17 @@ export async function readLinks(runner: ToolRunner): Promise<LiveLink[]> {
   return parseLinks((await runner.run('ip', ['-j', '-d', 'link', 'show'])).stdout);
 }
 
-export async function readLiveState(runner: ToolRunner, tableName: string): Promise<LiveState> {
+export async function readRuleset(runner: ToolRunner, tableName: string): Promise<LiveRuleset> {
+  return parseRuleset((await runner.run('nft', ['-j', 'list', 'ruleset'])).stdout, tableName);
+}
+
+/** The link layer, and the ruleset unless the caller already knows it (see DataPlane). */
+export async function readLiveState(runner: ToolRunner, tableName: string, knownRuleset?: LiveRuleset): Promise<LiveState> {
   const [links, fdb, neigh, ruleset] = await Promise.all([
     readLinks(runner),
     runner.run('bridge', ['-j', 'fdb', 'show']),
     runner.run('ip', ['-j', 'neigh', 'show', 'nud', 'permanent']),
-    runner.run('nft', ['-j', 'list', 'ruleset']),
+    knownRuleset ?? readRuleset(runner, tableName),
   ]);
-  return { links, fdb: parseFdb(fdb.stdout), neighbours: parseNeighbours(neigh.stdout), ruleset: parseRuleset(ruleset.stdout, tableName) };
+  return { links, fdb: parseFdb(fdb.stdout), neighbours: parseNeighbours(neigh.stdout), ruleset };
 }

@@ -65,3 +65,16 @@ export function planNftables(desired: DesiredTable[], live: LiveRuleset, table: 
   const script = [...adds, ...elementDeletes, ...elementAdds, ...chainWrites, ...mapAdds, ...removals, ...chainDeletes];
   return script.length ? script.join('\n') + '\n' : '';
 }
+
+/** The ruleset as `nft` will list it once `desired` is applied: what the next pass may diff against. */
+export function expectedRuleset(desired: DesiredTable[], table: string): LiveRuleset {
+  const out: LiveRuleset = new Map();
+  for (const t of desired) {
+    out.set(`${t.family} ${table}`, {
+      chains: new Map([...t.chains].map(([name, c]) => [name, { hook: null, ruleDigests: c.rules.map(ruleDigest), handles: [] }])),
+      sets: new Map([...t.sets].map(([name, set]) => [name, new Set(set.elements)])),
+      maps: new Map([...t.maps].map(([name, map]) => [name, new Map(map.elements)])),
+    });
+  }
+  return out;
+}

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { HostAgent } from '../../../../src/agents/host/agent.js';
-import type { Converger, ReconcileResult } from '../../../../src/agents/host/dataplane.js';
+import type { Converger, ReconcileOptions, ReconcileResult } from '../../../../src/agents/host/dataplane.js';
 import { createHostAgentMetrics } from '../../../../src/agents/host/metrics.js';
 import type { FeedMessage, HostTargetState } from '../../../../src/feed/target-state.js';
 import { port, sampleTarget } from './fixtures.js';
@@ -44,7 +44,7 @@ const send = (res: ServerResponse, ...messages: FeedMessage[]) => res.write(mess
 class FakeDataPlane implements Converger {
   passes: HostTargetState[] = [];
   wired = new Set<string>();
-  async reconcile(target: HostTargetState): Promise<ReconcileResult> {
+  async reconcile(target: HostTargetState, _options: ReconcileOptions): Promise<ReconcileResult> {
     this.passes.push(structuredClone(target));
     return { wired: new Set([...this.wired].filter((id) => target.ports[id])), unmarkable: [], ipOps: 0, bridgeOps: 0, nftOps: 0 };
   }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { intervalElements } from '../../../../src/agents/host/addresses.js';
 import { parseRuleset, type LiveRuleset } from '../../../../src/agents/host/live.js';
-import { planNftables } from '../../../../src/agents/host/nft-plan.js';
+import { expectedRuleset, planNftables } from '../../../../src/agents/host/nft-plan.js';
 import { allowedSources, portsChain, renderRuleset, renderSecurityGroupRule, ruleDigest } from '../../../../src/agents/host/ruleset.js';
 import type { SecurityGroupRule } from '../../../../src/feed/target-state.js';
 import { port, sampleTarget } from './fixtures.js';
@@ -104,6 +104,11 @@ test('nft plan: nothing when in sync; element changes for membership; one chain 
   const target = sampleTarget();
   const desired = renderRuleset(target, KEYS());
   assert.equal(planNftables(desired, liveFrom(), 'cloudnet'), '');
+  // What a pass expects to have written is, to the next plan, the same as the kernel's listing of it.
+  assert.equal(planNftables(desired, expectedRuleset(desired, 'cloudnet'), 'cloudnet'), '');
+  const next = renderRuleset(target, KEYS());
+  next[1]!.sets.get('rg_sg1_v4')!.elements.push('198.18.10.9');
+  assert.equal(planNftables(next, expectedRuleset(desired, 'cloudnet'), 'cloudnet'), planNftables(next, liveFrom(), 'cloudnet'));
 
   target.addressSets.sg1!.addresses.push('198.18.10.3');
   assert.equal(planNftables(renderRuleset(target, KEYS()), liveFrom(), 'cloudnet'), 'add element inet cloudnet rg_sg1_v4 { 198.18.10.3 }\n');
