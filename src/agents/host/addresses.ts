@@ -1,4 +1,4 @@
-import { cidrContains, formatCidr, formatIp, parseCidr, type Cidr } from '../../lib/ip.js';
+import { formatCidr, formatIp, lastIp, parseCidr, type Cidr } from '../../lib/ip.js';
 
 /**
  * Address lists as nftables interval elements: canonical, one family, with every prefix that lies inside
@@ -11,14 +11,16 @@ export function intervalElements(addresses: Iterable<string>, version: 4 | 6): s
     const c = parseCidr(text);
     if (c && c.version === version) cidrs.push(c);
   }
-  // Widest first, so a prefix is only kept if no kept prefix already covers it.
-  cidrs.sort((a, b) => a.prefixLength - b.prefixLength || (a.network < b.network ? -1 : a.network > b.network ? 1 : 0));
-  const kept: Cidr[] = [];
-  for (const c of cidrs) {
-    if (!kept.some((k) => k.prefixLength <= c.prefixLength && cidrContains(k, { version, value: c.network }))) kept.push(c);
-  }
+  // CIDR blocks are either nested or disjoint: sorted by start (widest first on a tie), a block is inside
+  // another exactly when it starts before the end of the last one kept. One pass, O(n log n).
+  cidrs.sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : a.prefixLength - b.prefixLength));
   const full = version === 4 ? 32 : 128;
-  return kept
-    .sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : a.prefixLength - b.prefixLength))
-    .map((c) => (c.prefixLength === full ? formatIp({ version, value: c.network }) : formatCidr(c)));
+  const out: string[] = [];
+  let end = -1n;
+  for (const c of cidrs) {
+    if (c.network <= end) continue;
+    end = lastIp(c);
+    out.push(c.prefixLength === full ? formatIp({ version, value: c.network }) : formatCidr(c));
+  }
+  return out;
 }

@@ -67,9 +67,10 @@ export class DataPlane implements Converger {
     };
   }
 
-  /** The tap names of the target's ports that exist on the host (cheap: one `ip link`), to notice plugging. */
+  /** The tap names of the target's ports that exist on the host (cheap: names only), to notice plugging. */
   async presentTaps(target: HostTargetState): Promise<string[]> {
-    const names = new Set((await readLinks(this.runner)).map((l) => l.name));
+    const { stdout } = await this.runner.run('ip', ['-j', 'link', 'show']);
+    const names = new Set((JSON.parse(stdout || '[]') as { ifname: string }[]).map((l) => l.ifname));
     return Object.values(target.ports).map((p) => tapName(p.id)).filter((n) => names.has(n)).sort();
   }
 
