@@ -1,7 +1,7 @@
 import type { HostTargetState } from '../../feed/target-state.js';
 import type { ToolRunner } from '../../lib/netns.js';
-import { planLinks } from './link-plan.js';
-import { readLinks, readLiveState, type LiveLink, type LiveRuleset } from './live.js';
+import { expectedForwarding, planLinks } from './link-plan.js';
+import { readLinks, readLiveState, type KnownState, type LiveLink } from './live.js';
 import { NFT_TABLE, bridgeName, tapName } from './names.js';
 import { expectedRuleset, planNftables } from './nft-plan.js';
 import { MAX_PORT_MARK, renderRuleset, type RulesetKeys } from './ruleset.js';
@@ -25,8 +25,9 @@ const SYSCTLS = ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-cal
 
 export interface ReconcileOptions {
   /**
-   * Read the ruleset from the kernel. Otherwise a pass diffs against what the previous pass wrote: listing
-   * a large ruleset costs more than the change itself, and anti-entropy (fresh) passes catch drift.
+   * Read everything back from the kernel. Otherwise a pass reads only links and diffs the rest against what
+   * the previous pass wrote: listing a large ruleset or FDB costs more than the change itself, and
+   * anti-entropy (fresh) passes catch drift.
    */
   fresh: boolean;
 }
@@ -38,8 +39,8 @@ export interface Converger {
 }
 
 export class DataPlane implements Converger {
-  /** The ruleset as the last successful pass left it; unknown at start and after any failure. */
-  private written: LiveRuleset | undefined;
+  /** Ruleset and forwarding entries as the last successful pass left them; unknown at start and after any failure. */
+  private written: KnownState | undefined;
 
   constructor(private readonly runner: ToolRunner) {}
 
@@ -57,7 +58,7 @@ export class DataPlane implements Converger {
     const desired = renderRuleset(target, keys);
     const script = planNftables(desired, live.ruleset, NFT_TABLE);
     if (script) await this.runner.run('nft', ['-f', '-'], { input: script });
-    this.written = expectedRuleset(desired, NFT_TABLE);
+    this.written = { ruleset: expectedRuleset(desired, NFT_TABLE), ...expectedForwarding(target) };
     return {
       wired: new Set(keys.marks.keys()),
       unmarkable: keys.unmarkable,

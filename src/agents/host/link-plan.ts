@@ -91,21 +91,49 @@ export function planLinks(target: HostTargetState, live: LiveLinkLayer): LinkPla
   return { ip, bridge };
 }
 
+interface Forwarding {
+  self: Set<string>; // "vxlan mac dst"
+  master: Set<string>; // "vxlan mac"
+  neighbours: Map<string, string>; // "bridge ip" -> mac
+}
+
 /** Static FDB entries and neighbour entries for remote ports; all-zero entries for flooding. */
-function planForwarding(target: HostTargetState, live: LiveLinkLayer, wantVxlans: Map<string, string>, ip: string[], bridge: string[]) {
-  const wantSelf = new Set<string>(); // "vxlan mac dst"
-  const wantMaster = new Set<string>(); // "vxlan mac"
-  const wantNeigh = new Map<string, string>(); // "bridge ip" -> mac
+function desiredForwarding(target: HostTargetState): Forwarding {
+  const want: Forwarding = { self: new Set(), master: new Set(), neighbours: new Map() };
   for (const remote of Object.values(target.remotePorts)) {
     const network = target.networks[remote.networkId];
     const vx = network && vxlanOf(network);
     if (!vx || remote.tunnelIp === target.host.tunnelIp) continue;
     const mac = remote.mac.toLowerCase();
-    wantSelf.add(`${vx} ${mac} ${remote.tunnelIp}`);
-    wantSelf.add(`${vx} ${ZERO_MAC} ${remote.tunnelIp}`);
-    wantMaster.add(`${vx} ${mac}`);
-    for (const address of remote.ipAddresses) wantNeigh.set(`${bridgeName(network.id)} ${address}`, mac);
+    want.self.add(`${vx} ${mac} ${remote.tunnelIp}`);
+    want.self.add(`${vx} ${ZERO_MAC} ${remote.tunnelIp}`);
+    want.master.add(`${vx} ${mac}`);
+    for (const address of remote.ipAddresses) want.neighbours.set(`${bridgeName(network.id)} ${address}`, mac);
   }
+  return want;
+}
+
+/** The forwarding entries as the tools will list them once the plan is applied: what the next pass may diff against. */
+export function expectedForwarding(target: HostTargetState): Pick<LiveLinkLayer, 'fdb' | 'neighbours'> {
+  const want = desiredForwarding(target);
+  const fdb: LiveFdbEntry[] = [];
+  for (const key of want.self) {
+    const [dev, mac, dst] = key.split(' ');
+    fdb.push({ mac: mac!, dev: dev!, dst: dst!, self: true, state: 'permanent' });
+  }
+  for (const key of want.master) {
+    const [dev, mac] = key.split(' ');
+    fdb.push({ mac: mac!, dev: dev!, dst: null, self: false, state: 'static' });
+  }
+  const neighbours = [...want.neighbours].map(([key, mac]) => {
+    const [dev, ip] = key.split(' ');
+    return { ip: ip!, dev: dev!, mac };
+  });
+  return { fdb, neighbours };
+}
+
+function planForwarding(target: HostTargetState, live: LiveLinkLayer, wantVxlans: Map<string, string>, ip: string[], bridge: string[]) {
+  const { self: wantSelf, master: wantMaster, neighbours: wantNeigh } = desiredForwarding(target);
 
   const liveSelf = new Set<string>();
   const liveMaster = new Set<string>();

@@ -158,13 +158,21 @@ export async function readRuleset(runner: ToolRunner, tableName: string): Promis
   return parseRuleset((await runner.run('nft', ['-j', 'list', 'ruleset'])).stdout, tableName);
 }
 
-/** The link layer, and the ruleset unless the caller already knows it (see DataPlane). */
-export async function readLiveState(runner: ToolRunner, tableName: string, knownRuleset?: LiveRuleset): Promise<LiveState> {
+/** What a pass already knows because the previous one wrote it (see DataPlane): not read again. */
+export interface KnownState {
+  ruleset: LiveRuleset;
+  fdb: LiveFdbEntry[];
+  neighbours: LiveNeighbour[];
+}
+
+/** Links always (the hypervisor plugs taps behind our back); the rest unless the caller knows it. */
+export async function readLiveState(runner: ToolRunner, tableName: string, known?: KnownState): Promise<LiveState> {
+  if (known) return { links: await readLinks(runner), ...known };
   const [links, fdb, neigh, ruleset] = await Promise.all([
     readLinks(runner),
     runner.run('bridge', ['-j', 'fdb', 'show']),
     runner.run('ip', ['-j', 'neigh', 'show', 'nud', 'permanent']),
-    knownRuleset ?? readRuleset(runner, tableName),
+    readRuleset(runner, tableName),
   ]);
   return { links, fdb: parseFdb(fdb.stdout), neighbours: parseNeighbours(neigh.stdout), ruleset };
 }

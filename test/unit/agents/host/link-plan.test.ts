@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planLinks, type LiveLinkLayer } from '../../../../src/agents/host/link-plan.js';
+import { expectedForwarding, planLinks, type LiveLinkLayer } from '../../../../src/agents/host/link-plan.js';
 import type { LiveLink } from '../../../../src/agents/host/live.js';
 import { sampleTarget } from './fixtures.js';
 
@@ -56,6 +56,14 @@ test('an empty host gets bridges, the VXLAN device, the tap wiring, FDB and neig
 
 test('a converged host plans nothing (a restart touches nothing)', () => {
   assert.deepEqual(planLinks(sampleTarget(), converged()), { ip: [], bridge: [] });
+});
+
+test('the forwarding a pass expects to have written plans the same as the kernel listing it', () => {
+  const target = sampleTarget();
+  assert.deepEqual(planLinks(target, { links: converged().links, ...expectedForwarding(target) }), { ip: [], bridge: [] });
+  const moved = sampleTarget();
+  moved.remotePorts.r1!.tunnelIp = '198.18.0.3';
+  assert.deepEqual(planLinks(moved, { links: converged().links, ...expectedForwarding(target) }), planLinks(moved, converged()));
 });
 
 test('drift and changes become the smallest set of commands', () => {
