@@ -30,10 +30,8 @@ export interface LiveNeighbour {
 }
 
 export interface LiveNftChain {
-  hook: string | null;
   /** The `comment` of each rule in order: the digest of the rule text we wrote (see ruleset.ts). */
   ruleDigests: string[];
-  handles: number[];
 }
 
 export interface LiveNftTable {
@@ -129,15 +127,13 @@ export function parseRuleset(json: string, tableName: string): LiveRuleset {
     if (name !== tableName) continue;
     const family = o.family as string;
     if (type === 'table') table(family, tableName);
-    else if (type === 'chain') table(family, tableName).chains.set(o.name as string, { hook: (o.hook as string) ?? null, ruleDigests: [], handles: [] });
+    else if (type === 'chain') table(family, tableName).chains.set(o.name as string, { ruleDigests: [] });
     else if (type === 'set') table(family, tableName).sets.set(o.name as string, new Set(((o.elem as unknown[]) ?? []).map(elementText)));
     else if (type === 'map') {
       const entries = ((o.elem as [unknown, unknown][]) ?? []).map(([k, v]) => [elementText(k), mapValueText(v)] as const);
       table(family, tableName).maps.set(o.name as string, new Map(entries));
     } else if (type === 'rule') {
-      const chain = table(family, tableName).chains.get(o.chain as string);
-      chain?.ruleDigests.push((o.comment as string) ?? '');
-      chain?.handles.push(o.handle as number);
+      table(family, tableName).chains.get(o.chain as string)?.ruleDigests.push((o.comment as string) ?? '');
     }
   }
   return out;

@@ -71,7 +71,7 @@ export function expectedRuleset(desired: DesiredTable[], table: string): LiveRul
   const out: LiveRuleset = new Map();
   for (const t of desired) {
     out.set(`${t.family} ${table}`, {
-      chains: new Map([...t.chains].map(([name, c]) => [name, { hook: null, ruleDigests: c.rules.map(ruleDigest), handles: [] }])),
+      chains: new Map([...t.chains].map(([name, c]) => [name, { ruleDigests: c.rules.map(ruleDigest) }])),
       sets: new Map([...t.sets].map(([name, set]) => [name, new Set(set.elements)])),
       maps: new Map([...t.maps].map(([name, map]) => [name, new Map(map.elements)])),
     });
