@@ -1,13 +1,17 @@
 /**
- * The host agent against the kernel: three hosts on a fabric, two VXLAN networks, VMs as namespaces, one
- * agent process per host (`cloudnet host-agent --netns …`). The server side is the real store, feed hub and
- * relevance index behind a thin stand-in for the hosts routes (see feed-server.ts for what and why).
+ * The host agent against the kernel and the real server: three hosts on a fabric, two VXLAN networks and a
+ * flat one, VMs as namespaces, one agent process per host (`cloudnet host-agent --netns …`), and the cloudnet
+ * server (Identity, Network API, hosts feed) in this process on a fresh SQLite database. Everything is
+ * created through the Network API, as a user would.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { tapName } from '../../../src/agents/host/names.js';
-import { newId, startFeedServer, type FeedServer, type Wire } from './feed-server.js';
+import { apiModules } from '../../../src/server/apis.js';
+import { createCloudnetApi } from '../../../src/server/cloudnet/index.js';
+import { jsonClient, type JsonClient } from '../../support/http.js';
+import { startTestServer, type TestServer } from '../../support/server.js';
 import { Topology, eventually } from './topology.js';
 
 const HOSTS = { h1: '198.18.0.1', h2: '198.18.0.2', h3: '198.18.0.3' } as const;
@@ -23,13 +27,10 @@ interface Vm {
   address: string;
 }
 
-const rule = (r: Record<string, unknown>) => ({
-  id: newId(), direction: 'ingress', ethertype: 'IPv4', protocol: null, port_range_min: null, port_range_max: null, remote_ip_prefix: null, remote_group_id: null, ...r,
-});
-
 describe('cloudnet host-agent on three hosts', { timeout: 300_000 }, () => {
   const topo = new Topology();
-  let feed: FeedServer;
+  let server: TestServer;
+  let api: JsonClient;
   const agents = new Map<HostName, ChildProcess & { output: () => string }>();
   const vms: Record<string, Vm> = {};
   const net: Record<string, { id: string; subnet: string; subnet6?: string }> = {};
@@ -37,29 +38,33 @@ describe('cloudnet host-agent on three hosts', { timeout: 300_000 }, () => {
 
   function startAgent(host: HostName) {
     const child = topo.spawn(
-      ['node', '--import', 'tsx', 'src/cli/main.ts', 'host-agent', '--host', host, '--server', feed.url, '--netns', topo.ns(host), '--tunnel-ip', HOSTS[host],
+      ['node', '--import', 'tsx', 'src/cli/main.ts', 'host-agent', '--host', host, '--server', server.url, '--netns', topo.ns(host), '--tunnel-ip', HOSTS[host],
         '--heartbeat-interval', '0.5', '--resync-interval', '1', '--tap-poll-interval', '0.2', '--provider-interface', 'public:eth-public'],
-      { ...feed.server.openrcEnv('admin'), CLOUDNET_LOG_LEVEL: 'debug' },
+      { ...server.openrcEnv('admin'), CLOUDNET_LOG_LEVEL: 'debug' },
     );
     agents.set(host, child);
     return child;
   }
 
-  async function addVm(name: string, host: HostName, network: string, address: string, groups: string[], address6?: string): Promise<Vm> {
-    const id = newId();
-    const mac = `fa:16:3e:${[0, 0, 0].map(() => Math.floor(Math.random() * 256).toString(16).padStart(2, '0')).join(':')}`;
-    const fixedIps = [{ subnet_id: net[network]!.subnet, ip_address: address }, ...(address6 ? [{ subnet_id: net[network]!.subnet6, ip_address: address6 }] : [])];
-    await feed.put('port', {
-      id, network_id: net[network]!.id, mac_address: mac, fixed_ips: fixedIps, security_groups: groups.map((g) => sg[g]),
-      allowed_address_pairs: [], port_security_enabled: true, admin_state_up: true, 'binding:host_id': host, device_owner: 'compute:nova', device_id: name,
-    });
-    const mtu = network === 'public' ? 1500 : 1450;
-    const ns = await topo.addVm(name, topo.ns(host), { id, mac, mtu, address, address6 });
-    return (vms[name] = { name, host, ns, portId: id, mac, address });
+  /** The body of a successful call; anything else fails the test with the server's fault. */
+  async function ok(response: Promise<{ status: number; body: any }>) {
+    const r = await response;
+    assert.ok(r.status >= 200 && r.status < 300, `HTTP ${r.status}: ${JSON.stringify(r.body)}`);
+    return r.body;
   }
 
-  const portStatus = async (vm: Vm) => feed.portStatus.get(vm.portId);
-  const updatePort = (vm: Vm, changes: Record<string, unknown>) => feed.put('port', { ...(feed.get(vm.portId) as Wire), ...changes });
+  async function addVm(name: string, host: HostName, network: string, address: string, groups: string[], address6?: string): Promise<Vm> {
+    const fixedIps = [{ subnet_id: net[network]!.subnet, ip_address: address }, ...(address6 ? [{ subnet_id: net[network]!.subnet6, ip_address: address6 }] : [])];
+    const { port } = await ok(api.post('/network/v2.0/ports', {
+      port: { network_id: net[network]!.id, fixed_ips: fixedIps, security_groups: groups.map((g) => sg[g]), 'binding:host_id': host, device_owner: 'compute:nova', device_id: name },
+    }));
+    const mtu = network === 'public' ? 1500 : 1450;
+    const ns = await topo.addVm(name, topo.ns(host), { id: port.id, mac: port.mac_address, mtu, address, address6 });
+    return (vms[name] = { name, host, ns, portId: port.id, mac: port.mac_address, address });
+  }
+
+  const portStatus = async (vm: Vm) => (await ok(api.get(`/network/v2.0/ports/${vm.portId}`))).port.status as string;
+  const updatePort = (vm: Vm, port: Record<string, unknown>) => ok(api.put(`/network/v2.0/ports/${vm.portId}`, { port }));
 
   /** Handles of every rule in a host's inet table: unchanged handles mean no rule was rewritten. */
   async function ruleHandles(host: HostName): Promise<string[]> {
@@ -76,39 +81,41 @@ describe('cloudnet host-agent on three hosts', { timeout: 300_000 }, () => {
   }
 
   before(async () => {
-    feed = await startFeedServer({ agentDownSeconds: AGENT_DOWN_SECONDS, streamHeartbeatMs: 1000 });
+    server = await startTestServer({
+      dialect: 'sqlite',
+      // Quicker liveness than production, so that a killed agent's ports go DOWN within the test's patience.
+      apis: [...apiModules().filter((a) => a.prefix !== '/cloudnet/v1'), createCloudnetApi({ hosts: { agentDownTimeSeconds: AGENT_DOWN_SECONDS, livenessCheckMs: 250, streamHeartbeatMs: 1000 } })],
+    });
+    api = jsonClient(server.url, await server.issueToken());
     await topo.createFabric();
     for (const [h, ip] of Object.entries(HOSTS)) await topo.addHost(h, ip);
 
-    // Both networks use the same subnet: isolation must come from the data plane, not from routing.
+    // Both networks use the same subnets: isolation must come from the data plane, not from routing.
     for (const [name, vni] of [['A', 1001], ['B', 1002]] as const) {
-      const id = newId();
-      const subnet = newId();
-      await feed.put('network', { id, name, 'provider:network_type': 'vxlan', 'provider:segmentation_id': vni, mtu: 1450 });
-      await feed.put('subnet', { id: subnet, network_id: id, cidr: '198.18.100.0/24', ip_version: 4, gateway_ip: null });
-      const subnet6 = newId();
-      await feed.put('subnet', { id: subnet6, network_id: id, cidr: 'fd00:100::/64', ip_version: 6, gateway_ip: null });
-      net[name] = { id, subnet, subnet6 };
+      const { network } = await ok(api.post('/network/v2.0/networks', { network: { name, 'provider:network_type': 'vxlan', 'provider:segmentation_id': vni } }));
+      const { subnet } = await ok(api.post('/network/v2.0/subnets', { subnet: { network_id: network.id, cidr: '198.18.100.0/24', ip_version: 4 } }));
+      const v6 = await ok(api.post('/network/v2.0/subnets', { subnet: { network_id: network.id, cidr: 'fd00:100::/64', ip_version: 6 } }));
+      net[name] = { id: network.id, subnet: subnet.id, subnet6: v6.subnet.id };
     }
     // The flat external network, bridged to h1's provider interface.
-    const pub = { id: newId(), subnet: newId() };
-    await feed.put('network', { id: pub.id, name: 'public', 'provider:network_type': 'flat', 'provider:physical_network': 'public', 'provider:segmentation_id': null, mtu: 1500 });
-    await feed.put('subnet', { id: pub.subnet, network_id: pub.id, cidr: '198.18.200.0/24', ip_version: 4, gateway_ip: '198.18.200.1' });
-    net.public = pub;
+    const { network: pub } = await ok(api.post('/network/v2.0/networks', { network: { name: 'public', 'provider:network_type': 'flat', 'provider:physical_network': 'public' } }));
+    const { subnet: pubSubnet } = await ok(api.post('/network/v2.0/subnets', { subnet: { network_id: pub.id, cidr: '198.18.200.0/24', ip_version: 4, gateway_ip: '198.18.200.1' } }));
+    net.public = { id: pub.id, subnet: pubSubnet.id };
     await topo.addProviderNetwork('outside', topo.ns('h1'), 'eth-public', '198.18.200.1');
-    for (const name of ['base', 'ssh', 'G']) sg[name] = newId();
-    // Neutron's default egress rules in every group; ingress is only what each group adds.
-    const egress = () => [rule({ direction: 'egress' }), rule({ direction: 'egress', ethertype: 'IPv6' })];
-    await feed.put('security_group', { id: sg.base!, stateful: true, security_group_rules: [...egress(), rule({ protocol: 'icmp' }), rule({ ethertype: 'IPv6', protocol: 'ipv6-icmp' })] });
-    await feed.put('security_group', { id: sg.ssh!, stateful: true, security_group_rules: [...egress(), rule({ protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_group_id: sg.G })] });
-    await feed.put('security_group', { id: sg.G!, stateful: true, security_group_rules: egress() });
+
+    // New groups come with Neutron's default egress rules; ingress is only what each group adds.
+    for (const name of ['base', 'ssh', 'G']) sg[name] = (await ok(api.post('/network/v2.0/security-groups', { security_group: { name } }))).security_group.id;
+    const addRule = (r: Record<string, unknown>) => ok(api.post('/network/v2.0/security-group-rules', { security_group_rule: { direction: 'ingress', ethertype: 'IPv4', ...r } }));
+    await addRule({ security_group_id: sg.base, protocol: 'icmp' });
+    await addRule({ security_group_id: sg.base, ethertype: 'IPv6', protocol: 'ipv6-icmp' });
+    await addRule({ security_group_id: sg.ssh, protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_group_id: sg.G });
 
     await addVm('a1', 'h1', 'A', '198.18.100.11', ['base', 'ssh'], 'fd00:100::11');
     await addVm('a2', 'h2', 'A', '198.18.100.12', ['base', 'G'], 'fd00:100::12');
-    await addVm('p1', 'h1', 'public', '198.18.200.11', ['base']);
     await addVm('a3', 'h3', 'A', '198.18.100.13', ['base']);
     await addVm('b1', 'h2', 'B', '198.18.100.21', ['base']);
     await addVm('b2', 'h3', 'B', '198.18.100.22', ['base']);
+    await addVm('p1', 'h1', 'public', '198.18.200.11', ['base']);
     for (const h of Object.keys(HOSTS) as HostName[]) startAgent(h);
     topo.spawn(['ip', 'netns', 'exec', vms.a1!.ns, 'socat', 'TCP-LISTEN:22,fork,reuseaddr', 'SYSTEM:echo hello']);
   });
@@ -118,7 +125,7 @@ describe('cloudnet host-agent on three hosts', { timeout: 300_000 }, () => {
       if (process.env.CLOUDNET_TEST_VERBOSE) for (const [h, a] of agents) process.stderr.write(`--- ${h}\n${a.output()}\n`);
     } finally {
       await topo.cleanup();
-      await feed?.close();
+      await server?.close();
     }
   });
 
@@ -238,7 +245,7 @@ describe('cloudnet host-agent on three hosts', { timeout: 300_000 }, () => {
 
   test('a deleted port is unplugged and its rules go; a network without local ports leaves the host', async () => {
     const b1 = vms.b1!;
-    await feed.remove('port', b1.portId);
+    await ok(api.delete(`/network/v2.0/ports/${b1.portId}`));
     const h2 = topo.ns('h2');
     await eventually('tap unplugged', async () => {
       const [link] = JSON.parse(await topo.exec(h2, ['ip', '-j', 'link', 'show', tapName(b1.portId)])) as { master?: string }[];
