@@ -39,7 +39,8 @@ export function planNftables(desired: DesiredTable[], live: LiveRuleset, table: 
       if (!live) adds.push(`add map ${t} ${name} { ${map.decl} }`);
       const key = (k: string) => (map.quoteKeys ? `"${k}"` : k);
       const gone = [...(live ?? [])].filter(([k, v]) => map.elements.get(k) !== v).map(([k]) => key(k));
-      const added = [...map.elements].filter(([k, v]) => live?.get(k) !== v).map(([k, v]) => `${key(k)} : ${v}`);
+      const value = (v: string) => (map.quoteValues ? `"${v}"` : v);
+      const added = [...map.elements].filter(([k, v]) => live?.get(k) !== v).map(([k, v]) => `${key(k)} : ${value(v)}`);
       // Removed before chains go, added after chains are filled: a jump never points at a missing chain.
       if (gone.length) elementDeletes.push(`delete element ${t} ${name} { ${gone.join(', ')} }`);
       if (added.length) mapAdds.push(`add element ${t} ${name} { ${added.join(', ')} }`);

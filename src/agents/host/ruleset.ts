@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { HostTargetState, LocalPort, SecurityGroupRule } from '../../feed/target-state.js';
 import { parseCidr } from '../../lib/ip.js';
 import { intervalElements } from './addresses.js';
-import { tapName } from './names.js';
+import { tapName, vxlanName } from './names.js';
 
 /**
  * The host's nftables state, as data: two tables named `cloudnet`.
@@ -18,7 +18,7 @@ import { tapName } from './names.js';
  * Nothing here is per port or per member but set and map elements: a port plugged, a pair allowed, a member
  * joining a group changes elements, never a rule. Ports with the same security groups share their chains.
  */
-export type NftFamily = 'bridge' | 'inet';
+export type NftFamily = 'bridge' | 'inet' | 'netdev';
 
 export interface DesiredChain {
   /** Base chains: `type … hook … priority …; policy …;`. */
@@ -38,6 +38,8 @@ export interface DesiredMap {
   decl: string;
   /** Keys are interface names (quoted when written) or marks (numbers). */
   quoteKeys: boolean;
+  /** Values are interface names (quoted when written). */
+  quoteValues?: boolean;
   /** Key -> value as written: a verdict (`jump chain`) or a number. */
   elements: Map<string, string>;
 }
@@ -75,7 +77,45 @@ export function renderRuleset(target: HostTargetState, keys: RulesetKeys): Desir
   const protectedPorts = Object.values(target.ports)
     .filter((p) => p.portSecurityEnabled && keys.marks.has(p.id))
     .sort((a, b) => a.id.localeCompare(b.id));
-  return [renderBridgeTable(protectedPorts, keys.marks), renderInetTable(target, protectedPorts, keys)];
+  return [renderBridgeTable(protectedPorts, keys.marks), renderInetTable(target, protectedPorts, keys), renderNetdevTable(target, protectedPorts, keys.marks)];
+}
+
+/**
+ * Gratuitous ARP for a port's allowed-pair addresses (a VIP moving to this VM) is copied straight to the
+ * network's VXLAN device, which head-end replicates it to the other tunnel endpoints. Needed because bridge
+ * neighbour suppression never floods gratuitous ARP to the VXLAN port, and without it remote VMs would keep the
+ * VIP's old MAC until their entry goes stale. One ingress chain on the taps of such ports, named by a digest of
+ * its devices (tap and ifindex): a changed device list is a new chain, replaced in the same transaction.
+ */
+function renderNetdevTable(target: HostTargetState, ports: LocalPort[], marks: Map<string, number>): DesiredTable {
+  const vips: string[] = [];
+  const flood = new Map<string, string>();
+  const devices: string[] = [];
+  for (const port of ports) {
+    const network = target.networks[port.networkId];
+    if (network?.type !== 'vxlan' || network.vni === null) continue;
+    const tap = tapName(port.id);
+    const pairs = intervalElements(port.allowedAddressPairs.map((p) => p.ipAddress), 4);
+    if (!pairs.length) continue;
+    for (const a of pairs) vips.push(`${tap} . ${a}`);
+    flood.set(tap, vxlanName(network.vni));
+    devices.push(`${tap}:${marks.get(port.id)}`);
+  }
+  const chains = new Map<string, DesiredChain>();
+  if (devices.length) {
+    const name = `garp_${createHash('sha256').update(devices.join(',')).digest('hex').slice(0, 16)}`;
+    chains.set(name, {
+      spec: `type filter hook ingress devices = { ${devices.map((d) => `"${d.split(':')[0]}"`).join(', ')} } priority 0; policy accept;`,
+      // A gratuitous ARP (and an ARP probe) asks for the sender's own address: the target is one of its VIPs.
+      rules: ['ether type arp iifname . arp daddr ip @vip4 dup to iifname map @flood'],
+    });
+  }
+  return {
+    family: 'netdev',
+    chains,
+    sets: new Map([['vip4', { decl: 'typeof iifname . arp daddr ip; flags interval;', elements: vips, quoteFirst: true }]]),
+    maps: new Map([['flood', { decl: 'type ifname : iface_index;', quoteKeys: true, quoteValues: true, elements: flood }]]),
+  };
 }
 
 const BRIDGE_PREROUTING = [

@@ -200,6 +200,22 @@ describe('cloudnet host-agent on three hosts', { timeout: 300_000 }, () => {
     assert.ok(await eventually('.53 inside the allowed CIDR passes', () => from('198.18.100.53')));
   });
 
+  test('a VIP moving between hosts: its gratuitous ARP reaches the remote VMs at once', async () => {
+    const [a1, a2, a3] = [vms.a1!, vms.a2!, vms.a3!];
+    const vip = '198.18.100.50'; // inside a2's allowed CIDR since the test above
+    await updatePort(a3, { allowed_address_pairs: [{ ip_address: '198.18.100.48/29' }] });
+    assert.ok(await eventually('a1 reaches the VIP on a2', () => topo.ping(a1.ns, vip)));
+    const macOfVip = async () => (JSON.parse(await topo.exec(a1.ns, ['ip', '-j', 'neigh', 'show', vip])) as { lladdr?: string }[])[0]?.lladdr;
+    assert.equal(await macOfVip(), a2.mac);
+    // Failover: a2 lets go, a3 takes the address and announces it, as keepalived would.
+    await topo.ip(a2.ns, `addr del ${vip}/24 dev eth0`);
+    await topo.ip(a3.ns, `addr add ${vip}/24 dev eth0 nodad`);
+    await eventually('h3 copies gratuitous ARP to the tunnels', async () => (await topo.exec(topo.ns('h3'), ['nft', 'list', 'table', 'netdev', 'cloudnet'])).includes(tapName(a3.portId)), 10_000);
+    await topo.gratuitousArp(a3.ns, 'eth0', a3.mac, vip);
+    await eventually("a1's neighbour entry for the VIP moves to a3's MAC", async () => (await macOfVip()) === a3.mac, 2000, 100);
+    assert.ok(await topo.ping(a1.ns, vip), 'a1 reaches the VIP on a3');
+  });
+
   test('a continuous ping loses nothing while an agent restarts, and the restart changes nothing', async () => {
     const handles = await ruleHandles('h1');
     const count = 120; // 6 s at 50 ms

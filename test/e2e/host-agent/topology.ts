@@ -61,6 +61,18 @@ export class Topology {
     await execTool('ip', ['-n', ns, '-batch', '-'], { input: lines.join('\n') + '\n' });
   }
 
+  /** Sends one gratuitous ARP (request form, sender = target = `ip`) from `ifname`, as keepalived does on failover. */
+  async gratuitousArp(ns: string, ifname: string, mac: string, ip: string): Promise<void> {
+    // No arping on these machines: a raw frame from Python's standard library.
+    const script = [
+      'import socket, struct, sys',
+      's = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind((sys.argv[1], 0))',
+      'mac = bytes.fromhex(sys.argv[2].replace(":", "")); ip = socket.inet_aton(sys.argv[3])',
+      's.send(b"\\xff" * 6 + mac + b"\\x08\\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + ip + b"\\x00" * 6 + ip)',
+    ].join('\n');
+    await this.exec(ns, ['python3', '-c', script, ifname, mac, ip]);
+  }
+
   async ping(fromNs: string, to: string, extra: string[] = []): Promise<boolean> {
     try {
       await this.exec(fromNs, ['ping', '-c', '1', '-W', '1', ...extra, to]);

@@ -135,3 +135,21 @@ test('nft plan: a port leaving removes its elements; chains no port uses go afte
   assert.ok(chainDelete > script.indexOf('delete element inet cloudnet egress_ports { 9 }'));
   assert.equal(script.some((l) => l.startsWith('delete set')), false); // sg1 is still on the host
 });
+
+test('gratuitous ARP for allowed-pair addresses is copied to the VXLAN device; the chain is named by its devices', () => {
+  const t = sampleTarget();
+  t.ports.port1aaaaaaaaaaa!.allowedAddressPairs = [{ ipAddress: '198.18.10.48/29', macAddress: '' }, { ipAddress: 'fd00::5', macAddress: '' }];
+  const [, , netdev] = renderRuleset(t, KEYS());
+  assert.deepEqual(netdev!.sets.get('vip4')!.elements, ['tapport1aaaaaa . 198.18.10.48/29']);
+  assert.deepEqual([...netdev!.maps.get('flood')!.elements], [['tapport1aaaaaa', 'vxlan-1001']]);
+  const [[name, chain]] = [...netdev!.chains];
+  assert.match(name!, /^garp_[0-9a-f]{16}$/);
+  assert.equal(chain!.spec, 'type filter hook ingress devices = { "tapport1aaaaaa" } priority 0; policy accept;');
+  // The same tap recreated (another ifindex) needs a new hook: a new chain name.
+  const [, , again] = renderRuleset(t, { ...KEYS(), marks: new Map([['port1aaaaaaaaaaa', 10]]) });
+  assert.notEqual([...again!.chains.keys()][0], name);
+  // No allowed pairs, no chain (a netdev chain cannot have an empty device list).
+  assert.equal(renderRuleset(sampleTarget(), KEYS())[2]!.chains.size, 0);
+  const script = planNftables(renderRuleset(t, KEYS()), liveFrom(), 'cloudnet');
+  assert.ok(script.includes('add element netdev cloudnet flood { "tapport1aaaaaa" : "vxlan-1001" }'), script);
+});
