@@ -98,7 +98,8 @@ export class HostAgent {
   private trigger(reason: Trigger): void {
     if (!this.consistent || this.stopping.signal.aborted) return;
     if (this.running) {
-      this.pending ??= reason;
+      // Triggers during a pass fold into one more; an anti-entropy trigger wins, since its pass reads everything.
+      if (!this.pending || reason === 'resync') this.pending = reason;
       return;
     }
     this.running = this.loop(reason).finally(() => (this.running = undefined));
