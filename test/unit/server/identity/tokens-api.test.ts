@@ -47,7 +47,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(t.user.domain, { id: 'default', name: 'Default' });
       assert.equal(t.project.name, 'admin');
       assert.deepEqual(t.project.domain, { id: 'default', name: 'Default' });
-      assert.deepEqual(t.roles.map((x: { name: string }) => x.name), ['admin']);
+      assert.deepEqual(t.roles.map((x: { name: string }) => x.name), ['admin', 'member', 'reader'], 'with the roles admin implies');
       assert.equal(t.audit_ids.length, 1);
       const lifetime = Date.parse(t.expires_at) - Date.parse(t.issued_at);
       assert.ok(Math.abs(lifetime - 3600_000) < 1000, `one hour, got ${lifetime} ms`);
@@ -217,7 +217,7 @@ test('the validator reports who is calling', async () => {
         projectId: alice.projectId,
         projectName: 'alice',
         projectDomainId: 'default',
-        roles: ['load-balancer_member', 'member'],
+        roles: ['load-balancer_member', 'member', 'reader'],
         isAdmin: false,
         expiresAt: undefined,
       },
