@@ -104,6 +104,7 @@ for (const dialect of DIALECTS) {
         const r = await call(server, 'POST', '/identity/v3/auth/tokens', { body });
         assert.equal(r.status, 401);
         assert.equal(r.headers.get('x-subject-token'), null);
+        assert.equal(r.headers.get('www-authenticate'), `Keystone uri="${server.url}/identity"`);
         assert.deepEqual(Object.keys(r.body.error).sort(), ['code', 'message', 'title']);
         assert.equal(r.body.error.code, 401);
         assert.equal(r.body.error.title, 'Unauthorized');
