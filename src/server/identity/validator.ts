@@ -15,6 +15,11 @@ export interface TokenValidatorOptions {
   clock?: () => Date;
 }
 
+/** One database read of a token, shared by every request that asks while it runs. */
+interface Load {
+  promise: Promise<TokenRecord | undefined>;
+}
+
 interface CacheEntry {
   record: TokenRecord | undefined;
   checkedAt: number;
@@ -46,24 +51,31 @@ export function createTokenValidator(store: Store, options: TokenValidatorOption
   const maxSize = options.cacheSize ?? 10_000;
   const clock = options.clock ?? (() => new Date());
   const cache = new Map<string, CacheEntry>();
-  const inflight = new Map<string, Promise<TokenRecord | undefined>>();
+  const inflight = new Map<string, Load>();
 
-  async function fetch(idHash: string): Promise<TokenRecord | undefined> {
-    const record = await store.read((db) => lookupToken(db, idHash));
-    if (cache.size >= maxSize) cache.clear();
-    cache.set(idHash, { record, checkedAt: Date.now() });
-    return record;
+  // A read that a `forget` overtook must not put its (possibly pre-revocation) answer back into the cache.
+  function load(idHash: string): Promise<TokenRecord | undefined> {
+    const entry = {} as Load;
+    entry.promise = (async () => {
+      try {
+        const record = await store.read((db) => lookupToken(db, idHash));
+        if (inflight.get(idHash) === entry) {
+          if (cache.size >= maxSize) cache.clear();
+          cache.set(idHash, { record, checkedAt: Date.now() });
+        }
+        return record;
+      } finally {
+        if (inflight.get(idHash) === entry) inflight.delete(idHash);
+      }
+    })();
+    inflight.set(idHash, entry);
+    return entry.promise;
   }
 
-  async function recordOf(idHash: string): Promise<TokenRecord | undefined> {
+  function recordOf(idHash: string): Promise<TokenRecord | undefined> {
     const hit = cache.get(idHash);
-    if (hit && Date.now() - hit.checkedAt < ttl) return hit.record;
-    let pending = inflight.get(idHash);
-    if (!pending) {
-      pending = fetch(idHash).finally(() => inflight.delete(idHash));
-      inflight.set(idHash, pending);
-    }
-    return pending;
+    if (hit && Date.now() - hit.checkedAt < ttl) return Promise.resolve(hit.record);
+    return inflight.get(idHash)?.promise ?? load(idHash);
   }
 
   return {
@@ -74,7 +86,9 @@ export function createTokenValidator(store: Store, options: TokenValidatorOption
       return toAuthContext(record);
     },
     forget(token) {
-      cache.delete(hashTokenId(token));
+      const idHash = hashTokenId(token);
+      cache.delete(idHash);
+      inflight.delete(idHash);
     },
   };
 }
