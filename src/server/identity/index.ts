@@ -1,5 +1,6 @@
 import type { ApiModule } from '../app.js';
 import { renderKeystoneFault, useFaultFormat } from '../faults.js';
+import { registerCatalogRoutes } from './catalogRoutes.js';
 import { registerDomainRoutes } from './domainRoutes.js';
 import { registerProjectRoutes } from './projectRoutes.js';
 import { registerRoleRoutes } from './roleRoutes.js';
@@ -29,6 +30,7 @@ export function createIdentityApi(options: IdentityApiOptions = {}): ApiModule {
       registerProjectRoutes(app, ctx);
       registerUserRoutes(app, ctx);
       registerRoleRoutes(app, ctx);
+      registerCatalogRoutes(app, ctx);
     },
   };
 }

@@ -274,6 +274,27 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(catalog.body.catalog.map((s: { type: string }) => s.type), ['identity', 'network', 'load-balancer', 'key-manager']);
     });
 
+    test('regions, services and endpoints list the catalog, read only and for admins', async () => {
+      const regions = await call(server, 'GET', '/identity/v3/regions', { token: admin });
+      assert.deepEqual(regions.body.regions.map((r: { id: string }) => r.id), ['RegionOne']);
+      const services = await call(server, 'GET', '/identity/v3/services?type=network', { token: admin });
+      assert.deepEqual(services.body.services.map((s: { type: string; name: string }) => [s.type, s.name]), [['network', 'neutron']]);
+      const networkId = services.body.services[0].id;
+      assert.deepEqual((await call(server, 'GET', '/identity/v3/services?name=neutron', { token: admin })).body.services.map((x: { id: string }) => x.id), [networkId]);
+      assert.deepEqual((await call(server, 'GET', '/identity/v3/services?name=network', { token: admin })).body.services, []);
+      assert.equal((await call(server, 'GET', `/identity/v3/services/${networkId}`, { token: admin })).body.service.type, 'network');
+      const endpoints = await call(server, 'GET', `/identity/v3/endpoints?service_id=${networkId}&interface=public`, { token: admin });
+      assert.equal(endpoints.body.endpoints.length, 1);
+      const e = endpoints.body.endpoints[0];
+      assert.deepEqual([e.url, e.region, e.region_id, e.service_id, e.enabled], [`${server.url}/network`, 'RegionOne', 'RegionOne', networkId, true]);
+      assert.deepEqual((await call(server, 'GET', `/identity/v3/endpoints/${e.id}`, { token: admin })).body.endpoint, e);
+      assert.equal((await call(server, 'GET', '/identity/v3/endpoints', { token: admin })).body.endpoints.length, 12);
+      assertFault(await call(server, 'GET', '/identity/v3/endpoints/nope', { token: admin }), 404);
+      const member = await server.createProjectUser(`nina-${dialect}`);
+      assertFault(await call(server, 'GET', '/identity/v3/endpoints', { token: member.token }), 403);
+      assertFault(await call(server, 'POST', '/identity/v3/services', { token: admin, body: { service: { type: 'x' } } }), 404);
+    });
+
     test('unknown paths under /identity answer in Keystone\'s fault format', async () => {
       assertFault(await call(server, 'GET', '/identity/v3/nothing-here', { token: admin }), 404);
     });
