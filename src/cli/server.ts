@@ -94,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
       registry,
       publicUrl: values['public-url'] ?? defaultPublicUrl(listen),
       region: values.region,
-      tokens: createTokenValidator(store),
+      tokens: createTokenValidator(store, { registry }),
     };
     const app = await buildServer(ctx, apiModules({ tokenExpirationSeconds }));
     await app.listen({ host: listen.host, port: listen.port });

@@ -68,7 +68,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     registry,
     publicUrl: 'http://127.0.0.1:0',
     region: 'RegionOne',
-    tokens: createTokenValidator(store, { cacheMilliseconds: options.tokenCacheMilliseconds }),
+    tokens: createTokenValidator(store, { cacheMilliseconds: options.tokenCacheMilliseconds, registry }),
   };
   const apis = options.apis ?? apiModules();
   const withIdentity = apis.some((a) => a.prefix === '/identity') ? apis : [...apiModules().filter((a) => a.prefix === '/identity'), ...apis];

@@ -1,6 +1,8 @@
+import type { Registry } from 'prom-client';
 import type { AuthContext, TokenValidator } from '../auth.js';
 import type { Store } from '../../store/store.js';
 import type { TokenRecord } from './model.js';
+import { createValidatorMetrics } from './metrics.js';
 import { lookupToken } from './repository.js';
 import { hashTokenId, keystoneTime, tokenProblem } from './tokens.js';
 
@@ -13,6 +15,8 @@ export interface TokenValidatorOptions {
   /** At most this many tokens are remembered. */
   cacheSize?: number;
   clock?: () => Date;
+  /** Where to count cache hits and database reads. */
+  registry?: Registry;
 }
 
 /** One database read of a token, shared by every request that asks while it runs. */
@@ -52,6 +56,7 @@ export function createTokenValidator(store: Store, options: TokenValidatorOption
   const clock = options.clock ?? (() => new Date());
   const cache = new Map<string, CacheEntry>();
   const inflight = new Map<string, Load>();
+  const lookups = options.registry ? createValidatorMetrics(options.registry) : undefined;
 
   // A read that a `forget` overtook must not put its (possibly pre-revocation) answer back into the cache.
   function load(idHash: string): Promise<TokenRecord | undefined> {
@@ -74,8 +79,13 @@ export function createTokenValidator(store: Store, options: TokenValidatorOption
 
   function recordOf(idHash: string): Promise<TokenRecord | undefined> {
     const hit = cache.get(idHash);
-    if (hit && Date.now() - hit.checkedAt < ttl) return Promise.resolve(hit.record);
-    return inflight.get(idHash)?.promise ?? load(idHash);
+    if (hit && Date.now() - hit.checkedAt < ttl) {
+      lookups?.inc({ source: 'cache' });
+      return Promise.resolve(hit.record);
+    }
+    const running = inflight.get(idHash);
+    lookups?.inc({ source: running ? 'cache' : 'database' });
+    return running?.promise ?? load(idHash);
   }
 
   return {

@@ -203,6 +203,23 @@ for (const dialect of DIALECTS) {
 /** Status of a request authenticated through the server's TokenValidator (the path every other API uses). */
 const validatorOf = (server: TestServer, token: string) => probeStatus(server.url, token);
 
+test('token requests and validations are counted in /metrics', async () => {
+  const server = await startTestServer({ dialect: 'sqlite', apis: [probeApi] });
+  try {
+    const token = await server.issueToken();
+    await assert.rejects(server.issueToken('admin', 'wrong'));
+    await Promise.all([validatorOf(server, token), validatorOf(server, token), validatorOf(server, token)]);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1]);
+    assert.equal(value(/^cloudnet_identity_authentications_total\{methods="password",result="issued"\} (\d+)$/m), 1);
+    assert.equal(value(/^cloudnet_identity_authentications_total\{methods="password",result="denied"\} (\d+)$/m), 1);
+    assert.equal(value(/^cloudnet_token_validations_total\{source="database"\} (\d+)$/m), 1);
+    assert.equal(value(/^cloudnet_token_validations_total\{source="cache"\} (\d+)$/m), 2);
+  } finally {
+    await server.close();
+  }
+});
+
 test('the validator reports who is calling', async () => {
   const server = await startTestServer({ dialect: 'sqlite', apis: [probeApi] });
   try {
