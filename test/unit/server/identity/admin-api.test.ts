@@ -239,6 +239,10 @@ for (const dialect of DIALECTS) {
       const byRole = await call(server, 'GET', `/identity/v3/role_assignments?role.id=${readerId}`, { token: admin });
       assert.ok(byRole.body.role_assignments.every((x: { role: { id: string } }) => x.role.id === readerId));
       assert.ok(byRole.body.role_assignments.some((x: { user: { id: string } }) => x.user.id === ivy.userId));
+      const effective = await call(server, 'GET', `/identity/v3/role_assignments?user.id=${hank.userId}&effective&include_names`, { token: admin });
+      assert.deepEqual(effective.body.role_assignments.map((x: { role: { name: string } }) => x.role.name).sort(), ['load-balancer_member', 'member', 'reader']);
+      const effectiveReaders = await call(server, 'GET', `/identity/v3/role_assignments?role.id=${readerId}&effective`, { token: admin });
+      assert.ok(effectiveReaders.body.role_assignments.some((x: { user: { id: string } }) => x.user.id === hank.userId), 'hank reads through member');
       const plain = await call(server, 'GET', `/identity/v3/role_assignments?user.id=${ivy.userId}&include_names=0`, { token: admin });
       assert.equal(plain.body.role_assignments[0].role.name, undefined);
 
