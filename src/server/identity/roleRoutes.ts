@@ -39,7 +39,7 @@ export function registerRoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
 
   app.patch<{ Params: IdParams }>('/v3/roles/:id', async (request) => {
     authorize(await callerOf(store, request), 'update_role');
-    const role = await service.updateRole(store, request.params.id, parseRoleUpdate(request.body));
+    const role = await service.updateRole(store, request.params.id, parseRoleUpdate(request.body, request.params.id));
     return { role: renderRole(role, ctx.publicUrl) };
   });
 

@@ -129,6 +129,10 @@ for (const dialect of DIALECTS) {
       const broken = await fetch(`${server.url}/identity/v3/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"auth":' });
       assert.equal(broken.status, 400);
       assert.equal(((await broken.json()) as any).error.code, 400);
+      // An empty JSON body is no body: the request names what is missing.
+      const empty = await fetch(`${server.url}/identity/v3/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+      assert.equal(empty.status, 400);
+      assert.match(((await empty.json()) as any).error.message, /'auth': is a required property/);
     });
 
     test('validate with GET and HEAD, revoke with DELETE, then it is gone everywhere', async () => {
@@ -173,9 +177,9 @@ for (const dialect of DIALECTS) {
         body: { auth: { identity: { methods: ['token'], token: { id: alice.token } }, scope: { project: { id: alice.projectId } } } },
       });
       assert.equal(r.status, 201);
-      assert.deepEqual(r.body.token.methods, ['token']);
+      assert.deepEqual(r.body.token.methods, ['password', 'token'], 'how the user first proved itself, and the token since');
       assert.equal(r.body.token.user.id, alice.userId);
-      assert.ok(r.body.token.expires_at <= original.body.token.expires_at);
+      assert.equal(r.body.token.expires_at, original.body.token.expires_at);
       assert.equal(r.body.token.audit_ids[1], original.body.token.audit_ids[0]);
       assert.equal(
         (await call(server, 'POST', '/identity/v3/auth/tokens', { body: { auth: { identity: { methods: ['token'], token: { id: 'nope' } } } } })).status,
