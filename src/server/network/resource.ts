@@ -88,7 +88,7 @@ export class ResourceService {
         await this.enforceQuota(tx, values.project_id as string, this.spec.member);
         await this.resource.create(tx, { ...values, id, created_at: tx.now, updated_at: tx.now, revision_number: 1 }, auth);
         const object = await this.load(tx.db, id, undefined);
-        this.record(tx, 'create', object);
+        this.record(tx, 'create', object, null);
         created.push(object);
       }
       return created;
@@ -106,7 +106,7 @@ export class ResourceService {
       else await writeColumns(tx, this.spec, id, changes);
       await bumpRevision(tx, this.spec, id);
       const object = await this.load(tx.db, id, undefined);
-      this.record(tx, 'update', object);
+      this.record(tx, 'update', object, current);
       return object;
     });
     return present(this.spec, updated, auth, []);
@@ -120,7 +120,7 @@ export class ResourceService {
       if (this.resource.delete) await this.resource.delete(tx, current, auth);
       else await tx.db.deleteFrom(this.spec.table).where('id', '=', id).execute();
       await tx.db.deleteFrom('tags').where('resource_type', '=', this.spec.collection).where('resource_id', '=', id).execute();
-      this.record(tx, 'delete', current, null);
+      this.record(tx, 'delete', null, current);
     });
   }
 
@@ -145,15 +145,24 @@ export class ResourceService {
       }
       await bumpRevision(tx, this.spec, id);
       const object = await this.load(tx.db, id, undefined);
-      this.record(tx, 'update', object);
+      this.record(tx, 'update', object, current);
       return object.tags as string[];
     });
   }
 
   /** A write elsewhere changed this object (a network's subnets, a group's rules): bump it and log its new state. */
   async touch(tx: WriteTx, id: string): Promise<void> {
+    await this.internalUpdate(tx, id, {});
+  }
+
+  /** A change the system itself makes (a port's status from its agent), bypassing the API's attribute rules. */
+  async internalUpdate(tx: WriteTx, id: string, changes: WireObject): Promise<WireObject> {
+    const previous = await this.load(tx.db, id, undefined);
+    await writeColumns(tx, this.spec, id, changes);
     await bumpRevision(tx, this.spec, id);
-    this.record(tx, 'update', await this.load(tx.db, id, undefined));
+    const object = await this.load(tx.db, id, undefined);
+    this.record(tx, 'update', object, previous);
+    return object;
   }
 
   async tagsOf(auth: AuthContext, id: string): Promise<string[]> {
@@ -190,8 +199,10 @@ export class ResourceService {
     return objects;
   }
 
-  record(tx: WriteTx, action: 'create' | 'update' | 'delete', object: WireObject, body: WireObject | null = object): void {
-    tx.record({ resource: this.spec.member, id: object.id as string, projectId: object.project_id as string, action, body });
+  /** Logs a write with the object's state after (`body`, null for a delete) and before (`previous`, null for a create). */
+  record(tx: WriteTx, action: 'create' | 'update' | 'delete', body: WireObject | null, previous: WireObject | null): void {
+    const object = (body ?? previous)!;
+    tx.record({ resource: this.spec.member, id: object.id as string, projectId: object.project_id as string, action, body, previous });
   }
 }
 
