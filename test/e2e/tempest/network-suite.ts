@@ -66,4 +66,15 @@ export interface KnownGap {
   finding: string;
 }
 
-export const KNOWN_GAPS: KnownGap[] = [];
+const PORTS_NOT_MOUNTED = 'F2: the ports collection is not mounted yet (POST /network/v2.0/ports answers 404), so GET /v2.0/ does not list `port`';
+const EXTERNAL_SUBNETS_VISIBLE =
+  "F3: subnets of a non-shared external network are visible to every project (Neutron's get_subnet policy: admin, owner, or the network is shared)";
+
+export const KNOWN_GAPS: KnownGap[] = [
+  { pattern: /^setUpClass \(tempest\.api\.network\.test_allowed_address_pair\./, finding: PORTS_NOT_MOUNTED },
+  { pattern: /^setUpClass \(tempest\.api\.network\.test_ports\./, finding: PORTS_NOT_MOUNTED },
+  { pattern: /\.test_networks\.BulkNetworkOps(IpV6)?Test\.test_bulk_create_delete_port$/, finding: PORTS_NOT_MOUNTED },
+  { pattern: /\.test_networks\.NetworksIpV6TestAttrs\.test_create_delete_(slaac|stateless)_subnet_with_ports$/, finding: PORTS_NOT_MOUNTED },
+  { pattern: /\.test_versions\.NetworksApiDiscovery\.test_show_api_v2_details$/, finding: PORTS_NOT_MOUNTED },
+  { pattern: /\.test_networks\.Networks(IpV6)?Test\.test_external_network_visibility$/, finding: EXTERNAL_SUBNETS_VISIBLE },
+];

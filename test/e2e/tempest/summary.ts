@@ -57,7 +57,13 @@ export interface Exclusion {
 }
 
 /** Text for the log: one line per module with its counts, its skip reasons under it, then failures and exclusions. */
-export function formatSummary(summary: RunSummary, exclusions: Exclusion[] = [], tracebackLines = 12): string {
+export function formatSummary(
+  summary: RunSummary,
+  exclusions: Exclusion[] = [],
+  tracebackLines = 12,
+  /** A note for failures already diagnosed (printed instead of most of the traceback). */
+  knownFailure: (testId: string) => string | undefined = () => undefined,
+): string {
   const lines: string[] = [];
   const width = Math.max(10, ...summary.modules.map((m) => m.module.length));
   for (const m of summary.modules) {
@@ -72,8 +78,9 @@ export function formatSummary(summary: RunSummary, exclusions: Exclusion[] = [],
   for (const e of exclusions) lines.push(`excluded ${e.pattern}: ${e.reason}`);
   for (const m of summary.modules) {
     for (const f of m.failures) {
-      const tail = (f.traceback ?? '').split('\n').filter((l) => l.trim() !== '').slice(-tracebackLines);
-      lines.push(`FAIL ${f.id}`, ...tail.map((l) => `    ${l}`));
+      const known = knownFailure(f.id);
+      const tail = (f.traceback ?? '').split('\n').filter((l) => l.trim() !== '').slice(known ? -1 : -tracebackLines);
+      lines.push(known ? `FAIL (known: ${known}) ${f.id}` : `FAIL ${f.id}`, ...tail.map((l) => `    ${l}`));
     }
   }
   return lines.join('\n');
