@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../../support/databases.js';
 import type { DialectName } from '../../../src/store/database.js';
-import { startCloudnetServer } from './cloudnet-process.js';
+import { startCloudnetServer, type CloudnetProcess } from './cloudnet-process.js';
 import { CloudClient, planAccounts, provisionAccounts, type AccountPlan } from './cloud.js';
 import { cloudnetTempestConf, mergeIni, renderAccountsYaml, renderIni, type Account, type CloudFacts, type IniSections } from './config.js';
 import { collectResults, parseSubunitV2, type TestResult } from './subunit.js';
@@ -67,7 +67,7 @@ export interface TempestRunOptions {
   /**
    * Keep the 10 s sleep tempest's SubnetsClient.delete_subnet takes before every DELETE (a wait for slow port
    * teardown in ML2 agents; here a subnet delete is one transaction). Default false: the harness removes it, which
-   * takes the Network API run from about five minutes to about two. CLOUDNET_TEMPEST_SUBNET_DELETE_SLEEP=1 keeps it.
+   * takes the Network API run from about six minutes to under one. CLOUDNET_TEMPEST_SUBNET_DELETE_SLEEP=1 keeps it.
    */
   keepSubnetDeleteSleep?: boolean;
   /** Each line of tempest's own progress output (subunit-trace), e.g. for a live log. */
@@ -102,14 +102,12 @@ export async function runTempestSuite(suite: TempestSuite, options: TempestRunOp
     database = await createTestDatabase(options.dialect);
     databaseUrl = database.url;
   }
-  const server = await startCloudnetServer({ databaseUrl, logFile: join(workspace, 'cloudnet-server.log') });
-  // tempest talks to this URL and to what its catalog names, nothing else: both must be loopback.
-  if (new URL(server.url).hostname !== '127.0.0.1') {
-    await server.stop();
-    throw new Error(`cloudnet server is at ${server.url}, not on 127.0.0.1`);
-  }
+  let server: CloudnetProcess | undefined;
   let keep = process.env.CLOUDNET_TEMPEST_KEEP === '1' || options.keepWorkspace === true;
   try {
+    server = await startCloudnetServer({ databaseUrl, logFile: join(workspace, 'cloudnet-server.log') });
+    // tempest talks to this URL and to what its catalog names, nothing else: both must be loopback.
+    if (new URL(server.url).hostname !== '127.0.0.1') throw new Error(`cloudnet server is at ${server.url}, not on 127.0.0.1`);
     const admin = await CloudClient.login(server.url, 'admin', server.adminPassword, 'admin');
     const accounts = planAccounts(suite.accounts);
     await provisionAccounts(admin, accounts);
@@ -158,7 +156,7 @@ export async function runTempestSuite(suite: TempestSuite, options: TempestRunOp
     keep = true;
     throw new Error(`${err instanceof Error ? err.message : String(err)} (workspace kept: ${workspace})`, { cause: err });
   } finally {
-    await server.stop();
+    await server?.stop();
     await database?.drop();
     if (!keep) rmSync(workspace, { recursive: true, force: true });
   }
