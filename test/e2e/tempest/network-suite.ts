@@ -75,14 +75,4 @@ export interface KnownGap {
   finding: string;
 }
 
-const EXTERNAL_SUBNETS_VISIBLE =
-  "F3: subnets of a non-shared external network are visible to every project (Neutron's get_subnet policy: admin, owner, or the network is shared)";
-const MAC_ADMIN_ONLY = "F4: a network's owner may not choose a port's mac_address on create (403); Neutron's create_port:mac_address allows the network owner";
-const AUTO_ADDRESS_SUBNET_IN_USE =
-  'F5: deleting an IPv6 slaac or dhcpv6-stateless subnet whose network has ports answers 409 SubnetInUse; Neutron deletes it and drops its addresses from the ports';
-
-export const KNOWN_GAPS: KnownGap[] = [
-  { pattern: /\.test_networks\.NetworksIpV6TestAttrs\.test_create_delete_(slaac|stateless)_subnet_with_ports$/, finding: AUTO_ADDRESS_SUBNET_IN_USE },
-  { pattern: /\.test_networks\.Networks(IpV6)?Test\.test_external_network_visibility$/, finding: EXTERNAL_SUBNETS_VISIBLE },
-  { pattern: /\.test_ports\.Ports(IpV6)?TestJSON\.test_create_show_delete_port_user_defined_mac$/, finding: MAC_ADMIN_ONLY },
-];
+export const KNOWN_GAPS: KnownGap[] = [];
