@@ -67,7 +67,7 @@ export interface TempestRunOptions {
   /**
    * Keep the 10 s sleep tempest's SubnetsClient.delete_subnet takes before every DELETE (a wait for slow port
    * teardown in ML2 agents; here a subnet delete is one transaction). Default false: the harness removes it, which
-   * takes the Network API run from about six minutes to under one. CLOUDNET_TEMPEST_SUBNET_DELETE_SLEEP=1 keeps it.
+   * takes the Network API run from about 8.5 minutes to under one. CLOUDNET_TEMPEST_SUBNET_DELETE_SLEEP=1 keeps it.
    */
   keepSubnetDeleteSleep?: boolean;
   /** Each line of tempest's own progress output (subunit-trace), e.g. for a live log. */

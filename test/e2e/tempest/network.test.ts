@@ -2,7 +2,7 @@
  * Acceptance of issue 2: tempest's Network API tests (networks, ports, security groups positive and negative,
  * allowed address pairs, tags, extensions, versions) against a fresh `cloudnet server`, pre-provisioned accounts only.
  *
- * CLOUDNET_TEMPEST_DIALECTS picks the databases (default: sqlite,postgres; about 45 s each);
+ * CLOUDNET_TEMPEST_DIALECTS picks the databases (default: sqlite,postgres; about a minute each);
  * CLOUDNET_TEMPEST_VERBOSE=1 echoes tempest's progress; CLOUDNET_TEMPEST_KEEP=1 keeps the workspace. See docs/tempest.md.
  */
 import assert from 'node:assert/strict';
