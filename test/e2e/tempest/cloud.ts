@@ -39,6 +39,12 @@ export class CloudClient {
     return response.body;
   }
 
+  /** Every endpoint URL of the service catalog. */
+  async catalogUrls(): Promise<string[]> {
+    const body = await this.ok('GET', '/identity/v3/auth/catalog');
+    return (body.catalog as { endpoints: { url: string }[] }[]).flatMap((s) => s.endpoints.map((e) => e.url));
+  }
+
   /** The aliases the Network API says it implements, sorted. */
   async networkExtensions(): Promise<string[]> {
     const body = await this.ok('GET', '/network/v2.0/extensions');

@@ -13,10 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../../support/databases.js';
 import type { DialectName } from '../../../src/store/database.js';
-import { insertAccountsDirectly } from './accounts-direct.js';
-import { startCloudnetServer } from './cloudnet-process.js';
+import { startCloudnetServer, type CloudnetProcess } from './cloudnet-process.js';
 import { CloudClient, planAccounts, provisionAccounts, type AccountPlan } from './cloud.js';
-import { cloudnetTempestConf, mergeIni, renderAccountsYaml, renderIni, type CloudFacts, type IniSections } from './config.js';
+import { cloudnetTempestConf, mergeIni, renderAccountsYaml, renderIni, type Account, type CloudFacts, type IniSections } from './config.js';
 import { collectResults, parseSubunitV2, type TestResult } from './subunit.js';
 import { summarize, type Exclusion, type RunSummary } from './summary.js';
 
@@ -60,12 +59,15 @@ export interface TempestRunOptions {
   concurrency?: number;
   /** Kill tempest after this long (default 15 minutes). */
   timeoutMs?: number;
-  /** Keep the workspace even when everything passed (always kept when something failed). */
-  keepWorkspace?: boolean;
+  /**
+   * Whether to keep the workspace: a boolean, or a decision on the results (default: keep when a test failed or
+   * tempest exited non-zero, or CLOUDNET_TEMPEST_KEEP=1). It is always kept when the harness itself fails.
+   */
+  keepWorkspace?: boolean | ((results: TestResult[], exitCode: number | null) => boolean);
   /**
    * Keep the 10 s sleep tempest's SubnetsClient.delete_subnet takes before every DELETE (a wait for slow port
    * teardown in ML2 agents; here a subnet delete is one transaction). Default false: the harness removes it, which
-   * takes the Network API run from about five minutes to about two. CLOUDNET_TEMPEST_SUBNET_DELETE_SLEEP=1 keeps it.
+   * takes the Network API run from about 8.5 minutes to under one. CLOUDNET_TEMPEST_SUBNET_DELETE_SLEEP=1 keeps it.
    */
   keepSubnetDeleteSleep?: boolean;
   /** Each line of tempest's own progress output (subunit-trace), e.g. for a live log. */
@@ -83,8 +85,8 @@ export interface TempestRun {
   extensions: string[];
   /** What tempest was told (`[network-feature-enabled] api_extensions`). */
   tempestExtensions: string[];
-  /** How accounts were made: through the Identity API, or written into the database (server without the admin API). */
-  accountsVia: 'identity-api' | 'database';
+  /** The accounts tempest was given (passwords included: they live and die with the test cloud). */
+  accounts: Account[];
 }
 
 export async function runTempestSuite(suite: TempestSuite, options: TempestRunOptions): Promise<TempestRun> {
@@ -100,20 +102,19 @@ export async function runTempestSuite(suite: TempestSuite, options: TempestRunOp
     database = await createTestDatabase(options.dialect);
     databaseUrl = database.url;
   }
-  const server = await startCloudnetServer({ databaseUrl, logFile: join(workspace, 'cloudnet-server.log') });
-  let keep = options.keepWorkspace ?? process.env.CLOUDNET_TEMPEST_KEEP === '1';
+  let server: CloudnetProcess | undefined;
+  let keep = process.env.CLOUDNET_TEMPEST_KEEP === '1' || options.keepWorkspace === true;
   try {
+    server = await startCloudnetServer({ databaseUrl, logFile: join(workspace, 'cloudnet-server.log') });
+    // tempest talks to this URL and to what its catalog names, nothing else: both must be loopback.
+    if (new URL(server.url).hostname !== '127.0.0.1') throw new Error(`cloudnet server is at ${server.url}, not on 127.0.0.1`);
     const admin = await CloudClient.login(server.url, 'admin', server.adminPassword, 'admin');
     const accounts = planAccounts(suite.accounts);
-    let accountsVia: TempestRun['accountsVia'] = 'identity-api';
-    const rolesProbe = await admin.call('GET', '/identity/v3/roles');
-    if (rolesProbe.status === 404) {
-      accountsVia = 'database';
-      await insertAccountsDirectly(databaseUrl, accounts);
-    } else {
-      await provisionAccounts(admin, accounts);
-    }
+    await provisionAccounts(admin, accounts);
 
+    const catalog = await admin.catalogUrls();
+    const offLoopback = catalog.filter((u) => new URL(u).hostname !== '127.0.0.1');
+    if (offLoopback.length) throw new Error(`the service catalog names endpoints off loopback: ${offLoopback.join(', ')}`);
     const extensions = await admin.networkExtensions();
     const facts: CloudFacts = {
       identityUri: `${server.url}/identity/v3`,
@@ -148,13 +149,14 @@ export async function runTempestSuite(suite: TempestSuite, options: TempestRunOp
 
     const results = collectResults(parseSubunitV2(await readLastRunSubunit(tempestDir, env)));
     const summary = summarize(results);
-    if (summary.totals.fail > 0 || exitCode !== 0) keep = true;
-    return { results, summary, exitCode, extensions, tempestExtensions: facts.networkExtensions, accountsVia, workspace: keep ? workspace : undefined };
+    const decide = options.keepWorkspace;
+    if (typeof decide === 'function' ? decide(results, exitCode) : summary.totals.fail > 0 || exitCode !== 0) keep = true;
+    return { results, summary, exitCode, extensions, tempestExtensions: facts.networkExtensions, accounts, workspace: keep ? workspace : undefined };
   } catch (err) {
     keep = true;
     throw new Error(`${err instanceof Error ? err.message : String(err)} (workspace kept: ${workspace})`, { cause: err });
   } finally {
-    await server.stop();
+    await server?.stop();
     await database?.drop();
     if (!keep) rmSync(workspace, { recursive: true, force: true });
   }
