@@ -55,7 +55,7 @@ export function renderHaproxyConfig(lb: LoadBalancer, options: HaproxyRenderOpti
     if (pools.has(pool.id)) throw new AmphoraConfigError(`pool ${pool.id} appears twice`);
     pools.set(pool.id, pool);
   }
-  const listeners = [...lb.listeners].sort((a, b) => a.protocolPort - b.protocolPort || compare(a.id, b.id));
+  const listeners = [...lb.listeners].sort(listenerOrder);
   const ports = new Set<number>();
   for (const listener of listeners) {
     token('listener id', listener.id);
@@ -75,6 +75,19 @@ export function renderHaproxyConfig(lb: LoadBalancer, options: HaproxyRenderOpti
     for (const pool of used) sections.push(renderBackend(listener, pool, options));
   }
   return sections.join('\n');
+}
+
+/**
+ * The backends `renderHaproxyConfig` gives a tree, in config order, each with the pool it serves: where the
+ * runtime API changes for a pool's members go. Call it on a tree that renders.
+ */
+export function backendsOf(lb: LoadBalancer): { name: string; poolId: string }[] {
+  const pools = new Map(lb.pools.map((p) => [p.id, p]));
+  return [...lb.listeners].sort(listenerOrder).flatMap((l) => poolsUsedBy(l, pools).map((p) => ({ name: backendName(p.id, l.id), poolId: p.id })));
+}
+
+function listenerOrder(a: Listener, b: Listener): number {
+  return a.protocolPort - b.protocolPort || compare(a.id, b.id);
 }
 
 function renderGlobal(options: HaproxyRenderOptions, usesPing: boolean): string {
