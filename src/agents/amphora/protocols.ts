@@ -13,14 +13,14 @@ export const POOL_PROTOCOLS_BY_LISTENER: Readonly<Record<ListenerProtocol, reado
   UDP: ['UDP'],
 };
 
-/** Health monitor types each pool protocol accepts (api-ref, health monitor create). */
+/** Health monitor types each pool protocol accepts (Octavia's health monitor validation: UDP-CONNECT for UDP pools only, which take no PING, HTTPS or TLS-HELLO). */
 export const MONITOR_TYPES_BY_POOL: Readonly<Record<PoolProtocol, readonly HealthMonitorType[]>> = {
   HTTP: ['HTTP', 'HTTPS', 'PING', 'TCP', 'TLS-HELLO'],
   HTTPS: ['HTTP', 'HTTPS', 'PING', 'TCP', 'TLS-HELLO'],
   PROXY: ['HTTP', 'HTTPS', 'PING', 'TCP', 'TLS-HELLO'],
   PROXYV2: ['HTTP', 'HTTPS', 'PING', 'TCP', 'TLS-HELLO'],
   TCP: ['HTTP', 'HTTPS', 'PING', 'TCP', 'TLS-HELLO'],
-  UDP: ['HTTP', 'PING', 'TCP', 'UDP-CONNECT'],
+  UDP: ['HTTP', 'TCP', 'UDP-CONNECT'],
 };
 
 /** HAProxy's proxy mode for a listener: HTTP is parsed for HTTP and TERMINATED_HTTPS, everything else is a byte stream. */

@@ -132,7 +132,7 @@ export interface HealthMonitor {
   maxRetries: number;
   /** Failures that take a member down. */
   maxRetriesDown: number;
-  /** HTTP and HTTPS monitors only (null otherwise). */
+  /** HTTP and HTTPS monitors only; null renders Octavia's defaults (GET, "/", "200"). */
   httpMethod: 'CONNECT' | 'DELETE' | 'GET' | 'HEAD' | 'OPTIONS' | 'PATCH' | 'POST' | 'PUT' | 'TRACE' | null;
   urlPath: string | null;
   /** A code, a range or a comma list of both: "200", "200-204", "200,202". */
