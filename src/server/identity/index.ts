@@ -2,7 +2,6 @@ import type { ApiModule } from '../app.js';
 import { renderKeystoneFault, useFaultFormat } from '../faults.js';
 import { registerCatalogRoutes } from './catalogRoutes.js';
 import { registerDomainRoutes } from './domainRoutes.js';
-import { acceptEmptyJsonBodies } from './jsonBodies.js';
 import { registerProjectRoutes } from './projectRoutes.js';
 import { registerRoleRoutes } from './roleRoutes.js';
 import { registerTokenRoutes } from './tokenRoutes.js';
@@ -22,7 +21,6 @@ export function createIdentityApi(options: IdentityApiOptions = {}): ApiModule {
     prefix: '/identity',
     register: async (app, ctx) => {
       useFaultFormat(app, renderKeystoneFault);
-      acceptEmptyJsonBodies(app);
       // Keystone names itself on every 401, so a client knows where to authenticate.
       app.addHook('onSend', async (_request, reply) => {
         if (reply.statusCode === 401) void reply.header('www-authenticate', `Keystone uri="${identityBase(ctx.publicUrl)}"`);
