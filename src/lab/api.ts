@@ -31,6 +31,7 @@ export interface FullPortView extends PortView {
   network_id: string;
   status: string;
   device_id: string;
+  device_owner: string;
   'binding:host_id': string;
 }
 

@@ -20,24 +20,28 @@ export interface BootstrapResult {
 }
 
 export async function bootstrapCloud(admin: CloudApi): Promise<BootstrapResult> {
-  const publicNetwork = await createNetworkWithSubnets(admin, PUBLIC_NETWORK, {
+  const publicNetwork = await bootstrapPublicNetwork(admin);
+  const { demo, network } = await bootstrapDemoProject(admin);
+  return { networks: { [PUBLIC_NETWORK.name]: publicNetwork, [DEMO_NETWORK.name]: network }, demo };
+}
+
+export function bootstrapPublicNetwork(admin: CloudApi): Promise<NetworkRecord> {
+  return createNetworkWithSubnets(admin, PUBLIC_NETWORK, {
     'router:external': true,
     shared: false,
     'provider:network_type': 'flat',
     'provider:physical_network': PUBLIC_NETWORK.physicalNetwork,
   });
+}
 
+export async function bootstrapDemoProject(admin: CloudApi): Promise<{ demo: BootstrapResult['demo']; network: NetworkRecord }> {
   const password = randomBytes(12).toString('base64url');
   const projectId = await admin.createProject(DEMO_PROJECT);
   const userId = await admin.createUser(DEMO_USER, password, projectId);
   await admin.grantRole(projectId, userId, 'member');
   // An admin may make a network for another project; it is then that project's as if it had made it itself.
-  const demoNetwork = await createNetworkWithSubnets(admin, DEMO_NETWORK, { project_id: projectId });
-
-  return {
-    networks: { [PUBLIC_NETWORK.name]: publicNetwork, [DEMO_NETWORK.name]: demoNetwork },
-    demo: { projectId, user: DEMO_USER, password },
-  };
+  const network = await createNetworkWithSubnets(admin, DEMO_NETWORK, { project_id: projectId });
+  return { demo: { projectId, user: DEMO_USER, password }, network };
 }
 
 async function createNetworkWithSubnets(api: CloudApi, plan: NetworkPlan, attributes: Record<string, unknown>): Promise<NetworkRecord> {
