@@ -96,8 +96,11 @@ export type FeedMessage =
   | { type: 'snapshot_end'; revision: number }
   | { type: 'upsert'; kind: TargetKind; id: string; value: TargetItem }
   | { type: 'delete'; kind: TargetKind; id: string }
+  /** Members joining or leaving a held address set: one element per address, never the whole set again. */
+  | { type: 'set_add' | 'set_remove'; id: string; addresses: string[] }
   /** Everything up to this revision has been sent: the agent may record it as applied once it converged. */
   | { type: 'revision'; revision: number }
+  /** Keeps the stream alive; nothing concerning this host is pending up to this revision. */
   | { type: 'heartbeat'; revision: number };
 
 export function emptyTargetState(host: HostInfo): HostTargetState {
@@ -124,14 +127,55 @@ export function applyFeedMessage(state: HostTargetState, message: FeedMessage): 
     case 'snapshot_end':
     case 'revision':
       state.revision = message.revision;
+      pruneUnreferenced(state);
       return true;
     case 'upsert':
       (state[COLLECTION[message.kind]] as Record<string, TargetItem>)[message.id] = message.value;
       return false;
     case 'delete':
       delete (state[COLLECTION[message.kind]] as Record<string, TargetItem>)[message.id];
+      // A network's remote ports go with it: the server need not name each one.
+      if (message.kind === 'network') {
+        for (const [id, remote] of Object.entries(state.remotePorts)) if (remote.networkId === message.id) delete state.remotePorts[id];
+      }
       return false;
+    case 'set_add':
+    case 'set_remove': {
+      const set = state.addressSets[message.id];
+      if (!set) return false;
+      const members = new Set(set.addresses);
+      for (const a of message.addresses) {
+        if (message.type === 'set_add') members.add(a);
+        else members.delete(a);
+      }
+      set.addresses = [...members].sort();
+      return false;
+    }
     case 'heartbeat':
+      // The server sends a heartbeat only once everything before it was sent: the held state is that revision's.
+      state.revision = Math.max(state.revision, message.revision);
       return false;
   }
+}
+
+/**
+ * Networks, security groups and address sets are held only because local ports need them (and remote ports
+ * because their network is held). Dropping what nothing references keeps the held state exactly the host's
+ * slice, even when a resumed stream cannot name everything that stopped being needed while it was away.
+ */
+export function pruneUnreferenced(state: HostTargetState): void {
+  const networks = new Set<string>();
+  const groups = new Set<string>();
+  for (const port of Object.values(state.ports)) {
+    networks.add(port.networkId);
+    for (const g of port.securityGroupIds) groups.add(g);
+  }
+  const remoteGroups = new Set<string>();
+  for (const id of Object.keys(state.securityGroups)) {
+    if (!groups.has(id)) delete state.securityGroups[id];
+    else for (const rule of state.securityGroups[id].rules) if (rule.remoteGroupId) remoteGroups.add(rule.remoteGroupId);
+  }
+  for (const id of Object.keys(state.networks)) if (!networks.has(id)) delete state.networks[id];
+  for (const [id, remote] of Object.entries(state.remotePorts)) if (!networks.has(remote.networkId)) delete state.remotePorts[id];
+  for (const id of Object.keys(state.addressSets)) if (!remoteGroups.has(id)) delete state.addressSets[id];
 }

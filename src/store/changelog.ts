@@ -3,13 +3,18 @@ import type { Db } from './database.js';
 
 export type ChangeAction = 'create' | 'update' | 'delete';
 
-/** One entry of the change log: the state of one object after a write (null body for a delete). */
+/**
+ * One entry of the change log: the state of one object after a write (null body for a delete) and before it
+ * (null for a create). With both, a reader can tell what a change did without any other history, e.g. which
+ * host a port left.
+ */
 export interface Change {
   resource: string;
   id: string;
   projectId: string | null;
   action: ChangeAction;
   body: unknown;
+  previous?: unknown;
 }
 
 export interface LoggedChange extends Change {
@@ -24,6 +29,7 @@ interface ChangeRow {
   project_id: string | null;
   action: ChangeAction;
   body: string | null;
+  previous: string | null;
   created_at: string;
 }
 
@@ -50,15 +56,18 @@ export async function appendChanges(db: Db, changes: Change[], now: string): Pro
     resource_id: c.id,
     project_id: c.projectId,
     action: c.action,
-    body: c.body === null || c.body === undefined ? null : JSON.stringify(c.body),
+    body: toJson(c.body),
+    previous: toJson(c.previous),
     created_at: now,
   }));
-  // SQLite limits bound parameters per statement; 7 columns x 100 rows stays well inside it.
+  // SQLite limits bound parameters per statement; 8 columns x 100 rows stays well inside it.
   for (let i = 0; i < rows.length; i += 100) {
     await db.insertInto('changes').values(rows.slice(i, i + 100)).execute();
   }
   return first + changes.length - 1;
 }
+
+const toJson = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
 
 export async function currentRevision(db: Db): Promise<number> {
   const row = await db.selectFrom('revision_counter').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
@@ -86,6 +95,7 @@ export async function readChanges(db: Db, since: number, limit: number): Promise
     projectId: r.project_id,
     action: r.action,
     body: r.body === null ? null : JSON.parse(r.body),
+    previous: r.previous === null ? null : JSON.parse(r.previous),
     createdAt: r.created_at,
   }));
 }

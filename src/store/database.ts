@@ -66,6 +66,10 @@ function withStatementCache(raw: BetterSqlite3.Database): BetterSqlite3.Database
 
 async function openPostgres(url: string): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: Number(process.env.CLOUDNET_PG_POOL ?? 20) });
+  // An idle client whose connection the server ended (a restart, an administrator, a dropped database) has
+  // already been discarded by the pool, and the next query opens a new one; without a listener the pool's
+  // 'error' event would instead crash the process.
+  pool.on('error', () => undefined);
   const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
   await sql`select 1`.execute(db);
   return { db, dialect: 'postgres', url, close: () => db.destroy() };

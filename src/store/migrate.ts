@@ -3,6 +3,7 @@ import type { Database } from './database.js';
 import * as core from './migrations/0001_core.js';
 import * as identity from './migrations/0002_identity.js';
 import * as network from './migrations/0003_network.js';
+import * as hosts from './migrations/0004_hosts.js';
 
 // Migrations are TypeScript modules listed here in order; Kysely records which ran in its own table,
 // and takes a lock so that several servers starting at once migrate only once.
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001_core': core,
   '0002_identity': identity,
   '0003_network': network,
+  '0004_hosts': hosts,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

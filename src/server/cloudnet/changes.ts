@@ -7,6 +7,7 @@ import type { Store } from '../../store/store.js';
 import type { ApiModule, ServerContext } from '../app.js';
 import { requireAdmin, requireToken } from '../auth.js';
 import { renderNeutronFault, useFaultFormat } from '../faults.js';
+import { startNdjson, writeLine } from '../ndjson.js';
 import { defaultNetworkConfig } from '../network/config.js';
 import { createNetworkServices } from '../network/resources/index.js';
 import type { ResourceService } from '../network/resource.js';
@@ -49,9 +50,7 @@ export function createChangesApi(options: Partial<ChangesApiOptions> = {}): ApiM
         const sinceText = request.query.since ?? '0';
         if (!/^\d+$/.test(sinceText)) throw badRequest(`Invalid input for since: '${sinceText}' is not a revision (an integer 0 or greater).`);
         const follow = (request.query.follow ?? 'true').toLowerCase() !== 'false';
-        reply.hijack();
-        const res = reply.raw;
-        res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+        const res = startNdjson(reply);
         open.add(res);
         res.on('close', () => open.delete(res));
         try {
@@ -115,6 +114,7 @@ function changeLine(c: LoggedChange) {
     project_id: c.projectId,
     action: c.action,
     object: c.body,
+    previous: c.previous ?? null,
     created_at: c.createdAt,
   };
 }
@@ -142,16 +142,6 @@ async function allObjects(db: Db, services: ResourceService[]) {
   return out;
 }
 
-/** Writes one line, waiting while the client is slow; false once the client has gone. */
-async function writeLine(res: ServerResponse, value: unknown): Promise<boolean> {
-  if (res.destroyed) return false;
-  if (res.write(JSON.stringify(value) + '\n')) return true;
-  await new Promise<void>((resolve) => {
-    res.once('drain', resolve);
-    res.once('close', resolve);
-  });
-  return !res.destroyed;
-}
 
 async function compactOld(store: Store, retain: number): Promise<void> {
   const current = await store.read((db) => currentRevision(db));

@@ -22,12 +22,18 @@ export async function callerOf(store: Store, request: FastifyRequest): Promise<T
   return record;
 }
 
+/** Keystone's admin: the `admin` role on the project the token is scoped to. */
 export function isAdmin(caller: TokenRecord): boolean {
   return caller.project !== null && caller.roles.some((r) => r.name === 'admin');
 }
 
-export function requireIdentityAdmin(caller: TokenRecord): void {
-  if (!isAdmin(caller)) throw forbidden('You are not authorized to perform the requested action.');
+export function deny(action: string): Error {
+  return forbidden(`You are not authorized to perform the requested action: identity:${action}.`);
+}
+
+/** Admin only, or (when `self` holds) the caller acting on itself. */
+export function authorize(caller: TokenRecord, action: string, self = false): void {
+  if (!self && !isAdmin(caller)) throw deny(action);
 }
 
 export function requiredHeader(request: FastifyRequest, name: string): string {

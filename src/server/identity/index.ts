@@ -1,5 +1,10 @@
 import type { ApiModule } from '../app.js';
-import { registerTokenRoutes } from './routes.js';
+import { renderKeystoneFault, useFaultFormat } from '../faults.js';
+import { registerDomainRoutes } from './domainRoutes.js';
+import { registerProjectRoutes } from './projectRoutes.js';
+import { registerRoleRoutes } from './roleRoutes.js';
+import { registerTokenRoutes } from './tokenRoutes.js';
+import { registerUserRoutes } from './userRoutes.js';
 import { DEFAULT_TOKEN_EXPIRATION_SECONDS } from './tokens.js';
 
 export interface IdentityApiOptions {
@@ -13,7 +18,12 @@ export function createIdentityApi(options: IdentityApiOptions = {}): ApiModule {
   return {
     prefix: '/identity',
     register: async (app, ctx) => {
+      useFaultFormat(app, renderKeystoneFault);
       registerTokenRoutes(app, ctx, { expirationSeconds });
+      registerDomainRoutes(app, ctx);
+      registerProjectRoutes(app, ctx);
+      registerUserRoutes(app, ctx);
+      registerRoleRoutes(app, ctx);
     },
   };
 }

@@ -299,3 +299,187 @@ export async function lookupToken(db: Db, idHash: string): Promise<TokenRecord |
     revokedAt: first.revoked_at,
   };
 }
+
+// ---- listing, changing and removing (admin CRUD)
+
+export async function listDomains(db: Db, filter: { name?: string; enabled?: boolean }): Promise<Domain[]> {
+  let q = db.selectFrom('identity_domains').selectAll().orderBy('name');
+  if (filter.name !== undefined) q = q.where('name', '=', filter.name);
+  if (filter.enabled !== undefined) q = q.where('enabled', '=', filter.enabled ? 1 : 0);
+  return ((await q.execute()) as DomainRow[]).map(toDomain);
+}
+
+export interface ProjectFilter {
+  name?: string;
+  domainId?: string;
+  enabled?: boolean;
+  /** Only projects where this user holds at least one role. */
+  memberId?: string;
+}
+
+export async function listProjects(db: Db, filter: ProjectFilter): Promise<Project[]> {
+  let q = db.selectFrom('identity_projects as p').selectAll('p').orderBy('p.name');
+  if (filter.name !== undefined) q = q.where('p.name', '=', filter.name);
+  if (filter.domainId !== undefined) q = q.where('p.domain_id', '=', filter.domainId);
+  if (filter.enabled !== undefined) q = q.where('p.enabled', '=', filter.enabled ? 1 : 0);
+  if (filter.memberId !== undefined) {
+    const memberId = filter.memberId;
+    q = q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('identity_role_assignments as ra')
+          .select('ra.role_id')
+          .whereRef('ra.project_id', '=', 'p.id')
+          .where('ra.user_id', '=', memberId),
+      ),
+    );
+  }
+  return ((await q.execute()) as ProjectRow[]).map(toProject);
+}
+
+export async function updateProject(db: Db, project: Project): Promise<void> {
+  await db
+    .updateTable('identity_projects')
+    .set({ name: project.name, description: project.description, enabled: project.enabled ? 1 : 0, extra: JSON.stringify(project.extra) })
+    .where('id', '=', project.id)
+    .execute();
+}
+
+/** Removes a project with its role assignments and tokens (by foreign-key cascade). */
+export async function deleteProject(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('identity_projects').where('id', '=', id).execute();
+}
+
+export async function listUsers(db: Db, filter: { name?: string; domainId?: string; enabled?: boolean }): Promise<User[]> {
+  let q = db.selectFrom('identity_users').selectAll().orderBy('name');
+  if (filter.name !== undefined) q = q.where('name', '=', filter.name);
+  if (filter.domainId !== undefined) q = q.where('domain_id', '=', filter.domainId);
+  if (filter.enabled !== undefined) q = q.where('enabled', '=', filter.enabled ? 1 : 0);
+  return ((await q.execute()) as UserRow[]).map(toUser);
+}
+
+export async function updateUser(db: Db, user: User): Promise<void> {
+  await db
+    .updateTable('identity_users')
+    .set({
+      name: user.name,
+      enabled: user.enabled ? 1 : 0,
+      password_hash: user.passwordHash,
+      default_project_id: user.defaultProjectId,
+      extra: JSON.stringify(user.extra),
+    })
+    .where('id', '=', user.id)
+    .execute();
+}
+
+/** Removes a user with its role assignments and tokens (by foreign-key cascade). */
+export async function deleteUser(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('identity_users').where('id', '=', id).execute();
+}
+
+/** Users whose default project this was keep no dangling reference (Keystone does the same). */
+export async function clearDefaultProject(db: Db, projectId: string): Promise<void> {
+  await db.updateTable('identity_users').set({ default_project_id: null }).where('default_project_id', '=', projectId).execute();
+}
+
+export async function getRole(db: Db, id: string): Promise<Role | undefined> {
+  return (await db.selectFrom('identity_roles').selectAll().where('id', '=', id).executeTakeFirst()) as Role | undefined;
+}
+
+export async function listRoles(db: Db, filter: { name?: string }): Promise<Role[]> {
+  let q = db.selectFrom('identity_roles').selectAll().orderBy('name');
+  if (filter.name !== undefined) q = q.where('name', '=', filter.name);
+  return (await q.execute()) as Role[];
+}
+
+export async function updateRole(db: Db, role: Role): Promise<void> {
+  await db.updateTable('identity_roles').set({ name: role.name, description: role.description }).where('id', '=', role.id).execute();
+}
+
+/** Removes a role and every assignment of it (by foreign-key cascade). */
+export async function deleteRole(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('identity_roles').where('id', '=', id).execute();
+}
+
+export async function hasGrant(db: Db, userId: string, projectId: string, roleId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('identity_role_assignments')
+    .select('role_id')
+    .where('user_id', '=', userId)
+    .where('project_id', '=', projectId)
+    .where('role_id', '=', roleId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function revokeGrant(db: Db, userId: string, projectId: string, roleId: string): Promise<void> {
+  await db
+    .deleteFrom('identity_role_assignments')
+    .where('user_id', '=', userId)
+    .where('project_id', '=', projectId)
+    .where('role_id', '=', roleId)
+    .execute();
+}
+
+export interface AssignmentFilter {
+  userId?: string;
+  projectId?: string;
+  roleId?: string;
+}
+
+export interface Assignment {
+  role: NamedRef;
+  user: NamedRef & { domain: NamedRef };
+  project: NamedRef & { domain: NamedRef };
+}
+
+interface AssignmentRow {
+  role_id: string;
+  role_name: string;
+  user_id: string;
+  user_name: string;
+  user_domain_id: string;
+  user_domain_name: string;
+  project_id: string;
+  project_name: string;
+  project_domain_id: string;
+  project_domain_name: string;
+}
+
+export async function listAssignments(db: Db, filter: AssignmentFilter): Promise<Assignment[]> {
+  let q = db
+    .selectFrom('identity_role_assignments as ra')
+    .innerJoin('identity_roles as r', 'r.id', 'ra.role_id')
+    .innerJoin('identity_users as u', 'u.id', 'ra.user_id')
+    .innerJoin('identity_domains as ud', 'ud.id', 'u.domain_id')
+    .innerJoin('identity_projects as p', 'p.id', 'ra.project_id')
+    .innerJoin('identity_domains as pd', 'pd.id', 'p.domain_id')
+    .select([
+      'r.id as role_id',
+      'r.name as role_name',
+      'u.id as user_id',
+      'u.name as user_name',
+      'ud.id as user_domain_id',
+      'ud.name as user_domain_name',
+      'p.id as project_id',
+      'p.name as project_name',
+      'pd.id as project_domain_id',
+      'pd.name as project_domain_name',
+    ])
+    .orderBy('u.name')
+    .orderBy('p.name')
+    .orderBy('r.name');
+  if (filter.userId !== undefined) q = q.where('ra.user_id', '=', filter.userId);
+  if (filter.projectId !== undefined) q = q.where('ra.project_id', '=', filter.projectId);
+  if (filter.roleId !== undefined) q = q.where('ra.role_id', '=', filter.roleId);
+  return ((await q.execute()) as AssignmentRow[]).map((r) => ({
+    role: { id: r.role_id, name: r.role_name },
+    user: { id: r.user_id, name: r.user_name, domain: { id: r.user_domain_id, name: r.user_domain_name } },
+    project: { id: r.project_id, name: r.project_name, domain: { id: r.project_domain_id, name: r.project_domain_name } },
+  }));
+}
+
+/** Revokes every live token of a user (after its password changes or it is disabled). */
+export async function revokeUserTokens(db: Db, userId: string, now: string): Promise<void> {
+  await db.updateTable('identity_tokens').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+}

@@ -1,5 +1,6 @@
 import type { CatalogEntry } from './catalog.js';
-import type { TokenRecord } from './model.js';
+import type { Domain, Project, Role, TokenRecord, User } from './model.js';
+import type { Assignment } from './repository.js';
 
 // Wire shapes of the Identity API (Keystone v3 api-ref).
 
@@ -44,4 +45,77 @@ export function renderToken(token: TokenRecord, catalog: CatalogEntry[] | undefi
     if (catalog) body.catalog = catalog;
   }
   return { token: body };
+}
+
+// ---- admin API entities
+
+const v3 = (publicUrl: string) => `${identityBase(publicUrl)}/v3`;
+
+/** The `links` of a collection; results are never paged here, so there is no previous or next page. */
+export function collectionLinks(publicUrl: string, path: string) {
+  return { self: `${v3(publicUrl)}${path}`, previous: null, next: null };
+}
+
+export function renderDomain(d: Domain, publicUrl: string) {
+  return {
+    id: d.id,
+    name: d.name,
+    description: d.description,
+    enabled: d.enabled,
+    tags: [],
+    options: {},
+    links: { self: `${v3(publicUrl)}/domains/${d.id}` },
+  };
+}
+
+export function renderProject(p: Project, publicUrl: string) {
+  return {
+    ...p.extra,
+    id: p.id,
+    name: p.name,
+    domain_id: p.domainId,
+    description: p.description,
+    enabled: p.enabled,
+    is_domain: false,
+    parent_id: p.domainId,
+    tags: Array.isArray(p.extra.tags) ? p.extra.tags : [],
+    options: {},
+    links: { self: `${v3(publicUrl)}/projects/${p.id}` },
+  };
+}
+
+/** Never the password or its hash. */
+export function renderUser(u: User, publicUrl: string) {
+  return {
+    ...u.extra,
+    id: u.id,
+    name: u.name,
+    domain_id: u.domainId,
+    enabled: u.enabled,
+    ...(u.defaultProjectId ? { default_project_id: u.defaultProjectId } : {}),
+    password_expires_at: null,
+    options: {},
+    links: { self: `${v3(publicUrl)}/users/${u.id}` },
+  };
+}
+
+export function renderRole(r: Role, publicUrl: string) {
+  return {
+    id: r.id,
+    name: r.name,
+    domain_id: null,
+    description: r.description,
+    options: {},
+    links: { self: `${v3(publicUrl)}/roles/${r.id}` },
+  };
+}
+
+export function renderAssignment(a: Assignment, includeNames: boolean, publicUrl: string) {
+  const withNames = <T extends { id: string }>(ref: T, named: object) => (includeNames ? { id: ref.id, ...named } : { id: ref.id });
+  return {
+    role: withNames(a.role, { name: a.role.name }),
+    user: withNames(a.user, { name: a.user.name, domain: a.user.domain }),
+    scope: { project: withNames(a.project, { name: a.project.name, domain: a.project.domain }) },
+    links: { assignment: `${v3(publicUrl)}/projects/${a.project.id}/users/${a.user.id}/roles/${a.role.id}` },
+  };
 }

@@ -35,6 +35,10 @@ export interface ResourceSpec {
   collection: string;
   /** `network` */
   member: string;
+  /** The URL segment when it differs from the collection (`security-groups` for `security_groups`). */
+  path?: string;
+  /** The alias of the extension that provides the resource; `GET /v2.0/` lists only the core resources. */
+  extension?: string;
   table: string;
   /** For messages: "Network 1234 could not be found." */
   title: string;
@@ -45,19 +49,22 @@ export interface ResourceSpec {
 
 export type WireObject = Record<string, unknown>;
 
-/** The attributes every Neutron resource with standard attributes has. */
-export function standardAttributes(options: { name?: boolean } = { name: true }): AttributeSpec[] {
+/**
+ * The attributes every Neutron resource with standard attributes has. Some have no `name`, and only those
+ * Neutron marks `tag_support` have `tags` (security group rules, for one, have neither).
+ */
+export function standardAttributes({ name = true, tags = true }: { name?: boolean; tags?: boolean } = {}): AttributeSpec[] {
   const attrs: AttributeSpec[] = [
     { name: 'id', storage: 'column', type: 'string', filter: true, sort: true },
     { name: 'project_id', storage: 'column', type: 'string', post: true, convert: string(255), filter: true, sort: true },
     { name: 'tenant_id', storage: 'derived', type: 'string', post: true, convert: string(255), filter: true, sort: true },
     { name: 'description', storage: 'column', type: 'string', post: true, put: true, default: '', convert: string(255), filter: true, sort: true },
-    { name: 'tags', storage: 'derived', type: 'json', filter: true },
+    ...(tags ? [{ name: 'tags', storage: 'derived', type: 'json', filter: true } satisfies AttributeSpec] : []),
     { name: 'created_at', storage: 'column', type: 'string', filter: true, sort: true },
     { name: 'updated_at', storage: 'column', type: 'string', filter: true, sort: true },
     { name: 'revision_number', storage: 'column', type: 'integer', filter: true, sort: true },
   ];
-  if (options.name) attrs.splice(1, 0, { name: 'name', storage: 'column', type: 'string', post: true, put: true, default: '', convert: string(255), filter: true, sort: true });
+  if (name) attrs.splice(1, 0, { name: 'name', storage: 'column', type: 'string', post: true, put: true, default: '', convert: string(255), filter: true, sort: true });
   return attrs;
 }
 
@@ -67,6 +74,10 @@ export function columnOf(attr: AttributeSpec): string {
 
 export function attribute(spec: ResourceSpec, name: string): AttributeSpec | undefined {
   return spec.attributes.find((a) => a.name === name);
+}
+
+export function hasTags(spec: ResourceSpec): boolean {
+  return attribute(spec, 'tags') !== undefined;
 }
 
 function convertOne(attr: AttributeSpec, value: unknown): unknown {

@@ -4,6 +4,7 @@ import type { Store, WriteTx } from '../../store/store.js';
 import { ApiError, badRequest, forbidden, preconditionFailed } from '../../lib/errors.js';
 import type { AuthContext } from '../auth.js';
 import {
+  hasTags,
   memberBody,
   notFound,
   prepareCreate,
@@ -35,6 +36,18 @@ export interface Resource {
   delete?(tx: WriteTx, current: WireObject, auth: AuthContext): Promise<void>;
   /** Whether the caller may change this visible object (e.g. a shared network it does not own: no). */
   canModify?(object: WireObject, auth: AuthContext): boolean;
+  /** Objects cannot be changed once created (security group rules): PUT is 405. */
+  immutable?: boolean;
+  /**
+   * Checks the prepared items of one create request together and returns them in canonical form, before
+   * anything is written (e.g. the same security group rule twice in one bulk request).
+   */
+  prepareBatch?(items: WireObject[], auth: AuthContext): WireObject[];
+  /**
+   * A write that must have happened before `projectId`'s objects are listed (Neutron creates a project's
+   * default security group when the project first lists its groups). Must be cheap when already done.
+   */
+  prepareList?(store: Store, projectId: string, auth: AuthContext): Promise<void>;
 }
 
 export interface ListResult {
@@ -59,6 +72,8 @@ export class ResourceService {
   async list(auth: AuthContext, params: QueryParams, selfUrl: string): Promise<ListResult> {
     const query = parseListQuery(this.spec, params, Object.keys(this.resource.customFilters ?? {}));
     const visible = this.resource.visibleTo(auth);
+    const projectFilter = query.filters.get('project_id')?.[0];
+    await this.resource.prepareList?.(this.store, typeof projectFilter === 'string' ? projectFilter : auth.projectId, auth);
     return this.store.read(async (db) => {
       let markerRow: Row | undefined;
       if (query.marker) {
@@ -80,7 +95,8 @@ export class ResourceService {
   async create(auth: AuthContext, body: unknown): Promise<{ bulk: boolean; items: WireObject[] }> {
     const bulkItems = bulkBody(this.spec, body);
     const requests = bulkItems ?? [memberBody(this.spec, body)];
-    const prepared = requests.map((r) => prepareCreate(this.spec, r, auth));
+    const each = requests.map((r) => prepareCreate(this.spec, r, auth));
+    const prepared = this.resource.prepareBatch ? this.resource.prepareBatch(each, auth) : each;
     const items = await this.store.write(async (tx) => {
       const created: WireObject[] = [];
       for (const values of prepared) {
@@ -88,7 +104,7 @@ export class ResourceService {
         await this.enforceQuota(tx, values.project_id as string, this.spec.member);
         await this.resource.create(tx, { ...values, id, created_at: tx.now, updated_at: tx.now, revision_number: 1 }, auth);
         const object = await this.load(tx.db, id, undefined);
-        this.record(tx, 'create', object);
+        this.record(tx, 'create', object, null);
         created.push(object);
       }
       return created;
@@ -97,6 +113,7 @@ export class ResourceService {
   }
 
   async update(auth: AuthContext, id: string, body: unknown, ifMatch: string | undefined): Promise<WireObject> {
+    if (this.resource.immutable) throw new ApiError(405, 'HTTPMethodNotAllowed', `A ${this.spec.member} cannot be updated.`);
     const changes = prepareUpdate(this.spec, memberBody(this.spec, body), auth);
     const expected = parseIfMatch(ifMatch);
     const updated = await this.store.write(async (tx) => {
@@ -106,7 +123,7 @@ export class ResourceService {
       else await writeColumns(tx, this.spec, id, changes);
       await bumpRevision(tx, this.spec, id);
       const object = await this.load(tx.db, id, undefined);
-      this.record(tx, 'update', object);
+      this.record(tx, 'update', object, current);
       return object;
     });
     return present(this.spec, updated, auth, []);
@@ -119,8 +136,10 @@ export class ResourceService {
       checkRevision(current, expected);
       if (this.resource.delete) await this.resource.delete(tx, current, auth);
       else await tx.db.deleteFrom(this.spec.table).where('id', '=', id).execute();
-      await tx.db.deleteFrom('tags').where('resource_type', '=', this.spec.collection).where('resource_id', '=', id).execute();
-      this.record(tx, 'delete', current, null);
+      if (hasTags(this.spec)) {
+        await tx.db.deleteFrom('tags').where('resource_type', '=', this.spec.collection).where('resource_id', '=', id).execute();
+      }
+      this.record(tx, 'delete', null, current);
     });
   }
 
@@ -145,15 +164,24 @@ export class ResourceService {
       }
       await bumpRevision(tx, this.spec, id);
       const object = await this.load(tx.db, id, undefined);
-      this.record(tx, 'update', object);
+      this.record(tx, 'update', object, current);
       return object.tags as string[];
     });
   }
 
   /** A write elsewhere changed this object (a network's subnets, a group's rules): bump it and log its new state. */
   async touch(tx: WriteTx, id: string): Promise<void> {
+    await this.internalUpdate(tx, id, {});
+  }
+
+  /** A change the system itself makes (a port's status from its agent), bypassing the API's attribute rules. */
+  async internalUpdate(tx: WriteTx, id: string, changes: WireObject): Promise<WireObject> {
+    const previous = await this.load(tx.db, id, undefined);
+    await writeColumns(tx, this.spec, id, changes);
     await bumpRevision(tx, this.spec, id);
-    this.record(tx, 'update', await this.load(tx.db, id, undefined));
+    const object = await this.load(tx.db, id, undefined);
+    this.record(tx, 'update', object, previous);
+    return object;
   }
 
   async tagsOf(auth: AuthContext, id: string): Promise<string[]> {
@@ -180,18 +208,22 @@ export class ResourceService {
   async hydrate(db: Db, rows: Row[]): Promise<WireObject[]> {
     const objects = rows.map((r) => rowToObject(this.spec, r));
     if (objects.length === 0) return objects;
-    const tags = await tagsOf(
-      db,
-      this.spec.collection,
-      objects.map((o) => o.id as string),
-    );
-    for (const o of objects) o.tags = tags.get(o.id as string) ?? [];
+    if (hasTags(this.spec)) {
+      const tags = await tagsOf(
+        db,
+        this.spec.collection,
+        objects.map((o) => o.id as string),
+      );
+      for (const o of objects) o.tags = tags.get(o.id as string) ?? [];
+    }
     await this.resource.hydrate?.(db, objects);
     return objects;
   }
 
-  record(tx: WriteTx, action: 'create' | 'update' | 'delete', object: WireObject, body: WireObject | null = object): void {
-    tx.record({ resource: this.spec.member, id: object.id as string, projectId: object.project_id as string, action, body });
+  /** Logs a write with the object's state after (`body`, null for a delete) and before (`previous`, null for a create). */
+  record(tx: WriteTx, action: 'create' | 'update' | 'delete', body: WireObject | null, previous: WireObject | null): void {
+    const object = (body ?? previous)!;
+    tx.record({ resource: this.spec.member, id: object.id as string, projectId: object.project_id as string, action, body, previous });
   }
 }
 

@@ -7,6 +7,7 @@ import { defaultNetworkConfig, type NetworkConfig } from './config.js';
 import { EXTENSIONS, renderExtension } from './extensions.js';
 import { valuesOf, type QueryParams } from './list-query.js';
 import { registerQuotaRoutes } from './quota-routes.js';
+import { hasTags } from './attributes.js';
 import { checkTag, type ResourceService } from './resource.js';
 import { createNetworkServices } from './resources/index.js';
 
@@ -34,10 +35,10 @@ export function createNetworkApi(config: NetworkConfig = defaultNetworkConfig): 
         const services = [...createNetworkServices(config, ctx.store).values()];
 
         v2.get('/', async () => ({
-          resources: services.map((s) => ({
+          resources: services.filter((s) => !s.spec.extension).map((s) => ({
             name: s.spec.member,
             collection: s.spec.collection,
-            links: [{ href: `${base()}/v2.0/${s.spec.collection}`, rel: 'self' }],
+            links: [{ href: `${base()}/v2.0/${s.spec.path ?? s.spec.collection}`, rel: 'self' }],
           })),
         }));
         v2.get('/extensions', async () => ({ extensions: EXTENSIONS.map(renderExtension) }));
@@ -56,7 +57,7 @@ export function createNetworkApi(config: NetworkConfig = defaultNetworkConfig): 
 
 function registerCollection(app: FastifyInstance, service: ResourceService, base: () => string): void {
   const { collection, member } = service.spec;
-  const path = `/${collection}`;
+  const path = `/${service.spec.path ?? collection}`;
   const item = `${path}/:id`;
   const ifMatch = (request: FastifyRequest) => {
     const h = request.headers['if-match'];
@@ -91,6 +92,7 @@ function registerCollection(app: FastifyInstance, service: ResourceService, base
     void reply.status(204);
   });
 
+  if (!hasTags(service.spec)) return;
   const tags = `${item}/tags`;
   app.get(tags, async (request: Req) => ({ tags: await service.tagsOf(authOf(request), request.params.id) }));
   app.get(`${tags}/:tag`, async (request: Req, reply: FastifyReply) => {

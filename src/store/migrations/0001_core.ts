@@ -21,6 +21,7 @@ export async function up(db: Db): Promise<void> {
     .addColumn('project_id', 'text')
     .addColumn('action', 'text', (c) => c.notNull())
     .addColumn('body', 'text')
+    .addColumn('previous', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
 }

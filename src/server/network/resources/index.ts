@@ -3,6 +3,8 @@ import type { NetworkConfig } from '../config.js';
 import { enforceQuota } from '../quotas.js';
 import { ResourceService } from '../resource.js';
 import { createNetworkResource } from './networks.js';
+import { createSecurityGroupRuleResource } from './security-group-rules.js';
+import { createSecurityGroupResource } from './security-groups.js';
 import { createSubnetResource } from './subnets.js';
 
 /**
@@ -13,7 +15,12 @@ export function createNetworkServices(config: NetworkConfig, store: Store): Map<
   const services = new Map<string, ResourceService>();
   const touch = (member: string) => (tx: WriteTx, id: string) => services.get(member)!.touch(tx, id);
   const quota = (tx: WriteTx, projectId: string, resource: string) => enforceQuota(tx, config, projectId, resource);
-  for (const resource of [createNetworkResource(config), createSubnetResource({ touchNetwork: touch('network') })]) {
+  for (const resource of [
+    createNetworkResource(config),
+    createSubnetResource({ touchNetwork: touch('network') }),
+    createSecurityGroupResource(config, { touchSecurityGroup: touch('security_group') }),
+    createSecurityGroupRuleResource({ touchSecurityGroup: touch('security_group') }),
+  ]) {
     services.set(resource.spec.member, new ResourceService(resource, store, quota));
   }
   return services;

@@ -149,24 +149,26 @@ async function hydrateNetworks(db: Db, networks: WireObject[]): Promise<void> {
 
 async function deleteNetwork(tx: WriteTx, network: WireObject): Promise<void> {
   const id = network.id as string;
-  const ports = (await tx.db.selectFrom('ports').select(['id', 'device_owner', 'project_id']).where('network_id', '=', id).execute()) as {
+  const ports = (await tx.db.selectFrom('ports').select(['id', 'device_owner', 'project_id', 'binding_host_id']).where('network_id', '=', id).execute()) as {
     id: string;
     device_owner: string;
     project_id: string;
+    binding_host_id: string;
   }[];
   if (ports.some((p) => !isNetworkOwnedPort(p.device_owner))) {
     throw conflict(`Unable to complete operation on network ${id}. There are one or more ports still in use on the network.`, 'NetworkInUse');
   }
   for (const p of ports) {
     await tx.db.deleteFrom('ports').where('id', '=', p.id).execute();
-    tx.record({ resource: 'port', id: p.id, projectId: p.project_id, action: 'delete', body: null });
+    const previous = { id: p.id, project_id: p.project_id, network_id: id, device_owner: p.device_owner, 'binding:host_id': p.binding_host_id };
+    tx.record({ resource: 'port', id: p.id, projectId: p.project_id, action: 'delete', body: null, previous });
   }
   const subnets = (await tx.db.selectFrom('subnets').select(['id', 'project_id']).where('network_id', '=', id).execute()) as { id: string; project_id: string }[];
   for (const s of subnets) {
     await tx.db.deleteFrom('ip_allocations').where('subnet_id', '=', s.id).execute();
     await tx.db.deleteFrom('subnets').where('id', '=', s.id).execute();
     await tx.db.deleteFrom('tags').where('resource_type', '=', 'subnets').where('resource_id', '=', s.id).execute();
-    tx.record({ resource: 'subnet', id: s.id, projectId: s.project_id, action: 'delete', body: null });
+    tx.record({ resource: 'subnet', id: s.id, projectId: s.project_id, action: 'delete', body: null, previous: { id: s.id, project_id: s.project_id, network_id: id } });
   }
   await tx.db.deleteFrom('networks').where('id', '=', id).execute();
 }

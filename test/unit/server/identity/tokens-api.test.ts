@@ -4,22 +4,7 @@ import { DIALECTS } from '../../../support/databases.js';
 import { startTestServer, type TestServer } from '../../../support/server.js';
 import { createIdentityApi } from '../../../../src/server/identity/index.js';
 import { probeApi, probeStatus } from './probeApi.js';
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: any;
-}
-
-async function call(server: TestServer, method: string, path: string, init: { token?: string; subject?: string; body?: unknown } = {}): Promise<Reply> {
-  const headers: Record<string, string> = {};
-  if (init.body !== undefined) headers['content-type'] = 'application/json';
-  if (init.token) headers['x-auth-token'] = init.token;
-  if (init.subject) headers['x-subject-token'] = init.subject;
-  const response = await fetch(server.url + path, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-}
+import { call } from './http.js';
 
 const passwordAuth = (user: object, password: string, scope?: unknown) => ({
   auth: { identity: { methods: ['password'], password: { user: { ...user, password } } }, ...(scope ? { scope } : {}) },

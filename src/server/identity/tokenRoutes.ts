@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { forbidden, notFound } from '../../lib/errors.js';
+import { notFound } from '../../lib/errors.js';
 import type { ServerContext } from '../app.js';
-import { renderKeystoneFault, useFaultFormat } from '../faults.js';
 import { parseAuthRequest } from './authRequest.js';
 import { authenticate, validTokenRecord } from './authentication.js';
-import { callerOf, isAdmin, requiredHeader } from './caller.js';
+import { authorize, callerOf, requiredHeader } from './caller.js';
 import { buildCatalog } from './catalog.js';
 import * as repo from './repository.js';
 import { hashTokenId, keystoneTime } from './tokens.js';
@@ -16,14 +15,15 @@ export interface TokenRoutesOptions {
 
 const SWEEP_INTERVAL_MS = 60_000;
 
-/** Version discovery and the token life cycle: issue, validate, revoke. */
+/**
+ * Version discovery and the token life cycle: issue, validate, revoke. Keystone's policy: an admin may validate or
+ * revoke any token, a user only its own.
+ */
 export function registerTokenRoutes(app: FastifyInstance, ctx: ServerContext, options: TokenRoutesOptions): void {
   const { store } = ctx;
   let lastSweep = 0;
   // Read from the context on each use: a server listening on port 0 learns its public URL only once bound.
   const catalog = () => buildCatalog(ctx.publicUrl, ctx.region);
-
-  useFaultFormat(app, renderKeystoneFault);
 
   app.get('/', async (_request, reply) => reply.status(300).send(renderVersions(ctx.publicUrl)));
   app.get('/v3', async () => renderVersion(ctx.publicUrl));
@@ -46,7 +46,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: ServerContext, op
     const subjectId = requiredHeader(request, 'X-Subject-Token');
     const subject = await store.read((db) => validTokenRecord(db, subjectId, new Date()));
     if (!subject) throw notFound(`Could not find token: ${subjectId}.`);
-    mayInspect(caller, subject);
+    authorize(caller, 'validate_token', caller.user.id === subject.user.id);
     const noCatalog = (request.query as Record<string, unknown>).nocatalog !== undefined;
     return reply.header('x-subject-token', subjectId).send(renderToken(subject, noCatalog ? undefined : catalog()));
   });
@@ -56,7 +56,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: ServerContext, op
     const subjectId = requiredHeader(request, 'X-Subject-Token');
     const subject = await store.read((db) => validTokenRecord(db, subjectId, new Date()));
     if (!subject) throw notFound(`Could not find token: ${subjectId}.`);
-    mayInspect(caller, subject);
+    authorize(caller, 'revoke_token', caller.user.id === subject.user.id);
     await store.write((tx) => repo.revokeToken(tx.db, hashTokenId(subjectId), tx.now));
     ctx.tokens.forget?.(subjectId);
     request.log.info({ userId: subject.user.id, auditId: subject.auditIds[0] }, 'token revoked');
@@ -69,12 +69,5 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: ServerContext, op
     if (now - lastSweep < SWEEP_INTERVAL_MS) return;
     lastSweep = now;
     await store.write((tx) => repo.deleteExpiredTokens(tx.db, keystoneTime(new Date(now))));
-  }
-}
-
-/** Keystone's policy: an admin may validate or revoke any token, a user only its own. */
-function mayInspect(caller: Parameters<typeof isAdmin>[0], subject: Parameters<typeof isAdmin>[0]): void {
-  if (!isAdmin(caller) && caller.user.id !== subject.user.id) {
-    throw forbidden('You are not authorized to perform the requested action: identity:validate_token.');
   }
 }
