@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../lib/logger.js';
 import { LabControlClient, serveControl } from '../lab/control.js';
@@ -60,6 +60,13 @@ export async function run(argv: string[]): Promise<number> {
 
 const dirOption = { dir: { type: 'string' as const } };
 
+/** How the user ran this cloudnet, for the commands the lab prints: `cloudnet` if installed, else its path. */
+function invocation(): string {
+  const main = process.argv[1] ?? 'cloudnet';
+  if (basename(main) === 'cloudnet') return 'cloudnet';
+  return `node ${main.endsWith('.ts') ? '--import tsx ' : ''}${relative(process.cwd(), main) || main}`;
+}
+
 function labDir(value: string | undefined): string {
   return resolve(value ?? process.env.CLOUDNET_LAB_DIR ?? '.lab');
 }
@@ -98,7 +105,7 @@ async function up(argv: string[]): Promise<number> {
   try {
     const lab = await Lab.start({ dir, hosts, agents: !values['no-agents'], logger });
     const control = await serveControl(lab.state().controlSocket, lab, logger);
-    process.stdout.write(renderLabUsage(lab.state()));
+    process.stdout.write(renderLabUsage(lab.state(), invocation()));
     await stopSignal;
     control.close();
     await lab.down();
@@ -130,7 +137,7 @@ async function upDetached(dir: string, argv: string[]): Promise<number> {
     throw new Error(`the lab did not come up${exited !== undefined ? ` (exit code ${exited})` : ' within 180 s'}; the end of ${log}:\n${tail}`);
   }
   child.unref();
-  process.stdout.write(renderLabUsage(mustReadState(dir)));
+  process.stdout.write(renderLabUsage(mustReadState(dir), invocation()));
   return 0;
 }
 
@@ -174,7 +181,7 @@ async function status(argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(state, null, 2) + '\n');
     return 0;
   }
-  process.stdout.write(renderLabUsage(state));
+  process.stdout.write(renderLabUsage(state, invocation()));
   const vms = Object.values(state.vms);
   if (vms.length) {
     process.stdout.write('VMs:\n' + vms.map((v) => `  ${v.name.padEnd(12)} ${v.host.padEnd(8)} ${v.addresses.join(' ')}  port ${v.portId}\n`).join(''));

@@ -2,6 +2,7 @@
 import type { LabState } from './state.js';
 
 export function renderLabUsage(state: LabState, cli = 'cloudnet'): string {
+  const lastHost = state.hosts.at(-1)?.name ?? 'host1';
   const dirArg = `--dir ${state.dir}`;
   const hosts = state.hosts.map((h) => `    ${h.name.padEnd(8)} namespace ${h.netns}, tunnel IP ${h.tunnelIp}, agent ${h.agent ? `pid ${h.agent.pid}` : 'not running'}`);
   const networks = Object.entries(state.networks).map(([name, n]) => `    ${name.padEnd(9)} ${n.subnets.map((s) => s.cidr).join(', ')}`);
@@ -17,7 +18,7 @@ export function renderLabUsage(state: LabState, cli = 'cloudnet'): string {
     `  . ${state.openrc.admin}                 # or ${state.openrc.demo ?? 'openrc-demo'} for the demo project`,
     '  openstack network list',
     `  ${cli} lab vm create web --network demo-net ${dirArg}`,
-    `  ${cli} lab vm create db --network demo-net --host host2 ${dirArg}`,
+    `  ${cli} lab vm create db --network demo-net --host ${lastHost} ${dirArg}`,
     `  ${cli} lab exec web ${dirArg} -- ping -c 3 <db's address>`,
     `  ${cli} lab exec public ${dirArg} -- ip addr      # also: fabric, host1, …`,
     `  ${cli} lab vm delete web ${dirArg}`,
