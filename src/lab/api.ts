@@ -92,6 +92,14 @@ export class CloudApi {
     return groups[0].id;
   }
 
+  async createSecurityGroup(body: Record<string, unknown>): Promise<{ id: string; name: string; project_id: string }> {
+    return (await this.call<{ security_group: { id: string; name: string; project_id: string } }>('POST', '/network/v2.0/security-groups', { security_group: body })).security_group;
+  }
+
+  async createSecurityGroupRule(body: Record<string, unknown>): Promise<{ id: string }> {
+    return (await this.call<{ security_group_rule: { id: string } }>('POST', '/network/v2.0/security-group-rules', { security_group_rule: body })).security_group_rule;
+  }
+
   async createPort(body: Record<string, unknown>): Promise<FullPortView> {
     return (await this.call<{ port: FullPortView }>('POST', '/network/v2.0/ports', { port: body })).port;
   }
