@@ -7,7 +7,7 @@ import { LabControlClient, serveControl } from '../lab/control.js';
 import { Lab } from '../lab/lab.js';
 import { execInNamespace } from '../lab/netns.js';
 import { cloudnetCommand, isRunning, waitUntil } from '../lab/processes.js';
-import { readLabState, type LabState } from '../lab/state.js';
+import { namespaceOf, readLabState, type LabState } from '../lab/state.js';
 import { teardownLab } from '../lab/teardown.js';
 import { renderLabUsage } from '../lab/usage.js';
 
@@ -221,15 +221,6 @@ async function exec(argv: string[]): Promise<number> {
   if (!name || positionals.length > 1) throw new Error('usage: cloudnet lab exec NAME [--dir DIR] -- CMD [ARGS…]');
   const state = mustReadState(labDir(values.dir));
   return execInNamespace(namespaceOf(state, name), argv.slice(separator + 1));
-}
-
-/** The namespace of a VM or of a lab node (fabric, public, hostN); VM names never take node names. */
-export function namespaceOf(state: LabState, name: string): string {
-  const netns =
-    state.vms[name]?.netns ??
-    (name === 'fabric' ? state.fabric?.netns : name === 'public' ? state.public?.netns : state.hosts.find((h) => h.name === name)?.netns);
-  if (!netns) throw new Error(`no VM or lab node named '${name}' (VMs: ${Object.keys(state.vms).join(', ') || 'none'})`);
-  return netns;
 }
 
 async function agent(argv: string[]): Promise<number> {

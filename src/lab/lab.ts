@@ -249,7 +249,11 @@ export class Lab implements LabControl {
   private async waitForPortActive(vm: VmRecord): Promise<void> {
     const timeout = this.options.portActiveTimeoutMs ?? 20_000;
     let status = '';
-    const active = await waitUntil(async () => (status = (await this.api.getPort(vm.portId)).status) === 'ACTIVE', timeout, 100);
+    const active = await waitUntil(async () => {
+      // A lab going down does not wait out a port that will never be wired.
+      if (this.stopping) throw new LabError(503, `the lab is stopping; VM ${vm.name} was made but not waited for`);
+      return (status = (await this.api.getPort(vm.portId)).status) === 'ACTIVE';
+    }, timeout, 100);
     if (!active) {
       const host = this.current.hosts.find((h) => h.name === vm.host)!;
       throw new LabError(

@@ -96,3 +96,12 @@ export function writeLabState(state: LabState): void {
   writeFileSync(temporary, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
   renameSync(temporary, path);
 }
+
+/** The namespace of a VM or of a lab node (fabric, public, hostN); VM names never take node names. */
+export function namespaceOf(state: LabState, name: string): string {
+  const netns =
+    state.vms[name]?.netns ??
+    (name === 'fabric' ? state.fabric?.netns : name === 'public' ? state.public?.netns : state.hosts.find((h) => h.name === name)?.netns);
+  if (!netns) throw new Error(`no VM or lab node named '${name}' (VMs: ${Object.keys(state.vms).join(', ') || 'none'})`);
+  return netns;
+}

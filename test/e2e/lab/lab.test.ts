@@ -14,10 +14,13 @@ import { readLabState, type LabState } from '../../../src/lab/state.js';
 const dir = mkdtempSync(join(tmpdir(), 'cloudnet-lab-'));
 let lab: Lab;
 let prefix = '';
+let rootLinksBefore = '';
+const rootLinks = async () => (await runIp(['-o', 'link', 'show'])).split('\n').map((l) => l.split(':')[1]?.trim()).sort().join(',');
 let portsMounted = false;
 const NO_PORTS = 'this server does not mount ports yet';
 
 before(async () => {
+  rootLinksBefore = await rootLinks();
   lab = await Lab.start({ dir, hosts: 2, agents: false, logger: createLogger('lab-test', process.env.CLOUDNET_TEST_LOG_LEVEL ?? 'warn') });
   prefix = lab.state().namespacePrefix;
   // An unknown route answers 404 before any token check; a mounted one answers 401 to no token.
@@ -111,4 +114,5 @@ test('down removes every namespace, process and file the lab made, and keeps the
   assert.equal(isRunning(state.server!), false);
   for (const f of state.files) assert.equal(existsSync(f), false, f);
   assert.ok(existsSync(join(dir, 'logs', 'server.log')));
+  assert.equal(await rootLinks(), rootLinksBefore, 'the root namespace has the interfaces it had');
 });

@@ -2,8 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseOpenrc } from '../../../src/lab/lab.js';
 import { openrcVariables, renderOpenrc } from '../../../src/cli/openrc.js';
-import { namespaceOf } from '../../../src/cli/lab.js';
-import type { LabState } from '../../../src/lab/state.js';
+import { namespaceOf, type LabState } from '../../../src/lab/state.js';
 import { renderLabUsage } from '../../../src/lab/usage.js';
 
 const state: LabState = {
