@@ -7,15 +7,15 @@
  * `cloudnet lab up` is it plus a control socket and signal handling. Every change goes through one queue,
  * so `lab.json` is always written by one hand, in order.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { renderOpenrc, openrcVariables } from '../cli/openrc.js';
 import type { Logger } from '../lib/logger.js';
 import { KeystoneSession } from '../lib/openstack-session.js';
-import { randomBytes } from 'node:crypto';
 import { PUBLIC_NETWORK, publicGatewayAddress, tunnelIp, vmInterfaceConfig } from './addresses.js';
-import { CloudApi } from './api.js';
+import { CloudApi, CloudApiError } from './api.js';
 import { bootstrapCloud, DEMO_PROJECT } from './bootstrap.js';
 import { LabError, type LabControl, type VmRequest } from './control.js';
 import { hostName, interfaceNames, MAX_HOSTS, namespaceNames, namespacePrefix, newRunId, vmNameProblem } from './names.js';
@@ -188,12 +188,10 @@ export class Lab implements LabControl {
       if (request.host !== undefined && !s.hosts.some((h) => h.name === request.host)) {
         throw new LabError(404, `no host '${request.host}' in this lab (hosts: ${s.hosts.map((h) => h.name).join(', ')})`);
       }
-      const network = await this.api.networkByNameOrId(request.network).catch((err: Error) => {
-        throw new LabError(404, err.message);
-      });
+      const network = await this.api.networkByNameOrId(request.network).catch(asNotFound);
       const host = request.host ?? leastLoadedHost(s.hosts.map((h) => h.name), Object.values(s.vms));
       const hostRecord = s.hosts.find((h) => h.name === host)!;
-      const groups = await Promise.all((request.securityGroups ?? []).map((g) => this.api.securityGroupId(g, network.project_id)));
+      const groups = await Promise.all((request.securityGroups ?? []).map((g) => this.api.securityGroupId(g, network.project_id).catch(asNotFound)));
       const port = await this.api.createPort({
         network_id: network.id,
         project_id: network.project_id,
@@ -352,6 +350,11 @@ export class Lab implements LabControl {
     this.queue = next.catch(() => undefined);
     return next;
   }
+}
+
+/** A name the lab could not resolve is the client's mistake (404); any other API failure is the lab's. */
+function asNotFound(err: Error): never {
+  throw err instanceof CloudApiError && err.status !== 404 ? err : new LabError(404, err.message);
 }
 
 /** A lab left in DIR by a process that is gone is removed first; a running one is not touched. */
