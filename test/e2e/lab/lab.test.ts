@@ -107,6 +107,11 @@ test('deleting a VM removes its port and namespace', async (t) => {
   assert.equal(readLabState(dir)!.vms.db, undefined);
 });
 
+test('a second lab in the same directory is refused while the first runs', async () => {
+  await assert.rejects(Lab.start({ dir, hosts: 1, agents: false, logger: createLogger('lab-test', 'silent') }), /a lab is running in .* 'cloudnet lab down --dir/);
+  assert.equal(readLabState(dir)!.runId, lab.state().runId);
+});
+
 test('down removes every namespace, process and file the lab made, and keeps the logs', async () => {
   const state: LabState = lab.state();
   await lab.down();
