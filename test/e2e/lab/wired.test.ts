@@ -38,14 +38,18 @@ test('VMs on different hosts reach each other over VXLAN, v4 and v6; another net
   const l = lab!;
   const other = await l.cloud().createNetwork({ name: 'other-net' });
   await l.cloud().createSubnet({ network_id: other.id, ip_version: 4, cidr: '198.18.2.0/24', enable_dhcp: false });
-  const web = await l.createVm({ name: 'web', network: 'demo-net', host: 'host1' });
+  // db is in demo's default group (made on its first port), which lets its members in; web also lets ICMP in from
+  // anywhere in the lab, so that only the network boundary can keep the stranger out.
   const db = await l.createVm({ name: 'db', network: 'demo-net', host: 'host2' });
+  const demo = l.state().networks['demo-net'].projectId;
+  const icmp = await l.cloud().createSecurityGroup({ name: 'icmp-in', project_id: demo });
+  await l.cloud().createSecurityGroupRule({ security_group_id: icmp.id, direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp', remote_ip_prefix: '198.18.0.0/15' });
+  const web = await l.createVm({ name: 'web', network: 'demo-net', host: 'host1', securityGroups: ['default', 'icmp-in'] });
   const stranger = await l.createVm({ name: 'stranger', network: 'other-net', host: 'host3' });
   for (const vm of [web, db, stranger]) assert.equal((await l.cloud().getPort(vm.portId)).status, 'ACTIVE');
-  // The default group lets members of the same group in: web and db are both in demo's default group.
   assert.ok(await waitUntil(() => ping(web.netns, address(db, 4)), 10_000, 200), 'web -> db over IPv4');
   assert.ok(await ping(db.netns, address(web, 6)), 'db -> web over IPv6');
-  assert.equal(await ping(stranger.netns, address(web, 4)), false);
+  assert.equal(await ping(stranger.netns, address(web, 4)), false, 'other-net -> web');
 });
 
 test('a VM on the public network is reached from the public namespace', { skip: missing }, async () => {
