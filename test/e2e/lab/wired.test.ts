@@ -37,7 +37,8 @@ after(async () => {
 test('VMs on different hosts reach each other over VXLAN, v4 and v6; another network is out of reach', { skip: missing }, async () => {
   const l = lab!;
   const other = await l.cloud().createNetwork({ name: 'other-net' });
-  await l.cloud().createSubnet({ network_id: other.id, ip_version: 4, cidr: '198.18.2.0/24', enable_dhcp: false });
+  // The same addresses as demo-net: the stranger would reach web directly on layer 2 if the networks leaked.
+  await l.cloud().createSubnet({ network_id: other.id, ip_version: 4, cidr: '198.18.1.0/24', enable_dhcp: false });
   // db is in demo's default group (made on its first port), which lets its members in; web also lets ICMP in from
   // anywhere in the lab, so that only the network boundary can keep the stranger out.
   const db = await l.createVm({ name: 'db', network: 'demo-net', host: 'host2' });
