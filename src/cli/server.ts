@@ -25,6 +25,7 @@ options:
                               (default http://HOST:PORT from --listen)
   --region NAME               region of the catalog's endpoints (default RegionOne)
   --token-expiration SECONDS  token lifetime (default 3600)
+  --agent-down-time SECONDS   a host agent silent this long is down, and its ports DOWN (default 10)
   -h, --help                  show this help`;
 
 export interface ListenAddress {
@@ -65,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
       'public-url': { type: 'string' },
       region: { type: 'string', default: 'RegionOne' },
       'token-expiration': { type: 'string', default: '3600' },
+      'agent-down-time': { type: 'string', default: '10' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -77,6 +79,10 @@ export async function run(argv: string[]): Promise<number> {
   const tokenExpirationSeconds = Number(values['token-expiration']);
   if (!Number.isInteger(tokenExpirationSeconds) || tokenExpirationSeconds <= 0) {
     throw new Error('--token-expiration must be a positive whole number of seconds');
+  }
+  const agentDownTimeSeconds = Number(values['agent-down-time']);
+  if (!Number.isFinite(agentDownTimeSeconds) || agentDownTimeSeconds <= 0) {
+    throw new Error('--agent-down-time must be a positive number of seconds');
   }
   const logger = createLogger('cloudnet-server');
   const registry = createRegistry('cloudnet');
@@ -96,7 +102,7 @@ export async function run(argv: string[]): Promise<number> {
       region: values.region,
       tokens: createTokenValidator(store),
     };
-    const app = await buildServer(ctx, apiModules({ tokenExpirationSeconds }));
+    const app = await buildServer(ctx, apiModules({ tokenExpirationSeconds, agentDownTimeSeconds }));
     await app.listen({ host: listen.host, port: listen.port });
     if (listen.port === 0 && values['public-url'] === undefined) {
       const address = app.server.address();

@@ -1,14 +1,20 @@
 import type { ApiModule } from './app.js';
-import { createChangesApi } from './cloudnet/changes.js';
+import { createCloudnetApi } from './cloudnet/index.js';
 import { createIdentityApi } from './identity/index.js';
 import { createNetworkApi } from './network/routes.js';
 
 export interface ApiConfig {
   /** Token lifetime in seconds; Keystone's one hour unless set. */
   tokenExpirationSeconds?: number;
+  /** Seconds without a heartbeat after which a host is down and its ports DOWN. */
+  agentDownTimeSeconds?: number;
 }
 
 /** Every API the server mounts, in one place: `cloudnet server` and the test server both build from this list. */
 export function apiModules(config: ApiConfig = {}): ApiModule[] {
-  return [createIdentityApi({ tokenExpirationSeconds: config.tokenExpirationSeconds }), createNetworkApi(), createChangesApi()];
+  return [
+    createIdentityApi({ tokenExpirationSeconds: config.tokenExpirationSeconds }),
+    createNetworkApi(),
+    createCloudnetApi({ hosts: config.agentDownTimeSeconds === undefined ? {} : { agentDownTimeSeconds: config.agentDownTimeSeconds } }),
+  ];
 }

@@ -4,9 +4,8 @@ import { badRequest } from '../../lib/errors.js';
 import { compactChanges, compactedThrough, currentRevision, readChanges, type LoggedChange } from '../../store/changelog.js';
 import type { Db } from '../../store/database.js';
 import type { Store } from '../../store/store.js';
-import type { ApiModule, ServerContext } from '../app.js';
-import { requireAdmin, requireToken } from '../auth.js';
-import { renderNeutronFault, useFaultFormat } from '../faults.js';
+import type { ServerContext } from '../app.js';
+import { requireAdmin } from '../auth.js';
 import { startNdjson, writeLine } from '../ndjson.js';
 import { defaultNetworkConfig } from '../network/config.js';
 import { createNetworkServices } from '../network/resources/index.js';
@@ -26,44 +25,37 @@ const PAGE = 1000;
  * stays open and sends new ones as they commit. A reader behind the compacted part of the log gets a
  * consistent snapshot of every object first. `follow=false` answers what there is and ends.
  */
-export function createChangesApi(options: Partial<ChangesApiOptions> = {}): ApiModule {
+export function registerChangesRoutes(app: FastifyInstance, ctx: ServerContext, options: Partial<ChangesApiOptions> = {}): void {
   const opts: ChangesApiOptions = { retainRevisions: 1_000_000, compactEveryMs: 60_000, heartbeatMs: 15_000, ...options };
-  return {
-    prefix: '/cloudnet/v1',
-    async register(app: FastifyInstance, ctx: ServerContext) {
-      useFaultFormat(app, renderNeutronFault);
-      app.addHook('preHandler', requireToken(ctx.tokens));
-      const services = [...createNetworkServices(defaultNetworkConfig, ctx.store).values()];
-      const open = new Set<ServerResponse>();
+  const services = [...createNetworkServices(defaultNetworkConfig, ctx.store).values()];
+  const open = new Set<ServerResponse>();
 
-      const compaction = setInterval(() => {
-        void compactOld(ctx.store, opts.retainRevisions).catch((err: unknown) => ctx.logger.error({ err }, 'change log compaction failed'));
-      }, opts.compactEveryMs);
-      compaction.unref();
-      app.addHook('onClose', async () => {
-        clearInterval(compaction);
-        for (const res of open) res.end();
-      });
+  const compaction = setInterval(() => {
+    void compactOld(ctx.store, opts.retainRevisions).catch((err: unknown) => ctx.logger.error({ err }, 'change log compaction failed'));
+  }, opts.compactEveryMs);
+  compaction.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(compaction);
+    for (const res of open) res.end();
+  });
 
-      app.get('/changes', async (request: FastifyRequest<{ Querystring: { since?: string; follow?: string } }>, reply: FastifyReply) => {
-        requireAdmin(request);
-        const sinceText = request.query.since ?? '0';
-        if (!/^\d+$/.test(sinceText)) throw badRequest(`Invalid input for since: '${sinceText}' is not a revision (an integer 0 or greater).`);
-        const follow = (request.query.follow ?? 'true').toLowerCase() !== 'false';
-        const res = startNdjson(reply);
-        open.add(res);
-        res.on('close', () => open.delete(res));
-        try {
-          await streamChanges(ctx.store, services, res, Number(sinceText), follow, opts.heartbeatMs);
-        } catch (err) {
-          request.log.error({ err }, 'change stream failed');
-        } finally {
-          open.delete(res);
-          if (!res.writableEnded) res.end();
-        }
-      });
-    },
-  };
+  app.get('/changes', async (request: FastifyRequest<{ Querystring: { since?: string; follow?: string } }>, reply: FastifyReply) => {
+    requireAdmin(request);
+    const sinceText = request.query.since ?? '0';
+    if (!/^\d+$/.test(sinceText)) throw badRequest(`Invalid input for since: '${sinceText}' is not a revision (an integer 0 or greater).`);
+    const follow = (request.query.follow ?? 'true').toLowerCase() !== 'false';
+    const res = startNdjson(reply);
+    open.add(res);
+    res.on('close', () => open.delete(res));
+    try {
+      await streamChanges(ctx.store, services, res, Number(sinceText), follow, opts.heartbeatMs);
+    } catch (err) {
+      request.log.error({ err }, 'change stream failed');
+    } finally {
+      open.delete(res);
+      if (!res.writableEnded) res.end();
+    }
+  });
 }
 
 async function streamChanges(store: Store, services: ResourceService[], res: ServerResponse, since: number, follow: boolean, heartbeatMs: number): Promise<void> {

@@ -6,9 +6,8 @@ import { FeedHub, type FeedSink, type IndexSource } from '../../feed/hub.js';
 import type { FeedMessage } from '../../feed/target-state.js';
 import type { Db } from '../../store/database.js';
 import type { Store, WriteTx } from '../../store/store.js';
-import type { ApiModule, ServerContext } from '../app.js';
-import { requireAdmin, requireToken } from '../auth.js';
-import { renderNeutronFault, useFaultFormat } from '../faults.js';
+import type { ServerContext } from '../app.js';
+import { requireAdmin } from '../auth.js';
 import { NdjsonQueue, startNdjson } from '../ndjson.js';
 import { defaultNetworkConfig } from '../network/config.js';
 import type { ResourceService } from '../network/resource.js';
@@ -88,95 +87,88 @@ export function indexSource(services: Map<string, ResourceService>): IndexSource
  * stream (`GET /cloudnet/v1/hosts/{host}/target?since=R`). Also watches liveness: a host that goes quiet is
  * marked down and its ports DOWN.
  */
-export function createHostsApi(options: Partial<HostsApiOptions> = {}): ApiModule {
+export async function registerHostsRoutes(app: FastifyInstance, ctx: ServerContext, options: Partial<HostsApiOptions> = {}): Promise<void> {
   const opts = { ...DEFAULT_HOSTS_OPTIONS, ...options };
-  return {
-    prefix: '/cloudnet/v1',
-    async register(app: FastifyInstance, ctx: ServerContext) {
-      useFaultFormat(app, renderNeutronFault);
-      app.addHook('preHandler', requireToken(ctx.tokens));
-      const services = createNetworkServices(defaultNetworkConfig, ctx.store);
-      const ports = services.get('port');
-      const hub = new FeedHub(ctx.store, indexSource(services), ctx.logger);
-      await hub.start();
+  const services = createNetworkServices(defaultNetworkConfig, ctx.store);
+  const ports = services.get('port');
+  const hub = new FeedHub(ctx.store, indexSource(services), ctx.logger);
+  await hub.start();
 
-      const liveness = setInterval(() => {
-        void markSilentHostsDown(ctx.store, ports, opts.agentDownTimeSeconds).catch((err: unknown) => ctx.logger.error({ err }, 'liveness check failed'));
-      }, opts.livenessCheckMs);
-      liveness.unref();
-      app.addHook('onClose', async () => {
-        clearInterval(liveness);
-        hub.stop();
-      });
+  const liveness = setInterval(() => {
+    void markSilentHostsDown(ctx.store, ports, opts.agentDownTimeSeconds).catch((err: unknown) => ctx.logger.error({ err }, 'liveness check failed'));
+  }, opts.livenessCheckMs);
+  liveness.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(liveness);
+    hub.stop();
+  });
 
-      type HostReq = FastifyRequest<{ Params: { host: string }; Querystring: { since?: string } }>;
+  type HostReq = FastifyRequest<{ Params: { host: string }; Querystring: { since?: string } }>;
 
-      app.put('/hosts/:host', async (request: HostReq) => {
-        requireAdmin(request);
-        const host = checkHostName(request.params.host);
-        const body = (request.body as { host?: Record<string, unknown> } | null)?.host;
-        if (!body || typeof body !== 'object') throw badRequest("Unable to find 'host' in request body");
-        const tunnelIp = typeof body.tunnel_ip === 'string' ? canonicalIp(body.tunnel_ip) : undefined;
-        if (!tunnelIp) throw badRequest(`Invalid input for tunnel_ip. Reason: '${String(body.tunnel_ip)}' is not a valid IP address.`);
-        const provider = body.provider_interfaces ?? {};
-        if (typeof provider !== 'object' || Array.isArray(provider) || Object.values(provider).some((v) => typeof v !== 'string')) {
-          throw badRequest('Invalid input for provider_interfaces. Reason: it must map physical network names to interface names.');
-        }
-        const row = await ctx.store.write((tx) =>
-          registerHost(tx, {
-            name: host,
-            tunnelIp,
-            providerInterfaces: provider as Record<string, string>,
-            agentType: typeof body.agent_type === 'string' ? body.agent_type : 'cloudnet-host-agent',
-            version: typeof body.version === 'string' ? body.version : '',
-          }),
-        );
-        return { host: hostBody(row) };
-      });
+  app.put('/hosts/:host', async (request: HostReq) => {
+    requireAdmin(request);
+    const host = checkHostName(request.params.host);
+    const body = (request.body as { host?: Record<string, unknown> } | null)?.host;
+    if (!body || typeof body !== 'object') throw badRequest("Unable to find 'host' in request body");
+    const tunnelIp = typeof body.tunnel_ip === 'string' ? canonicalIp(body.tunnel_ip) : undefined;
+    if (!tunnelIp) throw badRequest(`Invalid input for tunnel_ip. Reason: '${String(body.tunnel_ip)}' is not a valid IP address.`);
+    const provider = body.provider_interfaces ?? {};
+    if (typeof provider !== 'object' || Array.isArray(provider) || Object.values(provider).some((v) => typeof v !== 'string')) {
+      throw badRequest('Invalid input for provider_interfaces. Reason: it must map physical network names to interface names.');
+    }
+    const row = await ctx.store.write((tx) =>
+      registerHost(tx, {
+        name: host,
+        tunnelIp,
+        providerInterfaces: provider as Record<string, string>,
+        agentType: typeof body.agent_type === 'string' ? body.agent_type : 'cloudnet-host-agent',
+        version: typeof body.version === 'string' ? body.version : '',
+      }),
+    );
+    return { host: hostBody(row) };
+  });
 
-      app.post('/hosts/:host/heartbeat', async (request: HostReq, reply: FastifyReply) => {
-        requireAdmin(request);
-        const found = await ctx.store.write((tx) => heartbeat(tx, request.params.host));
-        if (!found) throw notFound(`Host ${request.params.host} is not registered.`);
-        void reply.status(204);
-      });
+  app.post('/hosts/:host/heartbeat', async (request: HostReq, reply: FastifyReply) => {
+    requireAdmin(request);
+    const found = await ctx.store.write((tx) => heartbeat(tx, request.params.host));
+    if (!found) throw notFound(`Host ${request.params.host} is not registered.`);
+    void reply.status(204);
+  });
 
-      app.post('/hosts/:host/port-status', async (request: HostReq, reply: FastifyReply) => {
-        requireAdmin(request);
-        const statuses = (request.body as { ports?: unknown } | null)?.ports;
-        if (!statuses || typeof statuses !== 'object' || Array.isArray(statuses)) throw badRequest("Unable to find 'ports' in request body");
-        for (const [id, status] of Object.entries(statuses)) {
-          if (typeof status !== 'string' || !PORT_STATUSES.has(status)) throw badRequest(`Invalid input for status of port ${id}: '${String(status)}'.`);
-        }
-        if (!ports) throw notFound('Ports are not served here.');
-        await ctx.store.write((tx) => setPortStatuses(tx, ports, request.params.host, statuses as Record<string, string>));
-        void reply.status(204);
-      });
+  app.post('/hosts/:host/port-status', async (request: HostReq, reply: FastifyReply) => {
+    requireAdmin(request);
+    const statuses = (request.body as { ports?: unknown } | null)?.ports;
+    if (!statuses || typeof statuses !== 'object' || Array.isArray(statuses)) throw badRequest("Unable to find 'ports' in request body");
+    for (const [id, status] of Object.entries(statuses)) {
+      if (typeof status !== 'string' || !PORT_STATUSES.has(status)) throw badRequest(`Invalid input for status of port ${id}: '${String(status)}'.`);
+    }
+    if (!ports) throw notFound('Ports are not served here.');
+    await ctx.store.write((tx) => setPortStatuses(tx, ports, request.params.host, statuses as Record<string, string>));
+    void reply.status(204);
+  });
 
-      app.get('/hosts/:host/target', async (request: HostReq, reply: FastifyReply) => {
-        requireAdmin(request);
-        const host = checkHostName(request.params.host);
-        const sinceText = request.query.since ?? '0';
-        if (!/^\d+$/.test(sinceText)) throw badRequest(`Invalid input for since: '${sinceText}' is not a revision (an integer 0 or greater).`);
-        if (!(await ctx.store.read((db) => getHost(db, host)))) throw notFound(`Host ${host} is not registered.`);
-        const res = startNdjson(reply);
-        const queue = new NdjsonQueue(res, opts.streamQueueLimit);
-        const sink: FeedSink = {
-          host,
-          push: (messages: FeedMessage[]) => queue.push(messages),
-          close: () => res.end(),
-        };
-        const beat = setInterval(() => {
-          if (queue.idle) queue.push([{ type: 'heartbeat', revision: hub.revision }]);
-        }, opts.streamHeartbeatMs);
-        res.on('close', () => {
-          clearInterval(beat);
-          hub.detach(sink);
-        });
-        await hub.attach(sink, Number(sinceText));
-      });
-    },
-  };
+  app.get('/hosts/:host/target', async (request: HostReq, reply: FastifyReply) => {
+    requireAdmin(request);
+    const host = checkHostName(request.params.host);
+    const sinceText = request.query.since ?? '0';
+    if (!/^\d+$/.test(sinceText)) throw badRequest(`Invalid input for since: '${sinceText}' is not a revision (an integer 0 or greater).`);
+    if (!(await ctx.store.read((db) => getHost(db, host)))) throw notFound(`Host ${host} is not registered.`);
+    const res = startNdjson(reply);
+    const queue = new NdjsonQueue(res, opts.streamQueueLimit);
+    const sink: FeedSink = {
+      host,
+      push: (messages: FeedMessage[]) => queue.push(messages),
+      close: () => res.end(),
+    };
+    const beat = setInterval(() => {
+      if (queue.idle) queue.push([{ type: 'heartbeat', revision: hub.revision }]);
+    }, opts.streamHeartbeatMs);
+    res.on('close', () => {
+      clearInterval(beat);
+      hub.detach(sink);
+    });
+    await hub.attach(sink, Number(sinceText));
+  });
 }
 
 function checkHostName(name: string): string {

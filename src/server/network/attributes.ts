@@ -1,6 +1,6 @@
 import { ApiError, badRequest, forbidden } from '../../lib/errors.js';
 import type { AuthContext } from '../auth.js';
-import { InvalidValue, invalidInput, string, type Convert } from './validators.js';
+import { InvalidValue, string, type Convert } from './validators.js';
 
 /**
  * How one attribute of a resource behaves on the wire and where it is kept. This is Neutron's attribute map
@@ -85,7 +85,8 @@ function convertOne(attr: AttributeSpec, value: unknown): unknown {
   try {
     return attr.convert(value);
   } catch (err) {
-    if (err instanceof InvalidValue) throw invalidInput(`Invalid input for ${attr.name}. Reason: ${err.message}`);
+    // Neutron converts request values with webob's HTTPBadRequest, not its InvalidInput exception.
+    if (err instanceof InvalidValue) throw badRequest(`Invalid input for ${attr.name}. Reason: ${err.message}.`);
     throw err;
   }
 }

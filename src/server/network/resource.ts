@@ -169,9 +169,15 @@ export class ResourceService {
     });
   }
 
-  /** A write elsewhere changed this object (a network's subnets, a group's rules): bump it and log its new state. */
-  async touch(tx: WriteTx, id: string): Promise<void> {
-    await this.internalUpdate(tx, id, {});
+  /**
+   * A write elsewhere changes this object (a group's rules, a network's subnets): runs it between reading the
+   * object's state before and after, bumps its revision and logs both states.
+   */
+  async change(tx: WriteTx, id: string, write: () => Promise<void>): Promise<void> {
+    const previous = await this.load(tx.db, id, undefined);
+    await write();
+    await bumpRevision(tx, this.spec, id);
+    this.record(tx, 'update', await this.load(tx.db, id, undefined), previous);
   }
 
   /** A change the system itself makes (a port's status from its agent), bypassing the API's attribute rules. */

@@ -6,6 +6,7 @@ import { renderNeutronFault, useFaultFormat } from '../faults.js';
 import { defaultNetworkConfig, type NetworkConfig } from './config.js';
 import { EXTENSIONS, renderExtension } from './extensions.js';
 import { valuesOf, type QueryParams } from './list-query.js';
+import { registerAgentRoutes } from './agents.js';
 import { registerQuotaRoutes } from './quota-routes.js';
 import { hasTags } from './attributes.js';
 import { checkTag, type ResourceService } from './resource.js';
@@ -50,6 +51,7 @@ export function createNetworkApi(config: NetworkConfig = defaultNetworkConfig): 
 
         for (const service of services) registerCollection(v2, service, () => `${base()}/v2.0`);
         registerQuotaRoutes(v2, ctx.store, config);
+        registerAgentRoutes(v2, ctx.store);
       }, { prefix: '/v2.0' });
     },
   };

@@ -3,8 +3,9 @@ import type { NetworkConfig } from '../config.js';
 import { enforceQuota } from '../quotas.js';
 import { ResourceService } from '../resource.js';
 import { createNetworkResource } from './networks.js';
+import { createPortResource } from './ports.js';
 import { createSecurityGroupRuleResource } from './security-group-rules.js';
-import { createSecurityGroupResource } from './security-groups.js';
+import { createSecurityGroupResource, ensureDefaultSecurityGroup } from './security-groups.js';
 import { createSubnetResource } from './subnets.js';
 
 /**
@@ -13,13 +14,14 @@ import { createSubnetResource } from './subnets.js';
  */
 export function createNetworkServices(config: NetworkConfig, store: Store): Map<string, ResourceService> {
   const services = new Map<string, ResourceService>();
-  const touch = (member: string) => (tx: WriteTx, id: string) => services.get(member)!.touch(tx, id);
+  const change = (member: string) => (tx: WriteTx, id: string, write: () => Promise<void>) => services.get(member)!.change(tx, id, write);
   const quota = (tx: WriteTx, projectId: string, resource: string) => enforceQuota(tx, config, projectId, resource);
   for (const resource of [
     createNetworkResource(config),
-    createSubnetResource({ touchNetwork: touch('network') }),
-    createSecurityGroupResource(config, { touchSecurityGroup: touch('security_group') }),
-    createSecurityGroupRuleResource({ touchSecurityGroup: touch('security_group') }),
+    createSubnetResource({ changeNetwork: change('network') }),
+    createSecurityGroupResource(config, { changeSecurityGroup: change('security_group') }),
+    createSecurityGroupRuleResource({ changeSecurityGroup: change('security_group') }),
+    createPortResource({ defaultSecurityGroup: ensureDefaultSecurityGroup }),
   ]) {
     services.set(resource.spec.member, new ResourceService(resource, store, quota));
   }

@@ -18,13 +18,13 @@ type RuleValues = WireObject & RuleMatch & { security_group_id: string; project_
 
 export interface SecurityGroupRuleResourceOptions {
   /**
-   * Moves a group to a new revision and logs its new state: a rule added or removed is a change of its
-   * group, since agents enforce groups, not single rules.
+   * Runs a rule write as a change of its group (new revision, before and after states logged): agents
+   * enforce groups, not single rules.
    */
-  touchSecurityGroup(tx: WriteTx, id: string): Promise<void>;
+  changeSecurityGroup(tx: WriteTx, id: string, write: () => Promise<void>): Promise<void>;
 }
 
-export function createSecurityGroupRuleResource({ touchSecurityGroup }: SecurityGroupRuleResourceOptions): Resource {
+export function createSecurityGroupRuleResource({ changeSecurityGroup }: SecurityGroupRuleResourceOptions): Resource {
   return {
     spec: securityGroupRuleSpec,
     // A project sees its own rules and every rule of its own groups, whoever made them.
@@ -61,12 +61,12 @@ export function createSecurityGroupRuleResource({ touchSecurityGroup }: Security
       const key = ruleKey(rule);
       const same = existing.map(ruleObject).find((r) => ruleKey(r as RuleValues) === key);
       if (same) throw new ApiError(409, 'SecurityGroupRuleExists', `Security group rule already exists. Rule id is ${String(same.id)}.`);
-      await insertRule(tx, rule);
-      await touchSecurityGroup(tx, rule.security_group_id);
+      await changeSecurityGroup(tx, rule.security_group_id, () => insertRule(tx, rule));
     },
     async delete(tx, current) {
-      await tx.db.deleteFrom('security_group_rules').where('id', '=', current.id as string).execute();
-      await touchSecurityGroup(tx, current.security_group_id as string);
+      await changeSecurityGroup(tx, current.security_group_id as string, async () => {
+        await tx.db.deleteFrom('security_group_rules').where('id', '=', current.id as string).execute();
+      });
     },
   };
 }

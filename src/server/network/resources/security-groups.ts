@@ -21,11 +21,11 @@ import {
 const inUse = (id: string) => new ApiError(409, 'SecurityGroupInUse', `Security Group ${id} in use.`);
 
 export interface SecurityGroupResourceOptions {
-  /** Moves a group to a new revision and logs its new state (a rule of it went away with another group). */
-  touchSecurityGroup(tx: WriteTx, id: string): Promise<void>;
+  /** Runs a write of another group's rules as a change of that group (a rule of it goes away with this group). */
+  changeSecurityGroup(tx: WriteTx, id: string, write: () => Promise<void>): Promise<void>;
 }
 
-export function createSecurityGroupResource(config: NetworkConfig, { touchSecurityGroup }: SecurityGroupResourceOptions): Resource {
+export function createSecurityGroupResource(config: NetworkConfig, { changeSecurityGroup }: SecurityGroupResourceOptions): Resource {
   return {
     spec: securityGroupSpec,
     visibleTo: groupVisibleTo,
@@ -54,7 +54,7 @@ export function createSecurityGroupResource(config: NetworkConfig, { touchSecuri
       if (current.name === 'default' && !auth.isAdmin) {
         throw new ApiError(409, 'SecurityGroupCannotRemoveDefault', 'Insufficient rights for removing default security group.');
       }
-      await deleteSecurityGroup(tx, id, touchSecurityGroup);
+      await deleteSecurityGroup(tx, id, changeSecurityGroup);
     },
   };
 }
@@ -137,15 +137,20 @@ function memberIngressRules(groupId: string, projectId: string, now: string): Wi
  * Removes a group with its rules and the rules of other groups that name it as their remote group (as
  * Neutron's cascade does); those groups change, so they move to a new revision.
  */
-async function deleteSecurityGroup(tx: WriteTx, id: string, touchSecurityGroup: SecurityGroupResourceOptions['touchSecurityGroup']): Promise<void> {
+async function deleteSecurityGroup(tx: WriteTx, id: string, changeSecurityGroup: SecurityGroupResourceOptions['changeSecurityGroup']): Promise<void> {
   const rules = (await tx.db
     .selectFrom('security_group_rules')
     .selectAll()
     .where((eb) => eb.or([eb('security_group_id', '=', id), eb('remote_group_id', '=', id)]))
     .execute()) as Row[];
-  await deleteRules(tx, rules);
-  const otherGroups = new Set(rules.map((r) => r.security_group_id as string).filter((g) => g !== id));
-  for (const group of [...otherGroups].sort()) await touchSecurityGroup(tx, group);
+  await deleteRules(
+    tx,
+    rules.filter((r) => r.security_group_id === id),
+  );
+  const otherGroups = [...new Set(rules.map((r) => r.security_group_id as string).filter((g) => g !== id))].sort();
+  for (const group of otherGroups) {
+    await changeSecurityGroup(tx, group, () => deleteRules(tx, rules.filter((r) => r.security_group_id === group)));
+  }
   await tx.db.deleteFrom('default_security_groups').where('security_group_id', '=', id).execute();
   await tx.db.deleteFrom('security_groups').where('id', '=', id).execute();
 }

@@ -86,11 +86,11 @@ export async function attachableNetwork(db: Db, networkId: string, auth: AuthCon
 }
 
 export interface SubnetResourceOptions {
-  /** A subnet change alters its network's `subnets`: the network's revision moves and the log carries its new state. */
-  touchNetwork(tx: WriteTx, networkId: string): Promise<void>;
+  /** A subnet created or deleted is a change of its network (its `subnets`): new revision, both states logged. */
+  changeNetwork(tx: WriteTx, networkId: string, write: () => Promise<void>): Promise<void>;
 }
 
-export function createSubnetResource({ touchNetwork }: SubnetResourceOptions): Resource {
+export function createSubnetResource({ changeNetwork }: SubnetResourceOptions): Resource {
   return {
     spec: subnetSpec,
     visibleTo: (auth) =>
@@ -113,8 +113,9 @@ export function createSubnetResource({ touchNetwork }: SubnetResourceOptions): R
       const network = await attachableNetwork(tx.db, values.network_id as string, auth, false);
       await tx.lock(`network-subnets:${network.id as string}`);
       const subnet = await completeSubnet(tx.db, values);
-      await tx.db.insertInto('subnets').values(toColumns(subnetSpec, subnet)).execute();
-      await touchNetwork(tx, network.id as string);
+      await changeNetwork(tx, network.id as string, async () => {
+        await tx.db.insertInto('subnets').values(toColumns(subnetSpec, subnet)).execute();
+      });
     },
     async update(tx, current, changes) {
       const merged = { ...current, ...changes };
@@ -125,8 +126,7 @@ export function createSubnetResource({ touchNetwork }: SubnetResourceOptions): R
       await writeColumns(tx, subnetSpec, current.id as string, changes);
     },
     async delete(tx, current) {
-      await deleteSubnet(tx, current);
-      await touchNetwork(tx, current.network_id as string);
+      await changeNetwork(tx, current.network_id as string, () => deleteSubnet(tx, current));
     },
   };
 }

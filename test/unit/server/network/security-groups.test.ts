@@ -378,7 +378,7 @@ for (const dialect of DIALECTS) {
         const fromOther = await createRule(w, alice, { ...base, remote_group_id: other.id });
         assert.equal(fromOther.remote_group_id, other.id);
         assert.equal(fromOther.remote_ip_prefix, null);
-        await rejectsNeutron(createRule(w, alice, { ...base, protocol: 'udp', remote_address_group_id: 'ag' }), 400, 'InvalidInput');
+        await rejectsNeutron(createRule(w, alice, { ...base, protocol: 'udp', remote_address_group_id: 'ag' }), 400, 'HTTPBadRequest');
         // An admin may put a rule in anyone's group, naming anyone's group.
         const adminRule = await createRule(w, admin, { ...base, security_group_id: bobs.id, remote_group_id: web.id });
         assert.equal(adminRule.project_id, admin.projectId);
@@ -391,7 +391,7 @@ for (const dialect of DIALECTS) {
         const revision = await currentRevision(w.store.db);
         const base = { security_group_id: web.id, direction: 'ingress' };
         const cases: [WireObject, string, string][] = [
-          [{ ...base, direction: 'sideways' }, 'InvalidInput', 'direction'],
+          [{ ...base, direction: 'sideways' }, 'HTTPBadRequest', 'direction'],
           [{ security_group_id: web.id }, 'HTTPBadRequest', 'direction'],
           [{ direction: 'ingress' }, 'HTTPBadRequest', 'security_group_id'],
           [{ ...base, ethertype: 'IPv5' }, 'SecurityGroupRuleInvalidEtherType', 'ethertype'],
@@ -400,7 +400,7 @@ for (const dialect of DIALECTS) {
           [{ ...base, protocol: 'tcp', port_range_min: 80, port_range_max: 79 }, 'SecurityGroupInvalidPortRange', 'port_range_min'],
           [{ ...base, protocol: 'icmp', port_range_min: 300, port_range_max: 1 }, 'SecurityGroupInvalidIcmpValue', 'port_range_min'],
           [{ ...base, remote_ip_prefix: 'bad_prefix' }, 'InvalidCIDR', 'IP prefix'],
-          [{ ...base, remote_address_group_id: 'x' }, 'InvalidInput', 'remote_address_group_id'],
+          [{ ...base, remote_address_group_id: 'x' }, 'HTTPBadRequest', 'remote_address_group_id'],
           [{ ...base, name: 'rules have no name' }, 'HTTPBadRequest', 'name'],
           [{ ...base, id: 'mine' }, 'HTTPBadRequest', 'id'],
         ];
@@ -413,8 +413,8 @@ for (const dialect of DIALECTS) {
             return true;
           });
         }
-        await rejectsNeutron(createGroup(w, alice, { name: 'x'.repeat(256) }), 400, 'InvalidInput');
-        await rejectsNeutron(createGroup(w, alice, { stateful: 'perhaps' }), 400, 'InvalidInput');
+        await rejectsNeutron(createGroup(w, alice, { name: 'x'.repeat(256) }), 400, 'HTTPBadRequest');
+        await rejectsNeutron(createGroup(w, alice, { stateful: 'perhaps' }), 400, 'HTTPBadRequest');
         assert.equal(await countRows(w, 'security_group_rules'), rules);
         assert.equal(await currentRevision(w.store.db), revision);
       }));
