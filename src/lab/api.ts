@@ -32,6 +32,7 @@ export interface FullPortView extends PortView {
   status: string;
   device_id: string;
   device_owner: string;
+  security_groups: string[];
   'binding:host_id': string;
 }
 
