@@ -9,7 +9,7 @@ DEBIAN_PACKAGES=(
   postgresql
   haproxy keepalived nginx-light
   bind9-dnsutils dnsperf dnsmasq-base prometheus wrk
-  python3-openstackclient python3-octaviaclient python3-barbicanclient
+  python3-openstackclient python3-neutronclient python3-octaviaclient python3-barbicanclient
   tempest neutron-tempest-plugin octavia-tempest-plugin
 )
 

@@ -27,6 +27,11 @@ export function registerQuotaRoutes(app: FastifyInstance, store: Store, config: 
     return { quotas };
   });
 
+  // The caller's own project, which the Neutron CLI asks for before a quota call without --tenant-id.
+  for (const key of ['tenant', 'project'] as const) {
+    app.get(`/quotas/${key}`, async (request) => ({ [key]: { [`${key}_id`]: authOf(request).projectId } }));
+  }
+
   app.get('/quotas/:project_id', async (request: Req) => {
     readable(request);
     return { quota: await store.read((db) => quotaLimits(db, config, request.params.project_id)) };

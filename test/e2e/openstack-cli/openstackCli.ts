@@ -12,8 +12,17 @@ export interface CliRun {
 }
 
 export function openstack(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliRun> {
+  return run(OPENSTACK, env, args);
+}
+
+/** The Neutron CLI (python3-neutronclient): the client of record for what OSC cannot do without Nova. */
+export function neutron(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliRun> {
+  return run('/usr/bin/neutron', env, args);
+}
+
+function run(command: string, env: NodeJS.ProcessEnv, args: string[]): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(OPENSTACK, args, { env, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(command, args, { env, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });

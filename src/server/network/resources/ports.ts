@@ -75,7 +75,8 @@ export const portSpec: ResourceSpec = {
     ...standardAttributes(),
     { name: 'network_id', storage: 'column', type: 'string', post: true, convert: uuid, filter: true, sort: true },
     { name: 'admin_state_up', storage: 'column', type: 'boolean', post: true, put: true, default: true, convert: boolean, filter: true, sort: true },
-    { name: 'mac_address', storage: 'column', type: 'string', post: true, put: true, optional: true, convert: macAddress, filter: true, sort: true, adminWrite: true },
+    // Who may choose a MAC is a rule of the resource (the network's owner on create, admins on update).
+    { name: 'mac_address', storage: 'column', type: 'string', post: true, put: true, optional: true, convert: macAddress, filter: true, sort: true },
     { name: 'fixed_ips', storage: 'derived', type: 'json', post: true, put: true, optional: true, convert: fixedIps },
     { name: 'device_id', storage: 'column', type: 'string', post: true, put: true, default: '', convert: string(255), filter: true, sort: true },
     { name: 'device_owner', storage: 'column', type: 'string', post: true, put: true, default: '', convert: string(255), filter: true, sort: true },
@@ -105,6 +106,9 @@ export function createPortResource(options: PortResourceOptions): Resource {
     hydrate: hydratePorts,
     async create(tx, values, auth) {
       const network = await attachableNetwork(tx.db, values.network_id as string, auth, true);
+      if (values.mac_address !== undefined && !auth.isAdmin && network.project_id !== auth.projectId) {
+        throw new ApiError(403, 'HTTPForbidden', '(rule:create_port and rule:create_port:mac_address) is disallowed by policy');
+      }
       const portSecurity = (values.port_security_enabled as boolean | undefined) ?? network.port_security_enabled === 1;
       const projectId = values.project_id as string;
       let groups = values.security_groups as string[] | undefined;
@@ -117,6 +121,7 @@ export function createPortResource(options: PortResourceOptions): Resource {
       checkAddressPairs(values.allowed_address_pairs as unknown[], portSecurity);
       const mac = (values.mac_address as string | undefined) ?? (await freeMac(tx.db, network.id as string));
       if (values.mac_address) await checkMacFree(tx.db, network.id as string, mac);
+      values.allowed_address_pairs = withPortMac(values.allowed_address_pairs as AddressPair[], mac);
       const host = values['binding:host_id'] as string;
       await tx.db
         .insertInto('ports')
@@ -143,11 +148,18 @@ export function createPortResource(options: PortResourceOptions): Resource {
         throw conflict('Port has security group associated. Cannot disable port security or ip address until security group is removed', 'PortSecurityPortHasSecurityGroup');
       }
       checkAddressPairs((changes.allowed_address_pairs ?? current.allowed_address_pairs) as unknown[], portSecurity);
+      if (changes.mac_address !== undefined && !auth.isAdmin) {
+        throw new ApiError(403, 'HTTPForbidden', '(rule:update_port and rule:update_port:mac_address) is disallowed by policy');
+      }
       if (changes.mac_address !== undefined && changes.mac_address !== current.mac_address) {
         if (current['binding:host_id']) throw conflict(`Unable to complete operation on port ${id}, port is already bound, port type: bridge, old_mac ${String(current.mac_address)}, new_mac ${String(changes.mac_address)}.`, 'PortBound');
         await checkMacFree(tx.db, current.network_id as string, changes.mac_address as string);
       }
       const columns: WireObject = { ...changes };
+      if (changes.allowed_address_pairs !== undefined || changes.mac_address !== undefined) {
+        const pairs = (changes.allowed_address_pairs ?? current.allowed_address_pairs) as AddressPair[];
+        columns.allowed_address_pairs = withPortMac(pairs, (changes.mac_address ?? current.mac_address) as string);
+      }
       if ('binding:host_id' in changes) {
         const host = changes['binding:host_id'] as string;
         columns['binding:vif_type'] = host ? 'bridge' : 'unbound';
@@ -170,6 +182,16 @@ export function createPortResource(options: PortResourceOptions): Resource {
 }
 
 const isNetworkDevice = (owner: string) => owner.startsWith('network:');
+
+interface AddressPair {
+  ip_address: string;
+  mac_address?: string;
+}
+
+/** Neutron stores a pair without a MAC with the port's own. */
+function withPortMac(pairs: AddressPair[], mac: string): AddressPair[] {
+  return pairs.map((p) => ({ ip_address: p.ip_address, mac_address: p.mac_address ?? mac }));
+}
 
 function portSecurityNeededForGroups(): ApiError {
   return badRequest('Port security must be enabled and port must have an IP address in order to use security groups.', 'PortSecurityAndIPRequiredForSecurityGroups');

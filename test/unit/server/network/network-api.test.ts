@@ -174,6 +174,86 @@ for (const dialect of DIALECTS) {
       assert.equal((await a.get(`/v2.0/subnets/${s4.body.subnet.id}`)).status, 404);
     });
 
+    test('ports: addresses from the pools or exactly as asked, MACs, default group, address pairs, filters', async () => {
+      const net = (await a.post('/v2.0/networks', { network: { name: 'pn' } })).body.network;
+      const subnet = (await a.post('/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '198.18.30.0/24' } })).body.subnet;
+      const v6 = (await a.post('/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 6, cidr: 'fd00:30::/64', ipv6_address_mode: 'slaac', ipv6_ra_mode: 'slaac' } })).body.subnet;
+
+      const auto = await a.post('/v2.0/ports', { port: { network_id: net.id, name: 'auto', device_id: 'vm-1' } });
+      assert.equal(auto.status, 201, JSON.stringify(auto.body));
+      const port = auto.body.port;
+      assert.equal(port.status, 'DOWN');
+      assert.match(port.mac_address, /^fa:16:3e(:[0-9a-f]{2}){3}$/);
+      assert.equal(port.fixed_ips.length, 2);
+      const v4ip = port.fixed_ips.find((f: { subnet_id: string }) => f.subnet_id === subnet.id).ip_address;
+      assert.match(v4ip, /^198\.18\.30\.(\d+)$/);
+      assert.notEqual(v4ip, '198.18.30.1', 'never the gateway');
+      const slaac = port.fixed_ips.find((f: { subnet_id: string }) => f.subnet_id === v6.id).ip_address;
+      assert.match(slaac, /^fd00:30::f816:3eff:fe/);
+      assert.equal(port.security_groups.length, 1, 'the default group');
+      assert.equal('binding:host_id' in port, false, 'binding attributes are admin-only');
+
+      const exact = await a.post('/v2.0/ports', { port: { network_id: net.id, fixed_ips: [{ ip_address: '198.18.30.77' }] } });
+      assert.equal(exact.status, 201);
+      assert.deepEqual(exact.body.port.fixed_ips, [{ subnet_id: subnet.id, ip_address: '198.18.30.77' }]);
+      const taken = await a.post('/v2.0/ports', { port: { network_id: net.id, fixed_ips: [{ ip_address: '198.18.30.77' }] } });
+      assert.equal(taken.status, 409);
+      assert.equal(taken.body.NeutronError.type, 'IpAddressAlreadyAllocated');
+      const outside = await a.post('/v2.0/ports', { port: { network_id: net.id, fixed_ips: [{ ip_address: '198.18.99.1' }] } });
+      assert.equal(outside.status, 400);
+      const macDup = await admin.post('/v2.0/ports', { port: { network_id: net.id, mac_address: port.mac_address } });
+      assert.equal(macDup.status, 409);
+      assert.equal(macDup.body.NeutronError.type, 'MacAddressInUse');
+
+      const pairs = await a.post('/v2.0/ports', {
+        port: { network_id: net.id, name: 'node', allowed_address_pairs: [{ ip_address: '198.18.128.0/18' }, { ip_address: '198.18.30.200' }] },
+      });
+      assert.equal(pairs.status, 201, JSON.stringify(pairs.body));
+      assert.deepEqual(
+        pairs.body.port.allowed_address_pairs.map((p: { ip_address: string }) => p.ip_address),
+        ['198.18.128.0/18', '198.18.30.200'],
+      );
+      assert.equal(pairs.body.port.allowed_address_pairs[0].mac_address, pairs.body.port.mac_address, "a pair without a MAC takes the port's");
+      const noSecurity = await a.put(`/v2.0/ports/${pairs.body.port.id}`, { port: { port_security_enabled: false } });
+      assert.equal(noSecurity.status, 409, 'groups and pairs must go first');
+      const plain = await a.put(`/v2.0/ports/${pairs.body.port.id}`, { port: { port_security_enabled: false, security_groups: [], allowed_address_pairs: [] } });
+      assert.equal(plain.status, 200, JSON.stringify(plain.body));
+      assert.equal(plain.body.port.port_security_enabled, false);
+
+      const byIp = await a.get(`/v2.0/ports?fixed_ips=ip_address%3D198.18.30.77`);
+      assert.deepEqual(byIp.body.ports.map((p: { id: string }) => p.id), [exact.body.port.id]);
+      const byDevice = await a.get('/v2.0/ports?device_id=vm-1');
+      assert.deepEqual(byDevice.body.ports.map((p: { id: string }) => p.id), [port.id]);
+      assert.equal((await b.get(`/v2.0/ports/${port.id}`)).status, 404);
+
+      const moved = await a.put(`/v2.0/ports/${port.id}`, { port: { fixed_ips: [{ subnet_id: subnet.id, ip_address: '198.18.30.78' }] } });
+      assert.equal(moved.status, 200, JSON.stringify(moved.body));
+      assert.deepEqual(moved.body.port.fixed_ips, [{ subnet_id: subnet.id, ip_address: '198.18.30.78' }]);
+      const reuse = await a.post('/v2.0/ports', { port: { network_id: net.id, fixed_ips: [{ ip_address: v4ip }] } });
+      assert.equal(reuse.status, 201, 'a released address can be taken again');
+
+      assert.equal((await a.delete(`/v2.0/networks/${net.id}`)).status, 409, 'ports still in use');
+      const inUse = await a.delete(`/v2.0/subnets/${subnet.id}`);
+      assert.equal(inUse.status, 409);
+      assert.equal(inUse.body.NeutronError.type, 'SubnetInUse');
+      for (const p of (await a.get(`/v2.0/ports?network_id=${net.id}`)).body.ports) assert.equal((await a.delete(`/v2.0/ports/${p.id}`)).status, 204);
+      assert.equal((await a.delete(`/v2.0/networks/${net.id}`)).status, 204);
+    });
+
+    test('200 concurrent port creates on one subnet get 200 distinct addresses', async () => {
+      await admin.put(`/v2.0/quotas/${alice.projectId}`, { quota: { port: -1 } });
+      const net = (await a.post('/v2.0/networks', { network: { name: 'busy' } })).body.network;
+      await a.post('/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '198.18.32.0/23' } });
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => a.post('/v2.0/ports', { port: { network_id: net.id, name: `c${i}` } })));
+      assert.deepEqual(results.map((r) => r.status).filter((s) => s !== 201), []);
+      const addresses = new Set(results.map((r) => r.body.port.fixed_ips[0].ip_address));
+      assert.equal(addresses.size, 200);
+      const macs = new Set(results.map((r) => r.body.port.mac_address));
+      assert.equal(macs.size, 200);
+      const listed = await a.get(`/v2.0/ports?network_id=${net.id}&fields=id`);
+      assert.equal(listed.body.ports.length, 200);
+    });
+
     test('quotas: admin sets, a project reads its own, creates beyond are 409', async () => {
       const carol = await server.createProjectUser('carol');
       const c = jsonClient(`${server.url}/network`, carol.token);
