@@ -19,7 +19,8 @@ import { CloudApi, CloudApiError } from './api.js';
 import { bootstrapCloud, DEMO_PROJECT } from './bootstrap.js';
 import { LabError, type LabControl, type VmRequest } from './control.js';
 import { hostName, interfaceNames, MAX_HOSTS, namespaceNames, namespacePrefix, newRunId, vmNameProblem } from './names.js';
-import { deleteNamespace, runIpCommands } from './netns.js';
+import { deleteNetns } from '../lib/netns.js';
+import { runIpCommands } from './netns.js';
 import { leastLoadedHost } from './placement.js';
 import { isRunning, processStartTime, startCloudnet, stopProcess, waitUntil, type StartedProcess } from './processes.js';
 import { LAB_STATE_VERSION, labStatePath, readLabState, writeLabState, type HostRecord, type LabState, type VmRecord } from './state.js';
@@ -238,7 +239,7 @@ export class Lab implements LabControl {
 
   private async removeVm(vm: VmRecord): Promise<void> {
     await this.api.deletePort(vm.portId);
-    await deleteNamespace(vm.netns);
+    await deleteNetns(vm.netns);
     delete this.current.vms[vm.name];
     this.current.namespaces = this.current.namespaces.filter((ns) => ns !== vm.netns);
     writeLabState(this.current);

@@ -4,7 +4,7 @@
  */
 import { rmSync } from 'node:fs';
 import type { Logger } from '../lib/logger.js';
-import { deleteNamespace, listNamespaces } from './netns.js';
+import { deleteNetns, listNetns } from '../lib/netns.js';
 import { stopProcess } from './processes.js';
 import type { LabState } from './state.js';
 
@@ -16,8 +16,8 @@ export async function teardownLab(state: LabState, logger: Logger): Promise<void
   // Newest first (VMs before their hosts, hosts before the fabric); then anything with the run's prefix
   // that was never recorded, though every namespace is recorded before it is made.
   const recorded = [...state.namespaces].reverse();
-  const stray = (await listNamespaces()).filter((ns) => ns.startsWith(state.namespacePrefix) && !recorded.includes(ns));
-  for (const ns of [...recorded, ...stray]) await deleteNamespace(ns);
+  const stray = (await listNetns()).filter((ns) => ns.startsWith(state.namespacePrefix) && !recorded.includes(ns));
+  for (const ns of [...recorded, ...stray]) await deleteNetns(ns);
   logger.info({ namespaces: recorded.length + stray.length, prefix: state.namespacePrefix }, 'lab namespaces removed');
 
   for (const file of state.files) rmSync(file, { force: true });

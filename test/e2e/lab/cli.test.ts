@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { deleteNamespace, listNamespaces } from '../../../src/lab/netns.js';
+import { deleteNetns, listNetns } from '../../../src/lib/netns.js';
 import { isRunning } from '../../../src/lab/processes.js';
 import { readLabState, type LabState } from '../../../src/lab/state.js';
 
@@ -17,7 +17,7 @@ let prefix = '';
 
 after(async () => {
   await cloudnet('lab', 'down', '--dir', dir).catch(() => undefined);
-  for (const ns of await listNamespaces()) if (prefix && ns.startsWith(prefix)) await deleteNamespace(ns);
+  for (const ns of await listNetns()) if (prefix && ns.startsWith(prefix)) await deleteNetns(ns);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -43,7 +43,7 @@ test('up --detach, status, exec; a killed lab is cleaned up by down', async () =
 
   const down = await cloudnet('lab', 'down', '--dir', dir);
   assert.match(down.stdout, new RegExp(`${state.runId} is down`));
-  assert.deepEqual((await listNamespaces()).filter((ns) => ns.startsWith(prefix)), []);
+  assert.deepEqual((await listNetns()).filter((ns) => ns.startsWith(prefix)), []);
   assert.equal(isRunning(state.server!), false);
   assert.equal(existsSync(join(dir, 'lab.json')), false);
   assert.match((await cloudnet('lab', 'down', '--dir', dir)).stdout, /nothing to do/);

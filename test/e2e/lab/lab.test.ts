@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../../src/lib/logger.js';
 import { Lab } from '../../../src/lab/lab.js';
-import { deleteNamespace, listNamespaces, runIp } from '../../../src/lab/netns.js';
+import { deleteNetns, listNetns } from '../../../src/lib/netns.js';
+import { runIp } from '../../../src/lab/netns.js';
 import { isRunning } from '../../../src/lab/processes.js';
 import { readLabState, type LabState } from '../../../src/lab/state.js';
 
@@ -25,7 +26,7 @@ before(async () => {
 
 after(async () => {
   await lab?.down();
-  for (const ns of await listNamespaces()) if (prefix && ns.startsWith(prefix)) await deleteNamespace(ns);
+  for (const ns of await listNetns()) if (prefix && ns.startsWith(prefix)) await deleteNetns(ns);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -34,7 +35,7 @@ test('lab.json records the server, the namespaces, the hosts and the bootstrappe
   assert.equal(state.phase, 'ready');
   assert.match(state.namespacePrefix, /^cn-[a-z0-9]{6}-$/);
   assert.deepEqual(state.namespaces, ['fabric', 'public', 'host1', 'host2'].map((n) => prefix + n));
-  const live = await listNamespaces();
+  const live = await listNetns();
   for (const ns of state.namespaces) assert.ok(live.includes(ns), ns);
   assert.deepEqual(state.hosts.map((h) => [h.name, h.tunnelIp, h.providerInterfaces.public]), [['host1', '198.18.0.11', 'phy-public'], ['host2', '198.18.0.12', 'phy-public']]);
   assert.ok(isRunning(state.server!));
@@ -105,7 +106,7 @@ test('deleting a VM removes its port and namespace', async () => {
   const { portId, netns } = lab.state().vms.db;
   await lab.deleteVm('db');
   await assert.rejects(lab.cloud().getPort(portId), /HTTP 404/);
-  assert.ok(!(await listNamespaces()).includes(netns));
+  assert.ok(!(await listNetns()).includes(netns));
   assert.equal(readLabState(dir)!.vms.db, undefined);
 });
 
@@ -117,7 +118,7 @@ test('a second lab in the same directory is refused while the first runs', async
 test('down removes every namespace, process and file the lab made, and keeps the logs', async () => {
   const state: LabState = lab.state();
   await lab.down();
-  assert.deepEqual((await listNamespaces()).filter((ns) => ns.startsWith(prefix)), []);
+  assert.deepEqual((await listNetns()).filter((ns) => ns.startsWith(prefix)), []);
   assert.equal(isRunning(state.server!), false);
   for (const f of state.files) assert.equal(existsSync(f), false, f);
   assert.ok(existsSync(join(dir, 'logs', 'server.log')));

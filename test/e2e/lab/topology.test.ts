@@ -6,7 +6,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { publicGatewayAddress } from '../../../src/lab/addresses.js';
 import { hostName, namespaceNames, namespacePrefix, newRunId } from '../../../src/lab/names.js';
-import { deleteNamespace, listNamespaces, runIp, runIpCommands } from '../../../src/lab/netns.js';
+import { deleteNetns, listNetns } from '../../../src/lib/netns.js';
+import { runIp, runIpCommands } from '../../../src/lab/netns.js';
 import { fabricCommands, hostCommands, publicCommands, vmCommands } from '../../../src/lab/topology.js';
 
 const run = promisify(execFile);
@@ -36,7 +37,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const ns of await listNamespaces()) if (ns.startsWith(namespacePrefix(RUN))) await deleteNamespace(ns);
+  for (const ns of await listNetns()) if (ns.startsWith(namespacePrefix(RUN))) await deleteNetns(ns);
 });
 
 test('hosts reach each other over the underlay', async () => {

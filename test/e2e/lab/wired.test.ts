@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger } from '../../../src/lib/logger.js';
 import { Lab } from '../../../src/lab/lab.js';
-import { deleteNamespace, listNamespaces } from '../../../src/lab/netns.js';
+import { deleteNetns, listNetns } from '../../../src/lib/netns.js';
 import { waitUntil } from '../../../src/lab/processes.js';
 
 const run = promisify(execFile);
@@ -27,7 +27,7 @@ before(async () => {
 
 after(async () => {
   await lab?.down();
-  for (const ns of await listNamespaces()) if (prefix && ns.startsWith(prefix)) await deleteNamespace(ns);
+  for (const ns of await listNetns()) if (prefix && ns.startsWith(prefix)) await deleteNetns(ns);
   rmSync(dir, { recursive: true, force: true });
 });
 
