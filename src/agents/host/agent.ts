@@ -118,6 +118,9 @@ export class HostAgent {
     const target = this.consistent!;
     const end = this.o.metrics.reconcileDuration.startTimer({ trigger });
     try {
+      // Taps are listed before the pass: one that appears while it runs differs from this list at the next poll,
+      // which then wires it at once instead of at the next anti-entropy pass.
+      const taps = (await this.o.dataPlane.presentTaps(target)).join(',');
       // Anti-entropy reads everything back from the kernel; other passes trust what the last one wrote.
       const result = await this.o.dataPlane.reconcile(target, { fresh: trigger === 'resync' });
       this.o.metrics.reconciles.inc({ trigger, result: 'ok' });
@@ -130,7 +133,7 @@ export class HostAgent {
       this.o.logger.debug({ trigger, revision: target.revision, ops, wired: result.wired.size }, 'pass');
       // Anti-entropy that finds work means something changed the kernel behind our back: say so.
       if (ops) this.o.logger[trigger === 'resync' ? 'warn' : 'info']({ trigger, revision: target.revision, ipOps: result.ipOps, bridgeOps: result.bridgeOps, nftOps: result.nftOps }, trigger === 'resync' ? 'repaired drift' : 'converged');
-      this.lastTaps = (await this.o.dataPlane.presentTaps(target)).join(',');
+      this.lastTaps = taps;
       await this.reportPorts(target, result.wired);
       this.firstConvergence.resolve();
     } catch (err) {
