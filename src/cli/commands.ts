@@ -10,4 +10,5 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  dns: { summary: 'cluster DNS server configured by a Corefile (CoreDNS-compatible)', load: () => import('./dns.js') },
 };
