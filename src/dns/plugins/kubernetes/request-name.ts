@@ -14,7 +14,8 @@ export interface RecordRequest {
 // base is the name with the zone removed ('' at the apex); null means the name cannot exist.
 export function parseRecordRequest(base: string): RecordRequest | null {
   const r: RecordRequest = { port: '', protocol: '', endpoint: '', service: '', namespace: '', podOrSvc: '' };
-  if (base === '') return r;
+  // The apex and the bare svc/pod names exist but hold no records (NODATA).
+  if (base === '' || base === 'svc' || base === 'pod') return r;
   const segs = base.split('.');
   let last = segs.length - 1;
   const kind = segs[last];

@@ -13,7 +13,8 @@ const MAX_BACKOFF_MS = 30_000;
 export function loadKubeConfig(o: KubernetesOptions): KubeConfig {
   const kc = new KubeConfig();
   if (o.endpoint) {
-    kc.loadFromClusterAndUser({ name: 'endpoint', server: o.endpoint, skipTLSVerify: false }, { name: 'coredns' });
+    // The client refuses plain http unless TLS verification is off, which means nothing for http.
+    kc.loadFromClusterAndUser({ name: 'endpoint', server: o.endpoint, skipTLSVerify: o.endpoint.startsWith('http://') }, { name: 'coredns' });
   } else if (o.kubeconfig) {
     kc.loadFromFile(o.kubeconfig.path);
     if (o.kubeconfig.context) kc.setCurrentContext(o.kubeconfig.context);
@@ -131,7 +132,7 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
           const restart = (err: unknown): void => {
             if (stopped || restartScheduledFor === attempt) return;
             restartScheduledFor = attempt;
-            logger.warn({ plugin: 'kubernetes', resource: feed.path, err: err instanceof Error ? err.message : String(err) }, 'list/watch failed; restarting');
+            logger.warn({ resource: feed.path, err: err instanceof Error ? err.message : String(err) }, 'list/watch failed; restarting');
             const t = setTimeout(() => {
               timers.delete(t);
               begin();
@@ -149,7 +150,7 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
                 backoff = 500;
                 if (!syncedFlags[i]) {
                   syncedFlags[i] = true;
-                  logger.info({ plugin: 'kubernetes', resource: feed.path }, 'initial list done');
+                  logger.info({ resource: feed.path }, 'initial list done');
                   resolve();
                 }
               },
