@@ -16,7 +16,7 @@ export interface QueryOptions {
 
 export function encodeQuery(name: string, type: string, ednsSize: number | null, id = (Math.random() * 65536) | 0): Buffer {
   const additionals = ednsSize === null ? [] : [{ type: 'OPT', name: '.', udpPayloadSize: ednsSize, flags: 0, options: [] }];
-  return dnsPacket.encode({ id, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: type as 'A', class: 'IN' }], additionals: additionals as Packet['additionals'] });
+  return dnsPacket.encode({ id, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: type as 'A', class: 'IN' }], additionals: additionals as unknown as Packet["additionals"] });
 }
 
 export async function sendRaw(port: number, wire: Buffer, tcp = false, timeoutMs = 3000): Promise<Buffer> {
@@ -61,7 +61,7 @@ export async function sendRaw(port: number, wire: Buffer, tcp = false, timeoutMs
 export async function query(port: number, name: string, type: string, o: QueryOptions = {}): Promise<Packet & { rcode: string; flag_tc: boolean; flag_aa: boolean }> {
   const wire = encodeQuery(name, type, o.ednsSize === undefined ? 1232 : o.ednsSize);
   const answer = await sendRaw(port, wire, o.tcp, o.timeoutMs);
-  return dnsPacket.decode(answer) as Packet & { rcode: string; flag_tc: boolean; flag_aa: boolean };
+  return dnsPacket.decode(answer) as unknown as Packet & { rcode: string; flag_tc: boolean; flag_aa: boolean };
 }
 
 export interface DigResult {
