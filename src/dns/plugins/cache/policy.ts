@@ -48,6 +48,7 @@ export function cacheTtl(r: DnsReply, cls: CacheClass, policy: CachePolicy): num
       ttl = ttl === null ? (rr.ttl ?? 0) : Math.min(ttl, rr.ttl ?? 0);
     }
   }
-  if (ttl === null) ttl = bounds.minTtl;
-  return Math.max(bounds.minTtl, Math.min(bounds.maxTtl, ttl));
+  if (ttl === null) ttl = Math.min(bounds.minTtl, bounds.maxTtl);
+  // A minimum above the maximum gives way to the maximum.
+  return Math.max(Math.min(bounds.minTtl, bounds.maxTtl), Math.min(bounds.maxTtl, ttl));
 }
