@@ -9,7 +9,7 @@ export interface TestDns {
 }
 
 export async function startTestDns(corefile: string, corefilePath: string | null = null): Promise<TestDns> {
-  const server = await startDnsServer({ corefile, corefilePath, defaultPort: 0, logger: createLogger('dns-test', process.env.CLOUDNET_LOG_LEVEL ?? 'silent') });
+  const server = await startDnsServer({ corefile: corefilePath ? null : corefile, corefilePath, defaultPort: 0, logger: createLogger('dns-test', process.env.CLOUDNET_LOG_LEVEL ?? 'silent') });
   const port = server.boundPort(server.ports()[0]);
   if (!port) throw new Error('server did not bind');
   return { port, server, close: () => server.close() };
