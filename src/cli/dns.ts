@@ -1,15 +1,20 @@
 // `cloudnet dns`: the cluster DNS server, with CoreDNS's flags (-conf, -dns.port).
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { createLogger } from '../lib/logger.js';
 import { startDnsServer } from '../dns/run.js';
 import { fqdn } from '../dns/names.js';
 import { COREDNS_COMPAT_VERSION } from '../dns/metrics.js';
+import { reportServing, superviseWorkers } from '../dns/cluster.js';
+import { shareWorkerRegistry } from '../dns/cluster-metrics.js';
 
 const USAGE = `usage: cloudnet dns [-conf Corefile] [-dns.port 53] [-quiet] [-version]
 
   -conf FILE      Corefile to load (default: ./Corefile)
   -dns.port PORT  default port for server blocks without one (default 53; 0 picks a free port)
+  -workers N      worker processes sharing the sockets (default: one per core)
   -quiet          do not print the listening addresses on stdout
   -version        print the version and exit`;
 
@@ -18,11 +23,12 @@ interface DnsFlags {
   port: number;
   quiet: boolean;
   version: boolean;
+  workers: number;
 }
 
 // Go's flag package accepts -name value, -name=value and the same with two dashes.
 export function parseDnsFlags(argv: string[]): DnsFlags {
-  const flags: DnsFlags = { conf: 'Corefile', port: 53, quiet: false, version: false };
+  const flags: DnsFlags = { conf: 'Corefile', port: 53, quiet: false, version: false, workers: availableParallelism() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const m = /^--?([a-z.]+)(?:=(.*))?$/.exec(arg);
@@ -44,6 +50,12 @@ export function parseDnsFlags(argv: string[]): DnsFlags {
         flags.port = Number(v);
         break;
       }
+      case 'workers': {
+        const v = value();
+        if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`invalid -workers '${v}'`);
+        flags.workers = Number(v);
+        break;
+      }
       case 'quiet':
         flags.quiet = true;
         break;
@@ -61,6 +73,13 @@ export function parseDnsFlags(argv: string[]): DnsFlags {
 }
 
 export async function run(argv: string[]): Promise<number> {
+  const code = await runDns(argv);
+  // A worker's IPC channel would keep it alive after it is done.
+  if (cluster.isWorker) process.exit(code);
+  return code;
+}
+
+async function runDns(argv: string[]): Promise<number> {
   let flags: DnsFlags;
   try {
     flags = parseDnsFlags(argv);
@@ -78,12 +97,19 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`cloudnet dns: Corefile ${path} not found\n`);
     return 1;
   }
+  if (flags.workers > 1 && cluster.isPrimary) {
+    return superviseWorkers(flags.workers, logger, (ports) => {
+      if (!flags.quiet) for (const p of ports) process.stdout.write(`${fqdn('')}:${p}\n`);
+    });
+  }
   const server = await startDnsServer({ corefile: null, corefilePath: path, defaultPort: flags.port, logger }).catch((err: unknown) => {
     process.stderr.write(`cloudnet dns: ${(err as Error).message}\n`);
     return null;
   });
   if (!server) return 1;
-  if (!flags.quiet) {
+  shareWorkerRegistry(server.metrics.registry);
+  reportServing(server.ports().map((p) => server.boundPort(p) ?? p));
+  if (!flags.quiet && !cluster.isWorker) {
     for (const p of server.ports()) process.stdout.write(`${fqdn('')}:${server.boundPort(p)}\n`);
   }
   logger.info({ ports: server.ports().map((p) => server.boundPort(p)) }, 'serving');

@@ -20,8 +20,8 @@ export function createDnsMetrics(version: string, revision: string) {
     responseSize: new Histogram({ name: 'coredns_dns_response_size_bytes', help: 'Size of the returned response in bytes.', labelNames: ['server', 'zone', 'view', 'proto'], buckets: SIZE_BUCKETS, registers: r }),
     doRequests: new Counter({ name: 'coredns_dns_do_requests_total', help: 'Counter of DNS requests with DO bit set per zone.', labelNames: ['server', 'zone', 'view'], registers: r }),
     panics: new Counter({ name: 'coredns_panics_total', help: 'A metrics that counts the number of panics.', registers: r }),
-    pluginEnabled: new Gauge({ name: 'coredns_plugin_enabled', help: 'A metric that indicates whether a plugin is enabled on per server and zone basis.', labelNames: ['server', 'zone', 'view', 'name'], registers: r }),
-    buildInfo: new Gauge({ name: 'coredns_build_info', help: 'A metric with a constant \'1\' value labeled by version, revision, and goversion from which CoreDNS was built.', labelNames: ['version', 'revision', 'goversion'], registers: r }),
+    pluginEnabled: new Gauge({ name: 'coredns_plugin_enabled', help: 'A metric that indicates whether a plugin is enabled on per server and zone basis.', labelNames: ['server', 'zone', 'view', 'name'], registers: r, aggregator: 'max' }),
+    buildInfo: new Gauge({ name: 'coredns_build_info', help: 'A metric with a constant \'1\' value labeled by version, revision, and goversion from which CoreDNS was built.', labelNames: ['version', 'revision', 'goversion'], registers: r, aggregator: 'max' }),
     malformed: new Counter({ name: 'cloudnet_dns_malformed_queries_total', help: 'Queries dropped or answered FORMERR because they could not be parsed.', labelNames: ['proto', 'action'], registers: r }),
     cacheEntries: new Gauge({ name: 'coredns_cache_entries', help: 'The number of elements in the cache.', labelNames: ['server', 'type', 'zones', 'view'], registers: r }),
     cacheRequests: new Counter({ name: 'coredns_cache_requests_total', help: 'The count of cache requests.', labelNames: ['server', 'zones', 'view'], registers: r }),
@@ -41,8 +41,8 @@ export function createDnsMetrics(version: string, revision: string) {
     healthRequestDuration: new Histogram({ name: 'coredns_health_request_duration_seconds', help: 'Histogram of the time (in seconds) each request took.', buckets: [0.00025, 0.0025, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.5, 2, 3, 4, 5, 10], registers: r }),
     healthRequestFailures: new Counter({ name: 'coredns_health_request_failures_total', help: 'The number of times the health check failed.', registers: r }),
     reloadFailed: new Counter({ name: 'coredns_reload_failed_total', help: 'Counter of the number of failed reload attempts.', registers: r }),
-    hostsEntries: new Gauge({ name: 'coredns_hosts_entries', help: 'The combined number of entries in hosts and Corefile.', registers: r }),
-    hostsReloadTimestamp: new Gauge({ name: 'coredns_hosts_reload_timestamp_seconds', help: 'The timestamp of the last reload of hosts file.', registers: r }),
+    hostsEntries: new Gauge({ name: 'coredns_hosts_entries', help: 'The combined number of entries in hosts and Corefile.', registers: r, aggregator: 'max' }),
+    hostsReloadTimestamp: new Gauge({ name: 'coredns_hosts_reload_timestamp_seconds', help: 'The timestamp of the last reload of hosts file.', registers: r, aggregator: 'max' }),
   };
   m.buildInfo.set({ version: version, revision, goversion: `node${process.versions.node}` }, 1);
   return m;

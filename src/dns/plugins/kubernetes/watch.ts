@@ -7,6 +7,7 @@ import type { DnsIndex } from './dns-index.js';
 import { matchesLabels } from './label-selector.js';
 import { namespaceName, serviceKey, toPodInfo, toServiceInfo, toSliceInfo } from './objects.js';
 import type { KubernetesOptions } from './options.js';
+import { isFirstWorker } from '../../cluster.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -43,6 +44,7 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
   const core = kc.makeApiClient(CoreV1Api);
   const discovery = kc.makeApiClient(DiscoveryV1Api);
   const labelSelector = o.labels?.text;
+  const recordLatency = isFirstWorker();
   const selected = (obj: KubernetesObject): boolean => !o.labels || matchesLabels(o.labels.selector, obj.metadata?.labels);
 
   const feeds: Feed<KubernetesObject>[] = [];
@@ -88,7 +90,7 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
         // As CoreDNS: only endpoints of a headless service with a selector carry a trigger time
         // that measures programming latency.
         const svc = index.services.get(serviceKey(info.namespace, info.serviceName));
-        if (svc?.headless && info.lastChangeTriggerTime !== null) {
+        if (recordLatency && svc?.headless && info.lastChangeTriggerTime !== null) {
           metrics.kubernetesProgrammingDuration.observe({ service_kind: 'headless_with_selector' }, Math.max(0, Date.now() - info.lastChangeTriggerTime) / 1000);
         }
       },

@@ -3,6 +3,7 @@ import type { PluginDefinition } from '../../plugin.js';
 import { expectArgs, unsupported } from '../args.js';
 import { rcodeName, type DnsReply, type DnsRequest } from '../../message.js';
 import { fqdn } from '../../names.js';
+import { metricsText } from '../../cluster-metrics.js';
 
 // CoreDNS labels uncommon query types "other" to bound the label's cardinality.
 const MONITORED_TYPES = new Set(['A', 'AAAA', 'NS', 'PTR', 'SOA', 'CNAME', 'MX', 'TXT', 'SRV', 'NAPTR', 'DS', 'DNSKEY', 'RRSIG', 'NSEC', 'NSEC3', 'HINFO', 'IXFR', 'AXFR', 'ANY', 'HTTPS', 'SVCB', 'CAA']);
@@ -36,7 +37,7 @@ export const prometheusPlugin: PluginDefinition = {
       },
       async start() {
         unroute = ctx.http.route(address, '/metrics', async (_req, res) => {
-          const body = await m.registry.metrics();
+          const body = await metricsText(m.registry);
           res.writeHead(200, { 'content-type': m.registry.contentType }).end(body);
         });
         await ctx.http.listen();
