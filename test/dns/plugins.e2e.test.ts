@@ -3,6 +3,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,14 @@ async function dns(corefile: string, path: string | null = null): Promise<TestDn
   const s = await startTestDns(corefile, path);
   cleanups.push(() => s.close());
   return s;
+}
+
+async function freeTcpPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }
 
 describe('plugins', () => {
@@ -99,7 +108,8 @@ describe('plugins', () => {
 describe('cloudnet dns command', () => {
   it('starts two workers from -conf with -dns.port, prints the address, answers, and exits on SIGTERM', async () => {
     const conf = join(dir, 'Corefile.cli');
-    writeFileSync(conf, '. {\n  bind 127.0.0.1\n  hosts {\n    10.0.0.9 cli.test\n  }\n}\n');
+    const metricsPort = await freeTcpPort();
+    writeFileSync(conf, `. {\n  bind 127.0.0.1\n  prometheus 127.0.0.1:${metricsPort}\n  hosts {\n    10.0.0.9 cli.test\n  }\n}\n`);
     const child = spawn(process.execPath, [CLI, 'dns', '-conf', conf, '-dns.port', '0', '-workers', '2'], { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
     cleanups.push(() => void child.kill('SIGKILL'));
     const port = await new Promise<number>((resolve, reject) => {
@@ -111,7 +121,12 @@ describe('cloudnet dns command', () => {
       });
       child.on('exit', (code) => reject(new Error(`exited ${code}`)));
     });
-    assert.deepEqual((await dig(port, 'cli.test')).answer, ['cli.test. 3600 IN A 10.0.0.9']);
+    for (let i = 0; i < 20; i++) assert.deepEqual((await dig(port, 'cli.test')).answer, ['cli.test. 3600 IN A 10.0.0.9']);
+    // Whichever worker serves /metrics, the counts are the sum over both workers.
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const requests = [...text.matchAll(/^coredns_dns_requests_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    assert.equal(requests, 20);
+    assert.match(text, /^coredns_build_info\{[^}]*\} 1$/m);
     const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     child.kill('SIGTERM');
     assert.equal(await exit, 0);
