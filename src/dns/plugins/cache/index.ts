@@ -132,6 +132,9 @@ export const cachePlugin: PluginDefinition = {
     const labels = { server: ctx.server, zones: zonesLabel, view: '' };
     const successLabels = { ...labels, type: 'success' };
     const denialLabels = { ...labels, type: 'denial' };
+    const fastLabels = [ctx.server, zonesLabel, ''];
+    const fastSuccess = [ctx.server, 'success', zonesLabel, ''];
+    const fastDenial = [ctx.server, 'denial', zonesLabel, ''];
     const disabled = (list: string[] | null, qname: string): boolean => list !== null && list.some((z) => isSubdomain(qname, z));
 
     const store = (req: DnsRequest, key: string, r: DnsReply, now: number): void => {
@@ -177,7 +180,7 @@ export const cachePlugin: PluginDefinition = {
         name: 'cache',
         async serveDNS(req, next) {
           if (!o.zones.some((z) => isSubdomain(req.qname, z))) return next(req);
-          m.cacheRequests.inc(labels);
+          m.cacheRequests.inc(fastLabels);
           const key = cacheKey(req);
           const now = Date.now();
           let entry = success.get(key);
@@ -189,7 +192,7 @@ export const cachePlugin: PluginDefinition = {
           if (entry) {
             const remaining = Math.floor(entry.ttl - (now - entry.storedAt) / 1000);
             if (remaining > 0) {
-              m.cacheHits.inc(cls === 'success' ? successLabels : denialLabels);
+              m.cacheHits.inc(cls === 'success' ? fastSuccess : fastDenial);
               if (o.prefetch) {
                 if (now - entry.windowStart > o.prefetch.windowMs) {
                   entry.windowStart = now;
@@ -225,7 +228,7 @@ export const cachePlugin: PluginDefinition = {
             }
             (cls === 'success' ? success : denial).delete(key);
           }
-          m.cacheMisses.inc(labels);
+          m.cacheMisses.inc(fastLabels);
           const r = await next(req);
           store(req, key, r, now);
           return r;

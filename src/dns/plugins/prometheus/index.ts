@@ -19,12 +19,12 @@ export const prometheusPlugin: PluginDefinition = {
       const zone = fqdn(req.zone);
       const type = MONITORED_TYPES.has(req.qtype) ? req.qtype : 'other';
       const server = req.server;
-      m.requests.inc({ server, zone, view: '', proto: req.transport, family: req.family === 4 ? '1' : '2', type });
-      if (req.dnssecOk) m.doRequests.inc({ server, zone, view: '' });
-      m.requestSize.observe({ server, zone, view: '', proto: req.transport }, req.size);
-      m.responses.inc({ server, zone, view: '', rcode: rcodeName(r.rcode), plugin: r.plugin });
-      m.responseSize.observe({ server, zone, view: '', proto: req.transport }, wireSize);
-      m.requestDuration.observe({ server, zone, view: '', type }, seconds);
+      m.requests.inc([server, zone, '', req.transport, req.family === 4 ? '1' : '2', type]);
+      if (req.dnssecOk) m.doRequests.inc([server, zone, '']);
+      m.requestSize.observe([server, zone, '', req.transport], req.size);
+      m.responses.inc([server, zone, '', rcodeName(r.rcode), r.plugin]);
+      m.responseSize.observe([server, zone, '', req.transport], wireSize);
+      m.requestDuration.observe([server, zone, '', type], seconds);
     };
     let unroute: (() => void) | null = null;
     return {
