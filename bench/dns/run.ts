@@ -224,9 +224,11 @@ async function memoryPhase(): Promise<void> {
   const syncSeconds = (Date.now() - started) / 1000;
   await new Promise((r) => setTimeout(r, 3000));
   const rss = rssMb(cn.child.pid!);
+  const metrics = await (await fetch(`http://127.0.0.1:${cn.metricsPort}/metrics`)).text();
+  const heapUsed = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
   const pods = MEMORY_SERVICES * MEMORY_ENDPOINTS_PER_SERVICE;
   const coredns = (MEMORY_SERVICES + pods) / 1000 + 54;
-  console.log(`   cloudnet dns (1 worker) RSS after sync: ${rss.toFixed(0)} MB (synced and answering in ${syncSeconds.toFixed(1)}s)`);
+  console.log(`   cloudnet dns (1 worker) RSS after sync: ${rss.toFixed(0)} MB, V8 heap in use ${heapUsed.toFixed(0)} MB (synced and answering in ${syncSeconds.toFixed(1)}s)`);
   console.log(`   CoreDNS sizing (services + pods)/1000 + 54 MB: ${coredns.toFixed(0)} MB  -> ratio ${(rss / coredns).toFixed(2)}`);
   console.log(`   with N workers each worker holds its own index: about N x that RSS`);
   await stop(cn.child);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { startFakeKubeApi, k8s, PATHS, type FakeKubeApi } from './support/fake-kube-api.js';
 import { loadClusterFixture } from './support/cluster-fixture.js';
 import { dig } from './support/dns-client.js';
-import { startTestDns, type TestDns } from './support/server.js';
+import { eventually, startTestDns, type TestDns } from './support/server.js';
 
 describe('kubernetes options', () => {
   let api: FakeKubeApi;
@@ -111,7 +111,7 @@ describe('kubernetes options', () => {
     await new Promise((r) => setTimeout(r, 100));
     assert.equal((await dig(s.port, 'grow.default.svc.cluster.local')).status, 'NXDOMAIN');
     api.upsert(PATHS.slices, k8s.slice('default', 'grow-1', 'grow', 'IPv4', [{ addresses: ['10.7.0.1'], conditions: { ready: true } }], [{ name: 'p', port: 1, protocol: 'TCP' }]));
-    await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual((await dig(s.port, 'grow.default.svc.cluster.local')).answer, ['grow.default.svc.cluster.local. 5 IN A 10.7.0.1']);
+    const ready = await eventually(() => dig(s.port, 'grow.default.svc.cluster.local'), (x) => x.status === 'NOERROR');
+    assert.deepEqual(ready.answer, ['grow.default.svc.cluster.local. 5 IN A 10.7.0.1']);
   });
 });

@@ -29,8 +29,12 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   const lists = new Map<string, number>();
   const key = (o: Obj): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
+  // Every change, so a watch from resourceVersion N replays what happened after N, as the real
+  // API server does; a client that listed at N then watches misses nothing.
+  const history: { path: string; revision: number; line: string }[] = [];
   const emit = (path: string, type: string, obj: Obj): void => {
     const line = JSON.stringify({ type, object: { apiVersion: RESOURCES[path].apiVersion, kind: RESOURCES[path].kind, ...obj } }) + '\n';
+    history.push({ path, revision, line });
     for (const w of watchers.get(path)!) w.write(line);
   };
 
@@ -45,6 +49,8 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     if (url.searchParams.get('watch') === 'true') {
       res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
       res.flushHeaders();
+      const since = Number(url.searchParams.get('resourceVersion') || revision);
+      for (const e of history) if (e.path === path && e.revision > since) res.write(e.line);
       watchers.get(path)!.add(res);
       req.on('close', () => watchers.get(path)!.delete(res));
       return;

@@ -1,6 +1,10 @@
 // Lists and watches Services, EndpointSlices, Namespaces (and Pods for `pods verified`) with
-// @kubernetes/client-node informers, feeding each event into the DNS index.
-import { CoreV1Api, DiscoveryV1Api, KubeConfig, makeInformer, type Informer, type KubernetesObject, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from '@kubernetes/client-node';
+// @kubernetes/client-node (its typed list calls and its Watch), feeding each event into the DNS
+// index. This is the informer pattern without the informer's object cache: the index is the only
+// copy, which keeps 50,000 services in half the memory. Each resource remembers its
+// resourceVersion (bookmarks included) and the keys it has seen, so a re-list after a dropped
+// watch or 410 Gone removes what disappeared meanwhile.
+import { CoreV1Api, DiscoveryV1Api, KubeConfig, Watch, type KubernetesObject, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import type { Logger } from '../../../lib/logger.js';
 import type { DnsMetrics } from '../../metrics.js';
 import type { DnsIndex } from './dns-index.js';
@@ -25,9 +29,16 @@ export function loadKubeConfig(o: KubernetesOptions): KubeConfig {
   return kc;
 }
 
+// What a removal needs of an object that vanished while the watch was down: its name and namespace.
+function stubOf(key: string): KubernetesObject {
+  const slash = key.indexOf('/');
+  const namespace = key.slice(0, slash);
+  return { metadata: { name: key.slice(slash + 1), ...(namespace ? { namespace } : {}) } };
+}
+
 export interface KubeWatch {
   synced(): boolean;
-  // Resolves once every informer has delivered its first list.
+  // Resolves once every resource has delivered its first list.
   firstSync: Promise<void>;
   stop(): Promise<void>;
 }
@@ -114,53 +125,114 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
   }
 
   let stopped = false;
-  const informers: Informer<KubernetesObject>[] = [];
+  const watch = new Watch(kc);
+  const aborts = new Set<AbortController>();
   const syncedFlags = feeds.map(() => false);
   const timers = new Set<NodeJS.Timeout>();
+  const keyOf = (obj: KubernetesObject): string => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 
   const firstSync = Promise.all(
     feeds.map(
       (feed, i) =>
-        new Promise<void>((resolve) => {
-          const informer = makeInformer<KubernetesObject>(kc, feed.path, feed.list as never, feed.labelSelector);
-          informers.push(informer);
-          informer.on('add', (obj) => feed.upsert(obj));
-          informer.on('update', (obj) => feed.upsert(obj));
-          informer.on('delete', (obj) => feed.remove(obj));
+        new Promise<void>((resolveSynced) => {
+          const known = new Set<string>();
+          let resourceVersion = '';
           let backoff = 500;
-          let attempt = 0;
-          let restartScheduledFor = -1;
-          // The informer stops on an error; start it again (from a fresh list) after a pause.
-          const restart = (err: unknown): void => {
-            if (stopped || restartScheduledFor === attempt) return;
-            restartScheduledFor = attempt;
-            logger.warn({ resource: feed.path, err: err instanceof Error ? err.message : String(err) }, 'list/watch failed; restarting');
+          let generation = 0;
+
+          const later = (fn: () => void, ms: number): void => {
             const t = setTimeout(() => {
               timers.delete(t);
-              begin();
-            }, backoff);
+              fn();
+            }, ms);
             timers.add(t);
+          };
+
+          const fail = (mine: number, err: unknown): void => {
+            if (stopped || mine !== generation) return;
+            generation++;
+            logger.warn({ resource: feed.path, err: err instanceof Error ? err.message : String(err) }, 'list/watch failed; listing again');
+            resourceVersion = '';
+            later(() => void list(), backoff);
             backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
           };
-          const begin = (): void => {
-            if (stopped) return;
-            const mine = ++attempt;
-            informer.start().then(
-              () => {
-                // start() also resolves after a failed list (the error went to restart()).
-                if (restartScheduledFor === mine || stopped) return;
-                backoff = 500;
-                if (!syncedFlags[i]) {
-                  syncedFlags[i] = true;
-                  logger.info({ resource: feed.path }, 'initial list done');
-                  resolve();
-                }
-              },
-              (err: unknown) => restart(err),
-            );
+
+          const startWatch = async (mine: number): Promise<void> => {
+            const query: Record<string, string | boolean> = { resourceVersion, allowWatchBookmarks: true };
+            if (feed.labelSelector) query.labelSelector = feed.labelSelector;
+            let abort: AbortController | null = null;
+            try {
+              abort = await watch.watch(
+                feed.path,
+                query,
+                (phase: string, obj: KubernetesObject & { code?: number }) => {
+                  if (mine !== generation) return;
+                  if (phase === 'ERROR') {
+                    // 410 Gone: our version is too old; the watch ends and we list afresh.
+                    if (obj.code === 410) resourceVersion = '';
+                    return;
+                  }
+                  const rv = obj.metadata?.resourceVersion;
+                  if (rv) resourceVersion = rv;
+                  if (phase === 'BOOKMARK') return;
+                  if (phase === 'DELETED') {
+                    known.delete(keyOf(obj));
+                    feed.remove(obj);
+                  } else {
+                    known.add(keyOf(obj));
+                    feed.upsert(obj);
+                  }
+                },
+                (err: unknown) => {
+                  if (abort) aborts.delete(abort);
+                  if (stopped || mine !== generation) return;
+                  if (err) return fail(mine, err);
+                  // The server closed the watch (timeout): resume from where we were.
+                  if (resourceVersion) void startWatch(mine);
+                  else fail(mine, new Error('watch expired'));
+                },
+              );
+              aborts.add(abort);
+              if (stopped) abort.abort();
+            } catch (err) {
+              fail(mine, err);
+            }
           };
-          informer.on('error', (err: unknown) => restart(err));
-          begin();
+
+          const list = async (): Promise<void> => {
+            if (stopped) return;
+            const mine = ++generation;
+            let result;
+            try {
+              result = await feed.list();
+            } catch (err) {
+              fail(mine, err);
+              return;
+            }
+            if (mine !== generation || stopped) return;
+            const seen = new Set<string>();
+            for (const obj of result.items) {
+              const key = keyOf(obj);
+              seen.add(key);
+              known.add(key);
+              feed.upsert(obj);
+            }
+            for (const key of known) {
+              if (!seen.has(key)) {
+                known.delete(key);
+                feed.remove(stubOf(key));
+              }
+            }
+            resourceVersion = result.metadata?.resourceVersion ?? '';
+            backoff = 500;
+            if (!syncedFlags[i]) {
+              syncedFlags[i] = true;
+              logger.info({ resource: feed.path, items: result.items.length }, 'initial list done');
+              resolveSynced();
+            }
+            await startWatch(mine);
+          };
+          void list();
         }),
     ),
   ).then(() => undefined);
@@ -171,7 +243,7 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
     async stop() {
       stopped = true;
       for (const t of timers) clearTimeout(t);
-      await Promise.all(informers.map((i) => i.stop()));
+      for (const a of aborts) a.abort();
     },
   };
 }
