@@ -10,7 +10,7 @@ import { startTestDns, type TestDns } from './support/server.js';
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
-});
+}, { timeout: 30_000 });
 
 async function upstream(address?: string): Promise<FakeUpstream> {
   const u = await startFakeUpstream(address);
@@ -42,7 +42,7 @@ async function startDnsmasq(port: number): Promise<ChildProcess> {
   throw new Error('dnsmasq did not start');
 }
 
-describe('forward', () => {
+describe('forward', { timeout: 90_000 }, () => {
   it('relays to dnsmasq and returns its answer', async () => {
     const port = await freeUdpPort();
     await startDnsmasq(port);
@@ -113,7 +113,7 @@ describe('forward', () => {
   });
 });
 
-describe('cache', () => {
+describe('cache', { timeout: 90_000 }, () => {
   it('answers repeats from the success cache with a decreasing TTL', async () => {
     const u = await upstream();
     const s = await dns(`.:0 {\n  bind 127.0.0.1\n  cache\n  forward . 127.0.0.1:${u.port}\n}`);

@@ -6,7 +6,7 @@ import { loadClusterFixture } from './support/cluster-fixture.js';
 import { dig } from './support/dns-client.js';
 import { eventually, startTestDns, type TestDns } from './support/server.js';
 
-describe('kubernetes options', () => {
+describe('kubernetes options', { timeout: 90_000 }, () => {
   let api: FakeKubeApi;
   const servers: TestDns[] = [];
   const start = async (options: string, extra = ''): Promise<TestDns> => {
@@ -17,11 +17,11 @@ describe('kubernetes options', () => {
   before(async () => {
     api = await startFakeKubeApi();
     loadClusterFixture(api);
-  });
+  }, { timeout: 30_000 });
   after(async () => {
     for (const s of servers) await s.close();
     await api.close();
-  });
+  }, { timeout: 30_000 });
 
   it('namespaces: only the listed namespaces are exposed', async () => {
     const s = await start('    namespaces other');

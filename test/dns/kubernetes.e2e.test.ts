@@ -9,7 +9,7 @@ import { eventually, startTestDns, type TestDns } from './support/server.js';
 const data = (p: Awaited<ReturnType<typeof query>>, section: 'answers' | 'authorities' | 'additionals' = 'answers'): string[] =>
   (p[section] ?? []).filter((r) => r.type !== 'OPT').map((r) => `${r.name} ${r.type} ${JSON.stringify((r as { data: unknown }).data)}`).sort();
 
-describe('kubernetes plugin (spec 1.1.0)', () => {
+describe('kubernetes plugin (spec 1.1.0)', { timeout: 90_000 }, () => {
   let api: FakeKubeApi;
   let dns: TestDns;
 
@@ -25,11 +25,11 @@ cluster.local in-addr.arpa ip6.arpa {
     pods insecure
   }
 }`);
-  });
+  }, { timeout: 30_000 });
   after(async () => {
     await dns.close();
     await api.close();
-  });
+  }, { timeout: 30_000 });
 
   it('answers A and AAAA of a dual-stack ClusterIP service, authoritative, TTL 5', async () => {
     const a = await dig(dns.port, 'web.default.svc.cluster.local', 'A');

@@ -16,7 +16,7 @@ const CLI = join(import.meta.dirname, '../../dist/src/cli/main.js');
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
-});
+}, { timeout: 30_000 });
 const dir = mkdtempSync(join(tmpdir(), 'cloudnet-dns-'));
 cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -34,7 +34,7 @@ async function freeTcpPort(): Promise<number> {
   return port;
 }
 
-describe('plugins', () => {
+describe('plugins', { timeout: 90_000 }, () => {
   it('health answers OK on /health and lameduck delays shutdown while queries are still answered', async () => {
     const s = await startTestDns(`.:0 {\n  bind 127.0.0.1\n  health 127.0.0.1:0 {\n    lameduck 400ms\n  }\n  hosts {\n    10.0.0.1 a.test\n  }\n}`);
     const res = await fetch(`http://127.0.0.1:${s.server.httpPort('127.0.0.1:0')}/health`);
@@ -105,7 +105,7 @@ describe('plugins', () => {
   });
 });
 
-describe('cloudnet dns command', () => {
+describe('cloudnet dns command', { timeout: 90_000 }, () => {
   it('starts two workers from -conf with -dns.port, prints the address, answers, and exits on SIGTERM', async () => {
     const conf = join(dir, 'Corefile.cli');
     const metricsPort = await freeTcpPort();
@@ -144,7 +144,7 @@ describe('cloudnet dns command', () => {
   });
 });
 
-describe('loop', () => {
+describe('loop', { timeout: 90_000 }, () => {
   it('detects a forwarding loop and exits', async () => {
     const probe = dgram.createSocket('udp4');
     await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));

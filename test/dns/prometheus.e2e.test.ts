@@ -37,7 +37,7 @@ const EXPECTED_SERIES = [
   'coredns_plugin_enabled',
 ];
 
-describe('prometheus plugin scraped by Prometheus', () => {
+describe('prometheus plugin scraped by Prometheus', { timeout: 90_000 }, () => {
   let api: FakeKubeApi;
   let upstream: FakeUpstream;
   let dns: TestDns;
@@ -63,14 +63,14 @@ describe('prometheus plugin scraped by Prometheus', () => {
     writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: coredns\n    static_configs:\n      - targets: ['127.0.0.1:${metricsPort}']\n`);
     promPort = await freeTcpPort();
     prom = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
-  });
+  }, { timeout: 30_000 });
   after(async () => {
     prom.kill();
     await dns.close();
     await upstream.close();
     await api.close();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, { timeout: 30_000 });
 
   it('has CoreDNS series with CoreDNS labels', async () => {
     for (const name of ['web.default.svc.cluster.local', 'web.default.svc.cluster.local', 'nope.default.svc.cluster.local', 'up.example']) await dig(dns.port, name);

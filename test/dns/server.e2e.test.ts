@@ -8,7 +8,7 @@ import { startTestDns, type TestDns } from './support/server.js';
 
 const MANY = Array.from({ length: 80 }, (_, i) => `10.9.${Math.floor(i / 250)}.${(i % 250) + 1} many.test`).join('\n    ');
 
-describe('dns server wire behaviour', () => {
+describe('dns server wire behaviour', { timeout: 90_000 }, () => {
   let dns: TestDns;
   before(async () => {
     dns = await startTestDns(`
@@ -26,8 +26,8 @@ other.test:0 {
     10.0.0.2 x.other.test
   }
 }`);
-  });
-  after(() => dns.close());
+  }, { timeout: 30_000 });
+  after(() => dns.close(), { timeout: 30_000 });
 
   it('answers over UDP and TCP', async () => {
     assert.deepEqual((await dig(dns.port, 'one.test')).answer, ['one.test. 3600 IN A 10.0.0.1']);
@@ -87,7 +87,7 @@ other.test:0 {
   });
 });
 
-describe('Corefile errors', () => {
+describe('Corefile errors', { timeout: 90_000 }, () => {
   const cases: [string, string, RegExp][] = [
     ['unknown directive', '.:0 {\n  bind 127.0.0.1\n  frobnicate\n}', /Corefile:3 .*unknown directive 'frobnicate'/],
     ['unsupported CoreDNS plugin', '.:0 {\n  rewrite name a b\n}', /Corefile:2 .*plugin 'rewrite' is not supported/],
