@@ -2,6 +2,7 @@
 // question echoed exactly as asked.
 import dnsPacket, { type Packet } from 'dns-packet';
 import { Rcode, type DnsReply, type DnsRecord } from './message.js';
+import { encodeCompressed } from './encoder.js';
 
 const QR = 1 << 15;
 const AA = 1 << 10;
@@ -75,19 +76,24 @@ function buildPacket(ctx: EncodeContext, r: DnsReply, answers: DnsRecord[], auth
   return { id: ctx.id, type: 'response', flags, questions: [ctx.question], answers, authorities, additionals: extra };
 }
 
+// Compressed where every record type allows it, dns-packet's uncompressed encoding otherwise.
+function encodePacket(p: Packet): Buffer {
+  return encodeCompressed(p) ?? dnsPacket.encode(p);
+}
+
 // Encodes a reply that fits maxSize: first without additionals, then with as many answers as
 // fit and TC set, which tells the client to retry over TCP.
 export function encodeReply(ctx: EncodeContext, r: DnsReply): { wire: Buffer; truncated: boolean } {
-  const full = dnsPacket.encode(buildPacket(ctx, r, r.answers, r.authorities, r.additionals, r.truncated === true));
+  const full = encodePacket(buildPacket(ctx, r, r.answers, r.authorities, r.additionals, r.truncated === true));
   if (full.length <= ctx.maxSize) return { wire: full, truncated: r.truncated === true };
-  const noExtra = dnsPacket.encode(buildPacket(ctx, r, r.answers, r.authorities, [], r.truncated === true));
+  const noExtra = encodePacket(buildPacket(ctx, r, r.answers, r.authorities, [], r.truncated === true));
   if (noExtra.length <= ctx.maxSize) return { wire: noExtra, truncated: r.truncated === true };
   let lo = 0;
   let hi = r.answers.length;
-  let best = dnsPacket.encode(buildPacket(ctx, r, [], [], [], true));
+  let best = encodePacket(buildPacket(ctx, r, [], [], [], true));
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    const wire = dnsPacket.encode(buildPacket(ctx, r, r.answers.slice(0, mid), [], [], true));
+    const wire = encodePacket(buildPacket(ctx, r, r.answers.slice(0, mid), [], [], true));
     if (wire.length <= ctx.maxSize) {
       best = wire;
       lo = mid;

@@ -51,10 +51,11 @@ other.test:0 {
   });
 
   it('truncates over UDP to 512 bytes without EDNS, setting TC; TCP carries the whole answer', async () => {
-    const udp = await query(dns.port, 'many.test', 'A', { ednsSize: null });
+    const udpWire = await sendRaw(dns.port, encodeQuery('many.test', 'A', null));
+    assert.ok(udpWire.length <= 512, `udp reply is ${udpWire.length} bytes`);
+    const udp = dnsPacket.decode(udpWire) as unknown as { flag_tc: boolean; answers: unknown[] };
     assert.equal(udp.flag_tc, true);
-    const wireLen = dnsPacket.encode(udp).length;
-    assert.ok(wireLen <= 512, `udp reply is ${wireLen} bytes`);
+    assert.ok(udp.answers.length > 20, 'as many answers as fit, compressed');
     const tcp = await query(dns.port, 'many.test', 'A', { tcp: true, ednsSize: null });
     assert.equal(tcp.flag_tc, false);
     assert.equal(tcp.answers?.length, 80);
