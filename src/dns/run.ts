@@ -69,10 +69,11 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     });
 
   const activate = async (next: Instance): Promise<void> => {
-    await startParts(next.parts);
     try {
+      await startParts(next.parts);
       await server.apply(next);
     } catch (err) {
+      // Whatever did start (a watch, an HTTP route) must not outlive the failed configuration.
       await stopParts(next.parts);
       throw err;
     }
@@ -103,7 +104,13 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     return reloading;
   };
 
-  await activate(build());
+  try {
+    await activate(build());
+  } catch (err) {
+    await server.close();
+    await http.close();
+    throw err;
+  }
 
   return {
     metrics,

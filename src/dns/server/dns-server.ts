@@ -56,33 +56,44 @@ export class DnsServer {
   }
 
   async close(): Promise<void> {
+    // A TCP server's close waits for its connections, so end them first.
+    for (const s of this.tcpConnections) s.destroy();
     for (const [port, pl] of this.listeners) {
       this.listeners.delete(port);
       await closeListeners(pl);
     }
-    for (const s of this.tcpConnections) s.destroy();
   }
 
   private async open(pc: PortConfig): Promise<PortListeners> {
-    const pl: PortListeners = { port: pc.port, udp: [], tcp: [], routes: pc.routes };
-    let port = pc.port;
-    for (const address of pc.bindAddresses) {
-      const udp = await bindUdp(address, port);
-      // With port 0 every socket of this block shares the port the first one got.
-      port = udp.address().port;
-      udp.on('message', (msg, rinfo) => {
-        this.handle(pl, msg, 'udp', rinfo.address, rinfo.port).then(
-          (wire) => {
-            if (wire) udp.send(wire, rinfo.port, rinfo.address);
-          },
-          (err: unknown) => this.logger.error({ err }, 'udp reply failed'),
-        );
-      });
-      udp.on('error', (err) => this.logger.error({ err }, 'udp socket error'));
-      pl.udp.push(udp);
-      pl.tcp.push(await this.listenTcp(pl, address, port));
+    // With port 0 the UDP socket picks the port and TCP must get the same one; another process
+    // may hold it for TCP, so pick again a few times.
+    const attempts = pc.port === 0 ? 20 : 1;
+    for (let attempt = 1; ; attempt++) {
+      const pl: PortListeners = { port: pc.port, udp: [], tcp: [], routes: pc.routes };
+      try {
+        let port = pc.port;
+        for (const address of pc.bindAddresses) {
+          const udp = await bindUdp(address, port);
+          pl.udp.push(udp);
+          // Every socket of this port shares the port the first one got.
+          port = udp.address().port;
+          udp.on('message', (msg, rinfo) => {
+            this.handle(pl, msg, 'udp', rinfo.address, rinfo.port).then(
+              (wire) => {
+                if (wire) udp.send(wire, rinfo.port, rinfo.address);
+              },
+              (err: unknown) => this.logger.error({ err }, 'udp reply failed'),
+            );
+          });
+          udp.on('error', (err) => this.logger.error({ err }, 'udp socket error'));
+          pl.tcp.push(await this.listenTcp(pl, address, port));
+        }
+        return pl;
+      } catch (err) {
+        await closeListeners(pl);
+        if (attempt >= attempts || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      }
     }
-    return pl;
   }
 
   private listenTcp(pl: PortListeners, address: string, port: number): Promise<net.Server> {
