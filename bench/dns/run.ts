@@ -45,8 +45,10 @@ async function freePort(): Promise<number> {
   }
 }
 
+// BENCH_DNS_NODE_OPTIONS (e.g. --max-old-space-size=256) is passed to cloudnet dns only.
 function start(cmd: string, args: string[]): ChildProcess {
-  const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const env = cmd === process.execPath && process.env.BENCH_DNS_NODE_OPTIONS ? { ...process.env, NODE_OPTIONS: process.env.BENCH_DNS_NODE_OPTIONS } : process.env;
+  const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   children.push(c);
   return c;
 }

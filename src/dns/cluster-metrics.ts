@@ -19,12 +19,7 @@ let workerRegistryShared = false;
 
 export function metricsText(registry: Registry): Promise<string> {
   if (!cluster.isWorker) return registry.metrics();
-  if (!workerRegistryShared) {
-    // Constructing an AggregatorRegistry installs prom-client's worker-side responder.
-    new AggregatorRegistry();
-    AggregatorRegistry.setRegistries([registry]);
-    workerRegistryShared = true;
-  }
+  shareWorkerRegistry(registry);
   const id = randomUUID();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

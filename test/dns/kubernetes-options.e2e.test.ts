@@ -104,6 +104,13 @@ describe('kubernetes options', { timeout: 90_000 }, () => {
     assert.equal(await res.text(), 'OK');
   });
 
+  it('lists in pages: more than one page of services all resolve', async () => {
+    for (let i = 0; i < 1200; i++) api.upsert(PATHS.services, k8s.service('other', `paged-${i}`, { clusterIP: `10.97.${Math.floor(i / 256)}.${i % 256}`, clusterIPs: [`10.97.${Math.floor(i / 256)}.${i % 256}`], ports: [{ name: 'p', port: 1, protocol: 'TCP' }] }));
+    const s = await start('');
+    assert.deepEqual((await dig(s.port, 'paged-1199.other.svc.cluster.local')).answer, ['paged-1199.other.svc.cluster.local. 5 IN A 10.97.4.175']);
+    assert.deepEqual((await dig(s.port, 'paged-0.other.svc.cluster.local')).answer, ['paged-0.other.svc.cluster.local. 5 IN A 10.97.0.0']);
+  });
+
   it('keeps an index of changes: endpoints becoming ready appear, not-ready ones leave', async () => {
     const s = await start('');
     api.upsert(PATHS.services, k8s.service('default', 'grow', { clusterIP: 'None', ports: [{ name: 'p', port: 1, protocol: 'TCP' }] }));

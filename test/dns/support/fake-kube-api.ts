@@ -56,9 +56,14 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       return;
     }
     lists.set(path, (lists.get(path) ?? 0) + 1);
-    const items = [...stores.get(path)!.values()];
+    // limit/continue paging; the continue token is simply the offset (good enough for tests).
+    const all = [...stores.get(path)!.values()];
+    const limit = Number(url.searchParams.get('limit') || all.length || 1);
+    const offset = Number(url.searchParams.get('continue') || 0);
+    const items = all.slice(offset, offset + limit);
+    const next = offset + limit < all.length ? String(offset + limit) : undefined;
     res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({ apiVersion: resource.apiVersion, kind: `${resource.kind}List`, metadata: { resourceVersion: String(revision) }, items }),
+      JSON.stringify({ apiVersion: resource.apiVersion, kind: `${resource.kind}List`, metadata: { resourceVersion: String(revision), ...(next ? { continue: next } : {}) }, items }),
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -153,8 +153,15 @@ export const forwardPlugin: PluginDefinition = {
   name: 'forward',
   setup(d, ctx) {
     const o = parseForwardOptions(d, ctx.zones);
-    const upstreams = o.upstreams.map((a) => new Upstream(a));
     const m = ctx.metrics;
+    const upstreams = o.upstreams.map(
+      (a) =>
+        new Upstream(a, (proto, reused) => {
+          const labels = { proxy_name: 'forward', to: `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`, proto };
+          if (reused) m.proxyConnCacheHits.inc(labels);
+          else m.proxyConnCacheMisses.inc(labels);
+        }),
+    );
     let roundRobin = 0;
     let inflight = 0;
     const checkTransport: 'udp' | 'tcp' = o.forceTcp ? 'tcp' : 'udp';

@@ -49,7 +49,11 @@ export class Upstream {
   private readonly pending = new Map<number, Pending>();
   private closed = false;
 
-  constructor(readonly address: UpstreamAddress) {
+  // Reports whether a query found an open connection (CoreDNS's conn cache hit) or needed a new one.
+  constructor(
+    readonly address: UpstreamAddress,
+    private readonly onConnection: (proto: 'udp' | 'tcp', reused: boolean) => void = () => undefined,
+  ) {
     this.label = net.isIPv6(address.host) ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
   }
 
@@ -59,12 +63,14 @@ export class Upstream {
 
   private socket(): dgram.Socket {
     if (this.udpSockets.length < UDP_SOCKETS_PER_UPSTREAM) {
+      this.onConnection('udp', false);
       const s = dgram.createSocket(net.isIPv6(this.address.host) ? 'udp6' : 'udp4');
       s.on('message', (msg) => this.onUdpReply(msg));
       s.on('error', () => undefined);
       this.udpSockets.push(s);
       return s;
     }
+    this.onConnection('udp', true);
     this.nextSocket = (this.nextSocket + 1) % this.udpSockets.length;
     return this.udpSockets[this.nextSocket];
   }
@@ -111,6 +117,7 @@ export class Upstream {
   }
 
   exchangeTcp(query: Buffer, timeoutMs: number): Promise<Buffer> {
+    this.onConnection('tcp', false);
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host: this.address.host, port: this.address.port });
       let data = Buffer.alloc(0);

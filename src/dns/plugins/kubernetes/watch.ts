@@ -14,6 +14,7 @@ import type { KubernetesOptions } from './options.js';
 import { isFirstWorker } from '../../cluster.js';
 
 const MAX_BACKOFF_MS = 30_000;
+const LIST_PAGE_SIZE = 500;
 
 export function loadKubeConfig(o: KubernetesOptions): KubeConfig {
   const kc = new KubeConfig();
@@ -45,7 +46,8 @@ export interface KubeWatch {
 
 interface Feed<T extends KubernetesObject> {
   path: string;
-  list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
+  // One page of the list; `_continue` in the result's metadata asks for the next.
+  list: (page: { limit: number; _continue?: string }) => Promise<{ items: T[]; metadata?: { resourceVersion?: string; _continue?: string } }>;
   labelSelector?: string;
   upsert(obj: T): void;
   remove(obj: T): void;
@@ -63,7 +65,7 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
 
   add<V1Namespace>({
     path: '/api/v1/namespaces',
-    list: () => core.listNamespace(),
+    list: (page) => core.listNamespace(page),
     upsert: (ns) => {
       const n = namespaceName(ns);
       if (n) index.addNamespace(n);
@@ -75,7 +77,7 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
   });
   add<V1Service>({
     path: '/api/v1/services',
-    list: () => core.listServiceForAllNamespaces({ labelSelector }),
+    list: (page) => core.listServiceForAllNamespaces({ labelSelector, ...page }),
     labelSelector,
     upsert: (svc) => {
       const info = selected(svc) ? toServiceInfo(svc) : null;
@@ -89,7 +91,7 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
   if (!o.noEndpoints) {
     add<V1EndpointSlice>({
       path: '/apis/discovery.k8s.io/v1/endpointslices',
-      list: () => discovery.listEndpointSliceForAllNamespaces({ labelSelector }),
+      list: (page) => discovery.listEndpointSliceForAllNamespaces({ labelSelector, ...page }),
       labelSelector,
       upsert: (slice) => {
         const info = selected(slice) ? toSliceInfo(slice) : null;
@@ -113,7 +115,7 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
   if (o.pods === 'verified') {
     add<V1Pod>({
       path: '/api/v1/pods',
-      list: () => core.listPodForAllNamespaces(),
+      list: (page) => core.listPodForAllNamespaces(page),
       upsert: (pod) => {
         const info = toPodInfo(pod);
         if (info) index.upsertPod(info);
@@ -202,32 +204,40 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
           const list = async (): Promise<void> => {
             if (stopped) return;
             const mine = ++generation;
-            let result;
-            try {
-              result = await feed.list();
-            } catch (err) {
-              fail(mine, err);
-              return;
-            }
-            if (mine !== generation || stopped) return;
             const seen = new Set<string>();
-            for (const obj of result.items) {
-              const key = keyOf(obj);
-              seen.add(key);
-              known.add(key);
-              feed.upsert(obj);
-            }
+            let page: Awaited<ReturnType<typeof feed.list>> | undefined;
+            let continueToken: string | undefined;
+            let items = 0;
+            // Pages of LIST_PAGE_SIZE, as client-go's reflector does: a 50,000-object list never
+            // sits in memory whole.
+            do {
+              try {
+                page = await feed.list({ limit: LIST_PAGE_SIZE, ...(continueToken ? { _continue: continueToken } : {}) });
+              } catch (err) {
+                fail(mine, err);
+                return;
+              }
+              if (mine !== generation || stopped) return;
+              for (const obj of page.items) {
+                const key = keyOf(obj);
+                seen.add(key);
+                known.add(key);
+                feed.upsert(obj);
+              }
+              items += page.items.length;
+              continueToken = page.metadata?._continue || undefined;
+            } while (continueToken);
             for (const key of known) {
               if (!seen.has(key)) {
                 known.delete(key);
                 feed.remove(stubOf(key));
               }
             }
-            resourceVersion = result.metadata?.resourceVersion ?? '';
+            resourceVersion = page?.metadata?.resourceVersion ?? '';
             backoff = 500;
             if (!syncedFlags[i]) {
               syncedFlags[i] = true;
-              logger.info({ resource: feed.path, items: result.items.length }, 'initial list done');
+              logger.info({ resource: feed.path, items }, 'initial list done');
               resolveSynced();
             }
             await startWatch(mine);
