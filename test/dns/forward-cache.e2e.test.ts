@@ -9,7 +9,10 @@ import { startTestDns, type TestDns } from './support/server.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
-  for (const c of cleanups.reverse()) await c();
+  // Every cleanup runs even when one fails, so no socket or child outlives the file.
+  const failures: unknown[] = [];
+  for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch((err: unknown) => failures.push(err));
+  if (failures.length) throw failures[0];
 }, { timeout: 30_000 });
 
 async function upstream(address?: string): Promise<FakeUpstream> {

@@ -15,7 +15,10 @@ const CLI = join(import.meta.dirname, '../../dist/src/cli/main.js');
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
-  for (const c of cleanups.reverse()) await c();
+  // Every cleanup runs even when one fails, so no socket or child outlives the file.
+  const failures: unknown[] = [];
+  for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch((err: unknown) => failures.push(err));
+  if (failures.length) throw failures[0];
 }, { timeout: 30_000 });
 const dir = mkdtempSync(join(tmpdir(), 'cloudnet-dns-'));
 cleanups.push(() => rmSync(dir, { recursive: true, force: true }));

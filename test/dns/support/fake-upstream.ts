@@ -16,11 +16,23 @@ export interface FakeUpstream {
 }
 
 export async function startFakeUpstream(address = '10.6.6.6'): Promise<FakeUpstream> {
-  const udp = dgram.createSocket('udp4');
-  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+  // The UDP socket picks the port; TCP may find it taken (by an outgoing connection), then pick again.
+  let udp: dgram.Socket;
+  let tcp: net.Server;
+  for (let attempt = 1; ; attempt++) {
+    udp = dgram.createSocket('udp4');
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    tcp = net.createServer();
+    const listening = await new Promise<boolean>((r) => {
+      tcp.once('error', () => r(false));
+      tcp.listen(udp.address().port, '127.0.0.1', () => r(true));
+    });
+    if (listening) break;
+    udp.close();
+    if (attempt === 20) throw new Error('no port free for both UDP and TCP');
+  }
   const port = udp.address().port;
-  const tcp = net.createServer();
-  await new Promise<void>((r) => tcp.listen(port, '127.0.0.1', r));
+  const connections = new Set<net.Socket>();
   const u: FakeUpstream = {
     port,
     seen: [],
@@ -30,7 +42,9 @@ export async function startFakeUpstream(address = '10.6.6.6'): Promise<FakeUpstr
     truncateUdp: false,
     nxdomain: new Set(),
     close: async () => {
+      u.silent = true;
       udp.close();
+      for (const c of connections) c.destroy();
       await new Promise<void>((r) => tcp.close(() => r()));
     },
   };
@@ -47,13 +61,17 @@ export async function startFakeUpstream(address = '10.6.6.6'): Promise<FakeUpstr
     if (proto === 'udp' && u.truncateUdp) return dnsPacket.encode({ ...base, flags: dnsPacket.RECURSION_AVAILABLE | dnsPacket.TRUNCATED_RESPONSE, answers: [] });
     return dnsPacket.encode({ ...base, flags: dnsPacket.RECURSION_AVAILABLE, answers: question.type === 'A' ? [{ name: question.name, type: 'A', ttl: u.ttl, data: address }] : [] });
   };
+  let closed = false;
+  udp.on('close', () => (closed = true));
   udp.on('message', (msg, rinfo) => {
     setTimeout(() => {
       const r = answer(msg, 'udp');
-      if (r) udp.send(r, rinfo.port, rinfo.address);
+      if (r && !closed) udp.send(r, rinfo.port, rinfo.address);
     }, u.delayMs);
   });
   tcp.on('connection', (socket) => {
+    connections.add(socket);
+    socket.on('close', () => connections.delete(socket));
     let buf = Buffer.alloc(0);
     socket.on('error', () => undefined);
     socket.on('data', (c: Buffer) => {
