@@ -15,4 +15,5 @@ export const commands: Record<string, Command> = {
   lab: { summary: 'the whole cloud on one machine: server, hosts and VMs in network namespaces', load: () => import('./lab.js') },
   openrc: { summary: "print the OS_* exports for the openstack CLI", load: () => import('./openrc.js') },
   'kube-apiserver': { summary: 'Kubernetes API stand-in for tests and the lab (not for production)', load: () => import('./kube-apiserver.js') },
+  dns: { summary: 'cluster DNS server configured by a Corefile (CoreDNS-compatible)', load: () => import('./dns.js') },
 };
