@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
+import { KeystoneSession } from '../../src/lib/openstack-session.js';
 import { ms, runBounded, summarize } from '../lib/stats.js';
 
 const { values: args } = parseArgs({
@@ -60,7 +61,8 @@ async function benchTarget(target: Target, ceiling: number): Promise<string[]> {
   const server = await startServer(target.url, password);
   const rows: string[] = [];
   try {
-    const token = await issueToken(server.url, password);
+    const session = new KeystoneSession({ authUrl: `${server.url}/identity/v3`, username: 'admin', password, projectName: 'admin' });
+    const token = await session.getToken();
     const api = (method: string, path: string, body?: unknown) =>
       fetch(`${server.url}/network/v2.0${path}`, {
         method,
@@ -150,22 +152,6 @@ async function startServer(dbUrl: string, password: string): Promise<{ url: stri
 async function stopServer(child: ChildProcess): Promise<void> {
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
-}
-
-async function issueToken(url: string, password: string): Promise<string> {
-  const r = await fetch(`${url}/identity/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password } } },
-        scope: { project: { name: 'admin', domain: { id: 'default' } } },
-      },
-    }),
-  });
-  const token = r.headers.get('x-subject-token');
-  if (!token) throw new Error(`token: ${r.status} ${await r.text()}`);
-  return token;
 }
 
 async function projectOf(url: string, token: string): Promise<string> {

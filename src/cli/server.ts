@@ -93,14 +93,15 @@ export async function run(argv: string[]): Promise<number> {
   store.revisions.on('error', (err: unknown) => logger.error({ err }, 'lost the database notification listener'));
 
   try {
-    await bootstrapIdentity(store, values.db, values['admin-password'] ?? process.env.CLOUDNET_ADMIN_PASSWORD, logger);
+    // An empty variable counts as unset, as shells make it easy to export one by accident.
+    await bootstrapIdentity(store, values.db, values['admin-password'] ?? (process.env.CLOUDNET_ADMIN_PASSWORD || undefined), logger);
     const ctx: ServerContext = {
       store,
       logger,
       registry,
       publicUrl: values['public-url'] ?? defaultPublicUrl(listen),
       region: values.region,
-      tokens: createTokenValidator(store),
+      tokens: createTokenValidator(store, { registry }),
     };
     const app = await buildServer(ctx, apiModules({ tokenExpirationSeconds, agentDownTimeSeconds }));
     await app.listen({ host: listen.host, port: listen.port });

@@ -33,6 +33,14 @@ export async function buildServer(ctx: ServerContext, apis: ApiModule[]): Promis
     // OpenStack clients send trailing slashes on some paths (`/v2.0/`), and ids in upper case are not ids.
     routerOptions: { ignoreTrailingSlash: true },
   });
+  // tempest's rest_client sends `Content-Type: application/json` on every request, bodiless DELETEs included;
+  // an empty JSON body is no body (Fastify's own parser answers 400 FST_ERR_CTP_EMPTY_JSON_BODY).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else parseJson(request, body as string, done);
+  });
   const metrics = createHttpMetrics(ctx.registry, 'cloudnet');
 
   app.addHook('onResponse', async (request, reply) => {

@@ -1,9 +1,12 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { createLogger } from '../../src/lib/logger.js';
 import { createRegistry, createStoreMetrics } from '../../src/lib/metrics.js';
 import { buildServer, type ApiModule, type ServerContext } from '../../src/server/app.js';
 import { apiModules } from '../../src/server/apis.js';
-import { bootstrapAdmin, createTokenValidator } from '../../src/server/identity/index.js';
+import { bootstrapAdmin, createTokenValidator, identityApi } from '../../src/server/identity/index.js';
 import { openrcVariables } from '../../src/cli/openrc.js';
 import type { DialectName } from '../../src/store/database.js';
 import { openDatabase } from '../../src/store/database.js';
@@ -68,10 +71,10 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     registry,
     publicUrl: 'http://127.0.0.1:0',
     region: 'RegionOne',
-    tokens: createTokenValidator(store, { cacheMilliseconds: options.tokenCacheMilliseconds }),
+    tokens: createTokenValidator(store, { cacheMilliseconds: options.tokenCacheMilliseconds, registry }),
   };
   const apis = options.apis ?? apiModules();
-  const withIdentity = apis.some((a) => a.prefix === '/identity') ? apis : [...apiModules().filter((a) => a.prefix === '/identity'), ...apis];
+  const withIdentity = apis.some((a) => a.prefix === '/identity') ? apis : [identityApi, ...apis];
   const app = await buildServer(ctx, withIdentity);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -150,4 +153,38 @@ async function insertProjectUser(store: Store, name: string, password: string, r
     }
     return { userId, projectId };
   });
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  /** The public URL the server logged when ready. */
+  url: string;
+  /** Its stderr (JSON log lines and notices), so far. */
+  logs: string[];
+  /** SIGTERM, then its exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** `cloudnet server ARGS` as a child process (add `--listen 127.0.0.1:0`); resolves once it logs that it is ready. */
+export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'server', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  const logs: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      logs.push(line);
+      if (line.includes('"cloudnet server ready"')) resolve((JSON.parse(line) as { publicUrl: string }).publicUrl);
+    });
+    child.once('exit', (code) => reject(new Error(`cloudnet server exited with ${code}:\n${logs.join('\n')}`)));
+  });
+  return {
+    child,
+    url,
+    logs,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    },
+  };
 }

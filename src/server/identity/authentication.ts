@@ -37,6 +37,7 @@ export async function authenticate(store: Store, request: AuthRequest, expiratio
   let user: User | undefined;
   let expiresAt = expiresAfter(now, expirationSeconds);
   let auditIds = [generateAuditId()];
+  let methods: string[] = request.methods;
 
   if (request.password) {
     user = await store.read((db) => findUser(db, request.password!.user));
@@ -53,6 +54,8 @@ export async function authenticate(store: Store, request: AuthRequest, expiratio
     const originalExpiry = new Date(original.expiresAt);
     if (originalExpiry < expiresAt) expiresAt = originalExpiry;
     auditIds = [auditIds[0], original.auditIds[original.auditIds.length - 1]];
+    // …and says how the user first proved itself, as well as that a token was used since.
+    methods = [...new Set([...original.methods, ...methods])];
   }
   if (!user) throw unauthorized(DENIED);
   const userId = user.id;
@@ -66,7 +69,7 @@ export async function authenticate(store: Store, request: AuthRequest, expiratio
       idHash,
       userId,
       projectId: project?.id ?? null,
-      methods: request.methods,
+      methods,
       auditIds,
       issuedAt: keystoneTime(now),
       expiresAt: keystoneTime(expiresAt),

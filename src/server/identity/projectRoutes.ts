@@ -43,7 +43,7 @@ export function registerProjectRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.patch<{ Params: IdParams }>('/v3/projects/:id', async (request) => {
     authorize(await callerOf(store, request), 'update_project');
-    const project = await service.updateProject(store, request.params.id, parseProjectUpdate(request.body));
+    const project = await service.updateProject(store, request.params.id, parseProjectUpdate(request.body, request.params.id));
     return { project: renderProject(project, ctx.publicUrl) };
   });
 

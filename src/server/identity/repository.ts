@@ -1,5 +1,6 @@
 import type { Db } from '../../store/database.js';
 import type { Domain, NamedRef, Project, Role, TokenRecord, User } from './model.js';
+import { impliedRoleNames } from './roles.js';
 
 // Table access for identity objects. Each function takes the Kysely handle to run on (the store's, or a write
 // transaction's) and translates between rows and the model.
@@ -235,8 +236,13 @@ interface TokenJoinRow {
   role_name: string | null;
 }
 
+async function rolesNamed(db: Db, names: string[]): Promise<NamedRef[]> {
+  if (names.length === 0) return [];
+  return (await db.selectFrom('identity_roles').select(['id', 'name']).where('name', 'in', names).execute()) as NamedRef[];
+}
+
 /**
- * A token with its user, project and the user's current roles on that project, in one round trip (one row per
+ * A token with its user, project and the user's current roles on that project (with the roles they imply), in one round trip (one row per
  * role). Whether it is still good is decided by `tokenProblem`.
  */
 export async function lookupToken(db: Db, idHash: string): Promise<TokenRecord | undefined> {
@@ -274,7 +280,10 @@ export async function lookupToken(db: Db, idHash: string): Promise<TokenRecord |
     .execute()) as TokenJoinRow[];
   const first = rows[0];
   if (!first) return undefined;
-  const roles: NamedRef[] = rows.flatMap((r) => (r.role_id && r.role_name ? [{ id: r.role_id, name: r.role_name }] : []));
+  const held: NamedRef[] = rows.flatMap((r) => (r.role_id && r.role_name ? [{ id: r.role_id, name: r.role_name }] : []));
+  const roles = [...held, ...(await rolesNamed(db, impliedRoleNames(held.map((r) => r.name))))].sort((x, y) =>
+    x.name < y.name ? -1 : x.name > y.name ? 1 : 0,
+  );
   return {
     user: {
       id: first.user_id,

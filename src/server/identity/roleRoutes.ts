@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../app.js';
 import { authorize, callerOf } from './caller.js';
 import * as repo from './repository.js';
+import { effectiveAssignments } from './roles.js';
 import { parseRoleCreate, parseRoleUpdate, queryFlag, queryString } from './schemas.js';
 import * as service from './service.js';
 import { collectionLinks, renderAssignment, renderRole } from './views.js';
@@ -38,7 +39,7 @@ export function registerRoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
 
   app.patch<{ Params: IdParams }>('/v3/roles/:id', async (request) => {
     authorize(await callerOf(store, request), 'update_role');
-    const role = await service.updateRole(store, request.params.id, parseRoleUpdate(request.body));
+    const role = await service.updateRole(store, request.params.id, parseRoleUpdate(request.body, request.params.id));
     return { role: renderRole(role, ctx.publicUrl) };
   });
 
@@ -86,9 +87,15 @@ export function registerRoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
     const userId = queryString(q['user.id']);
     // A user may list its own assignments; everything else is for admins.
     authorize(caller, 'list_role_assignments', userId !== undefined && userId === caller.user.id);
-    const assignments = await store.read((db) =>
-      repo.listAssignments(db, { userId, projectId: queryString(q['scope.project.id']), roleId: queryString(q['role.id']) }),
-    );
+    const projectId = queryString(q['scope.project.id']);
+    const roleId = queryString(q['role.id']);
+    // With `effective`, implied roles count too, so the role filter applies after the expansion.
+    const effective = queryFlag(q.effective);
+    const assignments = await store.read(async (db) => {
+      const direct = await repo.listAssignments(db, { userId, projectId, roleId: effective ? undefined : roleId });
+      if (!effective) return direct;
+      return effectiveAssignments(direct, await repo.listRoles(db, {})).filter((a) => roleId === undefined || a.role.id === roleId);
+    });
     const includeNames = queryFlag(q.include_names);
     return {
       role_assignments: assignments.map((a) => renderAssignment(a, includeNames, ctx.publicUrl)),

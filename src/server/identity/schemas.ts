@@ -53,9 +53,20 @@ function description(value: unknown, field: string): string | undefined {
   return value;
 }
 
+/**
+ * Keystone's clients (tempest's among them) repeat the object's id in an update; that is accepted when it is the
+ * id in the path, and refused as an attempt to change it otherwise. On create an id is never the client's to choose.
+ */
+function checkId(e: Json, key: string, pathId: string | undefined): void {
+  if (e.id === undefined) return;
+  if (pathId === undefined) throw invalid(`${key}.id`, 'is read-only');
+  if (e.id !== pathId) throw invalid(`${key}.id`, 'cannot be changed');
+}
+
 function extraOf(e: Json, key: string, known: Set<string>): Json {
   const extra: Json = {};
   for (const [name, value] of Object.entries(e)) {
+    if (name === 'id') continue;
     if (READ_ONLY.has(name)) throw invalid(`${key}.${name}`, 'is read-only');
     if (!known.has(name)) extra[name] = value;
   }
@@ -83,7 +94,8 @@ function checkTags(value: unknown, field: string): void {
 
 const PROJECT_FIELDS = new Set(['name', 'description', 'enabled', 'domain_id', 'parent_id', 'is_domain', 'options']);
 
-function projectChanges(p: Json): ProjectChanges {
+function projectChanges(p: Json, pathId?: string): ProjectChanges {
+  checkId(p, 'project', pathId);
   checkOptions(p.options, 'project.options');
   checkTags(p.tags, 'project.tags');
   if (p.is_domain !== undefined && booleanAt(p.is_domain, 'project.is_domain') === true) {
@@ -107,18 +119,19 @@ export function parseProjectCreate(body: unknown): ProjectCreate {
   return { ...changes, name: stringAt(p.name, 'project.name', 64), domainId: domainId ?? parentId ?? undefined };
 }
 
-export function parseProjectUpdate(body: unknown): ProjectChanges {
+export function parseProjectUpdate(body: unknown, id: string): ProjectChanges {
   const p = entity(body, 'project');
   if (p.domain_id !== undefined) throw invalid('project.domain_id', 'cannot be changed');
   if (p.parent_id !== undefined) throw invalid('project.parent_id', 'cannot be changed');
-  return projectChanges(p);
+  return projectChanges(p, id);
 }
 
 // ---- users
 
 const USER_FIELDS = new Set(['name', 'enabled', 'password', 'default_project_id', 'domain_id', 'options', 'password_expires_at']);
 
-function userChanges(u: Json): UserChanges {
+function userChanges(u: Json, pathId?: string): UserChanges {
+  checkId(u, 'user', pathId);
   checkOptions(u.options, 'user.options');
   if (u.password_expires_at !== undefined) throw invalid('user.password_expires_at', 'is read-only');
   return {
@@ -136,10 +149,10 @@ export function parseUserCreate(body: unknown): UserCreate {
   return { ...changes, name: stringAt(u.name, 'user.name', 255), domainId: nullableString(u.domain_id, 'user.domain_id', 64) ?? undefined };
 }
 
-export function parseUserUpdate(body: unknown): UserChanges {
+export function parseUserUpdate(body: unknown, id: string): UserChanges {
   const u = entity(body, 'user');
   if (u.domain_id !== undefined) throw invalid('user.domain_id', 'cannot be changed');
-  return userChanges(u);
+  return userChanges(u, id);
 }
 
 export function parsePasswordChange(body: unknown): { password: string; originalPassword: string } {
@@ -152,13 +165,12 @@ export function parsePasswordChange(body: unknown): { password: string; original
 
 // ---- roles
 
-function roleChanges(r: Json): RoleChanges {
+function roleChanges(r: Json, pathId?: string): RoleChanges {
+  checkId(r, 'role', pathId);
   checkOptions(r.options, 'role.options');
   // Domain-specific roles are not kept here; every role is global, like the built-in ones.
   if (r.domain_id !== undefined && r.domain_id !== null) throw invalid('role.domain_id', 'domain-specific roles are not supported');
-  for (const name of Object.keys(r)) {
-    if (READ_ONLY.has(name)) throw invalid(`role.${name}`, 'is read-only');
-  }
+  if (r.links !== undefined) throw invalid('role.links', 'is read-only');
   return {
     name: r.name === undefined ? undefined : stringAt(r.name, 'role.name', 255),
     description: description(r.description, 'role.description'),
@@ -170,8 +182,8 @@ export function parseRoleCreate(body: unknown): RoleChanges & { name: string } {
   return { ...roleChanges(r), name: stringAt(r.name, 'role.name', 255) };
 }
 
-export function parseRoleUpdate(body: unknown): RoleChanges {
-  return roleChanges(entity(body, 'role'));
+export function parseRoleUpdate(body: unknown, id: string): RoleChanges {
+  return roleChanges(entity(body, 'role'), id);
 }
 
 // ---- query strings

@@ -34,9 +34,10 @@ async function mustGet<T>(kind: string, id: string, get: Promise<T | undefined>)
   return found;
 }
 
-async function domainFor(db: Db, domainId: string | undefined, field: string): Promise<string> {
+/** The domain a new project or user goes into: Default unless named; a domain that does not exist is a 404, as in Keystone. */
+async function domainFor(db: Db, domainId: string | undefined): Promise<string> {
   const id = domainId ?? DEFAULT_DOMAIN_ID;
-  if (!(await repo.getDomain(db, id))) throw invalid(field, `no domain with id '${id}'`);
+  await mustGet('domain', id, repo.getDomain(db, id));
   return id;
 }
 
@@ -49,7 +50,7 @@ export async function createProject(store: Store, input: ProjectCreate): Promise
     store.write(async (tx) => {
       const project: Project = {
         id: newIdentityId(),
-        domainId: await domainFor(tx.db, input.domainId, 'project.domain_id'),
+        domainId: await domainFor(tx.db, input.domainId),
         name: input.name,
         description: input.description ?? '',
         enabled: input.enabled ?? true,
@@ -103,7 +104,7 @@ export async function createUser(store: Store, input: UserCreate): Promise<User>
     store.write(async (tx) => {
       const user: User = {
         id: newIdentityId(),
-        domainId: await domainFor(tx.db, input.domainId, 'user.domain_id'),
+        domainId: await domainFor(tx.db, input.domainId),
         name: input.name,
         enabled: input.enabled ?? true,
         passwordHash,

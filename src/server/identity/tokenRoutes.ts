@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { notFound } from '../../lib/errors.js';
+import { ApiError, notFound } from '../../lib/errors.js';
 import type { ServerContext } from '../app.js';
 import { parseAuthRequest } from './authRequest.js';
 import { authenticate, validTokenRecord } from './authentication.js';
 import { authorize, callerOf, requiredHeader } from './caller.js';
 import { buildCatalog } from './catalog.js';
+import { createIdentityMetrics } from './metrics.js';
 import * as repo from './repository.js';
 import { hashTokenId, keystoneTime } from './tokens.js';
 import { renderToken, renderVersion, renderVersions } from './views.js';
@@ -21,6 +22,7 @@ const SWEEP_INTERVAL_MS = 60_000;
  */
 export function registerTokenRoutes(app: FastifyInstance, ctx: ServerContext, options: TokenRoutesOptions): void {
   const { store } = ctx;
+  const metrics = createIdentityMetrics(ctx.registry);
   let lastSweep = 0;
   // Read from the context on each use: a server listening on port 0 learns its public URL only once bound.
   const catalog = () => buildCatalog(ctx.publicUrl, ctx.region);
@@ -30,7 +32,20 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: ServerContext, op
 
   app.post('/v3/auth/tokens', async (request, reply) => {
     const auth = parseAuthRequest(request.body);
-    const { tokenId, record } = await authenticate(store, auth, options.expirationSeconds);
+    const methods = auth.methods.join(',');
+    let issued: Awaited<ReturnType<typeof authenticate>>;
+    try {
+      issued = await authenticate(store, auth, options.expirationSeconds);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        metrics.authentications.inc({ methods, result: 'denied' });
+        // Who was tried, never with what: the password stays out of the logs.
+        request.log.warn({ user: auth.password?.user ?? null, methods }, 'authentication denied');
+      }
+      throw err;
+    }
+    metrics.authentications.inc({ methods, result: 'issued' });
+    const { tokenId, record } = issued;
     request.log.info({ userId: record.user.id, projectId: record.project?.id ?? null, auditId: record.auditIds[0] }, 'token issued');
     await sweepExpiredTokens();
     const noCatalog = (request.query as Record<string, unknown>).nocatalog !== undefined;

@@ -1,6 +1,8 @@
+import type { Registry } from 'prom-client';
 import type { AuthContext, TokenValidator } from '../auth.js';
 import type { Store } from '../../store/store.js';
 import type { TokenRecord } from './model.js';
+import { createValidatorMetrics } from './metrics.js';
 import { lookupToken } from './repository.js';
 import { hashTokenId, keystoneTime, tokenProblem } from './tokens.js';
 
@@ -13,6 +15,13 @@ export interface TokenValidatorOptions {
   /** At most this many tokens are remembered. */
   cacheSize?: number;
   clock?: () => Date;
+  /** Where to count cache hits and database reads. */
+  registry?: Registry;
+}
+
+/** One database read of a token, shared by every request that asks while it runs. */
+interface Load {
+  promise: Promise<TokenRecord | undefined>;
 }
 
 interface CacheEntry {
@@ -46,24 +55,37 @@ export function createTokenValidator(store: Store, options: TokenValidatorOption
   const maxSize = options.cacheSize ?? 10_000;
   const clock = options.clock ?? (() => new Date());
   const cache = new Map<string, CacheEntry>();
-  const inflight = new Map<string, Promise<TokenRecord | undefined>>();
+  const inflight = new Map<string, Load>();
+  const lookups = options.registry ? createValidatorMetrics(options.registry) : undefined;
 
-  async function fetch(idHash: string): Promise<TokenRecord | undefined> {
-    const record = await store.read((db) => lookupToken(db, idHash));
-    if (cache.size >= maxSize) cache.clear();
-    cache.set(idHash, { record, checkedAt: Date.now() });
-    return record;
+  // A read that a `forget` overtook must not put its (possibly pre-revocation) answer back into the cache.
+  function load(idHash: string): Promise<TokenRecord | undefined> {
+    const entry = {} as Load;
+    entry.promise = (async () => {
+      try {
+        const record = await store.read((db) => lookupToken(db, idHash));
+        if (inflight.get(idHash) === entry) {
+          if (cache.size >= maxSize) cache.clear();
+          cache.set(idHash, { record, checkedAt: Date.now() });
+        }
+        return record;
+      } finally {
+        if (inflight.get(idHash) === entry) inflight.delete(idHash);
+      }
+    })();
+    inflight.set(idHash, entry);
+    return entry.promise;
   }
 
-  async function recordOf(idHash: string): Promise<TokenRecord | undefined> {
+  function recordOf(idHash: string): Promise<TokenRecord | undefined> {
     const hit = cache.get(idHash);
-    if (hit && Date.now() - hit.checkedAt < ttl) return hit.record;
-    let pending = inflight.get(idHash);
-    if (!pending) {
-      pending = fetch(idHash).finally(() => inflight.delete(idHash));
-      inflight.set(idHash, pending);
+    if (hit && Date.now() - hit.checkedAt < ttl) {
+      lookups?.inc({ source: 'cache' });
+      return Promise.resolve(hit.record);
     }
-    return pending;
+    const running = inflight.get(idHash);
+    lookups?.inc({ source: running ? 'cache' : 'database' });
+    return running?.promise ?? load(idHash);
   }
 
   return {
@@ -74,7 +96,9 @@ export function createTokenValidator(store: Store, options: TokenValidatorOption
       return toAuthContext(record);
     },
     forget(token) {
-      cache.delete(hashTokenId(token));
+      const idHash = hashTokenId(token);
+      cache.delete(idHash);
+      inflight.delete(idHash);
     },
   };
 }

@@ -64,7 +64,7 @@ for (const dialect of DIALECTS) {
       assert.equal(set.code, 0, set.stderr);
       const shown = await neutron(env, 'quota-show', '--tenant-id', project, '-f', 'json');
       assert.equal(shown.code, 0, shown.stderr);
-      const fields = Object.fromEntries(JSON.parse(shown.stdout).map((f: { Field: string; Value: number }) => [f.Field, f.Value]));
+      const fields = JSON.parse(shown.stdout) as Record<string, number>;
       assert.equal(fields.network, 3);
       assert.equal(fields.port, 7);
       const listed = await json(env, 'quota', 'list', '--network', '--project', project);

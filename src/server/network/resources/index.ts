@@ -18,7 +18,7 @@ export function createNetworkServices(config: NetworkConfig, store: Store): Map<
   const quota = (tx: WriteTx, projectId: string, resource: string) => enforceQuota(tx, config, projectId, resource);
   for (const resource of [
     createNetworkResource(config),
-    createSubnetResource({ changeNetwork: change('network') }),
+    createSubnetResource({ changeNetwork: change('network'), changePort: change('port') }),
     createSecurityGroupResource(config, { changeSecurityGroup: change('security_group') }),
     createSecurityGroupRuleResource({ changeSecurityGroup: change('security_group') }),
     createPortResource({ defaultSecurityGroup: ensureDefaultSecurityGroup }),

@@ -75,7 +75,8 @@ export const portSpec: ResourceSpec = {
     ...standardAttributes(),
     { name: 'network_id', storage: 'column', type: 'string', post: true, convert: uuid, filter: true, sort: true },
     { name: 'admin_state_up', storage: 'column', type: 'boolean', post: true, put: true, default: true, convert: boolean, filter: true, sort: true },
-    { name: 'mac_address', storage: 'column', type: 'string', post: true, put: true, optional: true, convert: macAddress, filter: true, sort: true, adminWrite: true },
+    // Who may choose a MAC is a rule of the resource (the network's owner on create, admins on update).
+    { name: 'mac_address', storage: 'column', type: 'string', post: true, put: true, optional: true, convert: macAddress, filter: true, sort: true },
     { name: 'fixed_ips', storage: 'derived', type: 'json', post: true, put: true, optional: true, convert: fixedIps },
     { name: 'device_id', storage: 'column', type: 'string', post: true, put: true, default: '', convert: string(255), filter: true, sort: true },
     { name: 'device_owner', storage: 'column', type: 'string', post: true, put: true, default: '', convert: string(255), filter: true, sort: true },
@@ -105,6 +106,9 @@ export function createPortResource(options: PortResourceOptions): Resource {
     hydrate: hydratePorts,
     async create(tx, values, auth) {
       const network = await attachableNetwork(tx.db, values.network_id as string, auth, true);
+      if (values.mac_address !== undefined && !auth.isAdmin && network.project_id !== auth.projectId) {
+        throw new ApiError(403, 'HTTPForbidden', '(rule:create_port and rule:create_port:mac_address) is disallowed by policy');
+      }
       const portSecurity = (values.port_security_enabled as boolean | undefined) ?? network.port_security_enabled === 1;
       const projectId = values.project_id as string;
       let groups = values.security_groups as string[] | undefined;
@@ -144,6 +148,9 @@ export function createPortResource(options: PortResourceOptions): Resource {
         throw conflict('Port has security group associated. Cannot disable port security or ip address until security group is removed', 'PortSecurityPortHasSecurityGroup');
       }
       checkAddressPairs((changes.allowed_address_pairs ?? current.allowed_address_pairs) as unknown[], portSecurity);
+      if (changes.mac_address !== undefined && !auth.isAdmin) {
+        throw new ApiError(403, 'HTTPForbidden', '(rule:update_port and rule:update_port:mac_address) is disallowed by policy');
+      }
       if (changes.mac_address !== undefined && changes.mac_address !== current.mac_address) {
         if (current['binding:host_id']) throw conflict(`Unable to complete operation on port ${id}, port is already bound, port type: bridge, old_mac ${String(current.mac_address)}, new_mac ${String(changes.mac_address)}.`, 'PortBound');
         await checkMacFree(tx.db, current.network_id as string, changes.mac_address as string);

@@ -88,9 +88,11 @@ export async function attachableNetwork(db: Db, networkId: string, auth: AuthCon
 export interface SubnetResourceOptions {
   /** A subnet created or deleted is a change of its network (its `subnets`): new revision, both states logged. */
   changeNetwork(tx: WriteTx, networkId: string, write: () => Promise<void>): Promise<void>;
+  /** Runs a write to a port (losing an address of a deleted subnet) as a logged change of that port. */
+  changePort(tx: WriteTx, portId: string, write: () => Promise<void>): Promise<void>;
 }
 
-export function createSubnetResource({ changeNetwork }: SubnetResourceOptions): Resource {
+export function createSubnetResource({ changeNetwork, changePort }: SubnetResourceOptions): Resource {
   return {
     spec: subnetSpec,
     visibleTo: (auth) =>
@@ -104,7 +106,8 @@ export function createSubnetResource({ changeNetwork }: SubnetResourceOptions): 
                   .selectFrom('networks as n')
                   .select('n.id')
                   .whereRef('n.id', '=', 'subnets.network_id')
-                  .where((w) => w.or([w('n.shared', '=', 1), w('n.router_external', '=', 1)])),
+                  // An external network is visible to all, but its subnets only when it is also shared (Neutron's policy).
+                  .where('n.shared', '=', 1),
               ),
             ]),
     canModify: (subnet, auth) => auth.isAdmin || subnet.project_id === auth.projectId,
@@ -126,7 +129,7 @@ export function createSubnetResource({ changeNetwork }: SubnetResourceOptions): 
       await writeColumns(tx, subnetSpec, current.id as string, changes);
     },
     async delete(tx, current) {
-      await changeNetwork(tx, current.network_id as string, () => deleteSubnet(tx, current));
+      await changeNetwork(tx, current.network_id as string, () => deleteSubnet(tx, current, changePort));
     },
   };
 }
@@ -218,7 +221,11 @@ async function checkGatewayFree(db: Db, subnetId: string, gateway: string): Prom
   }
 }
 
-async function deleteSubnet(tx: WriteTx, subnet: WireObject): Promise<void> {
+/**
+ * Deletes a subnet that no user port has an address from. An IPv6 subnet whose addresses come from the MAC
+ * (SLAAC, DHCPv6-stateless) is deleted anyway, as Neutron does: its ports simply lose that address.
+ */
+async function deleteSubnet(tx: WriteTx, subnet: WireObject, changePort: SubnetResourceOptions['changePort']): Promise<void> {
   const id = subnet.id as string;
   const users = (await tx.db
     .selectFrom('ip_allocations as a')
@@ -226,10 +233,15 @@ async function deleteSubnet(tx: WriteTx, subnet: WireObject): Promise<void> {
     .select(['p.id', 'p.device_owner'])
     .where('a.subnet_id', '=', id)
     .execute()) as { id: string; device_owner: string }[];
-  if (users.some((u) => !isNetworkOwnedPort(u.device_owner))) {
+  const autoAddress = subnet.ip_version === 6 && (subnet.ipv6_address_mode === 'slaac' || subnet.ipv6_address_mode === 'dhcpv6-stateless');
+  if (!autoAddress && users.some((u) => !isNetworkOwnedPort(u.device_owner))) {
     throw conflict(`Unable to complete operation on subnet ${id}: One or more ports have an IP allocation from this subnet.`, 'SubnetInUse');
   }
-  await tx.db.deleteFrom('ip_allocations').where('subnet_id', '=', id).execute();
+  for (const portId of [...new Set(users.map((u) => u.id))]) {
+    await changePort(tx, portId, async () => {
+      await tx.db.deleteFrom('ip_allocations').where('subnet_id', '=', id).where('port_id', '=', portId).execute();
+    });
+  }
   await tx.db.deleteFrom('subnets').where('id', '=', id).execute();
 }
 

@@ -35,8 +35,15 @@ test('unknown project attributes are kept as extra; a parent must be the domain'
 
 test('a user password may be removed with null; the domain cannot move', () => {
   assert.equal(parseUserCreate({ user: { name: 'u', password: null } }).password, null);
-  assert.equal(parseUserUpdate({ user: { password: 'x' } }).password, 'x');
-  assert.equal(parseUserUpdate({ user: {} }).password, undefined);
-  assert.throws(() => parseUserUpdate({ user: { domain_id: 'other' } }), /'user.domain_id': cannot be changed/);
+  assert.equal(parseUserUpdate({ user: { password: 'x' } }, 'u1').password, 'x');
+  assert.equal(parseUserUpdate({ user: {} }, 'u1').password, undefined);
+  assert.throws(() => parseUserUpdate({ user: { domain_id: 'other' } }, 'u1'), /'user.domain_id': cannot be changed/);
   assert.throws(() => parseUserCreate({ user: { name: 'u', options: { lock_password: true } } }), /'user.options'/);
+});
+
+test('an update may repeat the id in its path, never another; a create may not name one', () => {
+  assert.deepEqual(parseUserUpdate({ user: { id: 'u1', enabled: false } }, 'u1').extra, {}, 'the id is not an extra attribute');
+  assert.throws(() => parseUserUpdate({ user: { id: 'u2' } }, 'u1'), /'user.id': cannot be changed/);
+  assert.throws(() => parseUserCreate({ user: { id: 'mine', name: 'u' } }), /'user.id': is read-only/);
+  assert.throws(() => parseProjectCreate({ project: { id: 'mine', name: 'p' } }), /'project.id': is read-only/);
 });

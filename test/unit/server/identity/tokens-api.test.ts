@@ -47,7 +47,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(t.user.domain, { id: 'default', name: 'Default' });
       assert.equal(t.project.name, 'admin');
       assert.deepEqual(t.project.domain, { id: 'default', name: 'Default' });
-      assert.deepEqual(t.roles.map((x: { name: string }) => x.name), ['admin']);
+      assert.deepEqual(t.roles.map((x: { name: string }) => x.name), ['admin', 'member', 'reader'], 'with the roles admin implies');
       assert.equal(t.audit_ids.length, 1);
       const lifetime = Date.parse(t.expires_at) - Date.parse(t.issued_at);
       assert.ok(Math.abs(lifetime - 3600_000) < 1000, `one hour, got ${lifetime} ms`);
@@ -104,6 +104,7 @@ for (const dialect of DIALECTS) {
         const r = await call(server, 'POST', '/identity/v3/auth/tokens', { body });
         assert.equal(r.status, 401);
         assert.equal(r.headers.get('x-subject-token'), null);
+        assert.equal(r.headers.get('www-authenticate'), `Keystone uri="${server.url}/identity"`);
         assert.deepEqual(Object.keys(r.body.error).sort(), ['code', 'message', 'title']);
         assert.equal(r.body.error.code, 401);
         assert.equal(r.body.error.title, 'Unauthorized');
@@ -128,6 +129,10 @@ for (const dialect of DIALECTS) {
       const broken = await fetch(`${server.url}/identity/v3/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"auth":' });
       assert.equal(broken.status, 400);
       assert.equal(((await broken.json()) as any).error.code, 400);
+      // An empty JSON body is no body: the request names what is missing.
+      const empty = await fetch(`${server.url}/identity/v3/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+      assert.equal(empty.status, 400);
+      assert.match(((await empty.json()) as any).error.message, /'auth': is a required property/);
     });
 
     test('validate with GET and HEAD, revoke with DELETE, then it is gone everywhere', async () => {
@@ -172,9 +177,9 @@ for (const dialect of DIALECTS) {
         body: { auth: { identity: { methods: ['token'], token: { id: alice.token } }, scope: { project: { id: alice.projectId } } } },
       });
       assert.equal(r.status, 201);
-      assert.deepEqual(r.body.token.methods, ['token']);
+      assert.deepEqual(r.body.token.methods, ['password', 'token'], 'how the user first proved itself, and the token since');
       assert.equal(r.body.token.user.id, alice.userId);
-      assert.ok(r.body.token.expires_at <= original.body.token.expires_at);
+      assert.equal(r.body.token.expires_at, original.body.token.expires_at);
       assert.equal(r.body.token.audit_ids[1], original.body.token.audit_ids[0]);
       assert.equal(
         (await call(server, 'POST', '/identity/v3/auth/tokens', { body: { auth: { identity: { methods: ['token'], token: { id: 'nope' } } } } })).status,
@@ -184,23 +189,44 @@ for (const dialect of DIALECTS) {
   });
 
   test(`tokens expire (${dialect})`, async () => {
-    const server = await startTestServer({ dialect, apis: [createIdentityApi({ tokenExpirationSeconds: 1 }), probeApi], tokenCacheMilliseconds: 60_000 });
+    const shortLived = await startTestServer({ dialect, apis: [createIdentityApi({ tokenExpirationSeconds: 2 }), probeApi], tokenCacheMilliseconds: 60_000 });
+    // A second server on the same database, with the usual lifetime, to ask about the expired token.
+    const usual = await startTestServer({ dialect, databaseUrl: shortLived.databaseUrl, adminPassword: shortLived.adminPassword });
     try {
-      const token = await server.issueToken();
-      assert.equal(await validatorOf(server, token), 200);
-      await new Promise((r) => setTimeout(r, 1100));
+      const token = await shortLived.issueToken();
+      const issued = Date.now();
+      assert.equal(await validatorOf(shortLived, token), 200);
+      await new Promise((r) => setTimeout(r, Math.max(0, issued + 2100 - Date.now())));
       // Expiry holds even while the validator's answer is cached.
-      assert.equal(await validatorOf(server, token), 401);
-      const fresh = await server.issueToken();
-      assert.equal((await call(server, 'GET', '/identity/v3/auth/tokens', { token: fresh, subject: token })).status, 404);
+      assert.equal(await validatorOf(shortLived, token), 401);
+      const admin = await usual.issueToken();
+      assert.equal((await call(usual, 'GET', '/identity/v3/auth/tokens', { token: admin, subject: token })).status, 404);
     } finally {
-      await server.close();
+      await usual.close();
+      await shortLived.close();
     }
   });
 }
 
 /** Status of a request authenticated through the server's TokenValidator (the path every other API uses). */
 const validatorOf = (server: TestServer, token: string) => probeStatus(server.url, token);
+
+test('token requests and validations are counted in /metrics', async () => {
+  const server = await startTestServer({ dialect: 'sqlite', apis: [probeApi] });
+  try {
+    const token = await server.issueToken();
+    await assert.rejects(server.issueToken('admin', 'wrong'));
+    await Promise.all([validatorOf(server, token), validatorOf(server, token), validatorOf(server, token)]);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1]);
+    assert.equal(value(/^cloudnet_identity_authentications_total\{methods="password",result="issued"\} (\d+)$/m), 1);
+    assert.equal(value(/^cloudnet_identity_authentications_total\{methods="password",result="denied"\} (\d+)$/m), 1);
+    assert.equal(value(/^cloudnet_token_validations_total\{source="database"\} (\d+)$/m), 1);
+    assert.equal(value(/^cloudnet_token_validations_total\{source="cache"\} (\d+)$/m), 2);
+  } finally {
+    await server.close();
+  }
+});
 
 test('the validator reports who is calling', async () => {
   const server = await startTestServer({ dialect: 'sqlite', apis: [probeApi] });
@@ -217,7 +243,7 @@ test('the validator reports who is calling', async () => {
         projectId: alice.projectId,
         projectName: 'alice',
         projectDomainId: 'default',
-        roles: ['load-balancer_member', 'member'],
+        roles: ['load-balancer_member', 'member', 'reader'],
         isAdmin: false,
         expiresAt: undefined,
       },

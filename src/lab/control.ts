@@ -1,0 +1,151 @@
+/**
+ * The lab's control API: a small HTTP/JSON service on a Unix socket in DIR, served by the `lab up` process.
+ * `cloudnet lab vm create` and friends in other shells are its clients, so the one process that owns the
+ * lab's processes and `lab.json` is the only one that changes them.
+ *
+ *   GET    /state                  the lab's state (what lab.json holds)
+ *   POST   /vms                    {name, network, host?, securityGroups?} -> the VM
+ *   DELETE /vms/NAME
+ *   POST   /agents/HOST/stop       stop a host's agent (e.g. to watch its ports go DOWN)
+ *   POST   /agents/HOST/start
+ */
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { rmSync } from 'node:fs';
+import type { Logger } from '../lib/logger.js';
+import type { LabState, VmRecord } from './state.js';
+
+/** A failure the control API reports to its client with a status code. */
+export class LabError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface VmRequest {
+  name: string;
+  network: string;
+  host?: string;
+  securityGroups?: string[];
+}
+
+/** What the control API serves: implemented by the running lab. */
+export interface LabControl {
+  state(): LabState;
+  createVm(request: VmRequest): Promise<VmRecord>;
+  deleteVm(name: string): Promise<void>;
+  stopAgent(host: string): Promise<void>;
+  startAgent(host: string): Promise<void>;
+}
+
+export async function serveControl(socketPath: string, lab: LabControl, logger: Logger): Promise<Server> {
+  // A socket file left by a crashed lab would make listen fail with EADDRINUSE.
+  rmSync(socketPath, { force: true });
+  const server = createServer((req, res) => {
+    handle(lab, req)
+      .then((body) => reply(res, 200, body))
+      .catch((err: unknown) => {
+        const status = err instanceof LabError ? err.status : 500;
+        if (status === 500) logger.error({ err, method: req.method, url: req.url }, 'lab control request failed');
+        reply(res, status, { error: err instanceof Error ? err.message : String(err) });
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  return server;
+}
+
+async function handle(lab: LabControl, req: IncomingMessage): Promise<unknown> {
+  const path = new URL(req.url ?? '/', 'http://lab').pathname;
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const route = `${req.method} /${parts.map((p, i) => (i % 2 === 1 ? ':' : p)).join('/')}`;
+  switch (route) {
+    case 'GET /state':
+      return lab.state();
+    case 'POST /vms':
+      return lab.createVm(vmRequest(await readJson(req)));
+    case 'DELETE /vms/:':
+      await lab.deleteVm(parts[1]);
+      return {};
+    case 'POST /agents/:/stop':
+      await lab.stopAgent(parts[1]);
+      return {};
+    case 'POST /agents/:/start':
+      await lab.startAgent(parts[1]);
+      return {};
+    default:
+      throw new LabError(404, `no such lab control route: ${req.method} ${path}`);
+  }
+}
+
+function vmRequest(body: unknown): VmRequest {
+  const b = body as Partial<VmRequest> | null;
+  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (!b || typeof b.name !== 'string' || typeof b.network !== 'string' || (b.host !== undefined && typeof b.host !== 'string') || (b.securityGroups !== undefined && !strings(b.securityGroups))) {
+    throw new LabError(400, 'a VM request is {name, network, host?, securityGroups?: string[]}');
+  }
+  return { name: b.name, network: b.network, host: b.host, securityGroups: b.securityGroups };
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
+  } catch {
+    throw new LabError(400, 'the request body is not JSON');
+  }
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+/** The client side, for other shells. */
+export class LabControlClient {
+  constructor(private readonly socketPath: string) {}
+
+  state(): Promise<LabState> {
+    return this.call('GET', '/state');
+  }
+
+  createVm(vm: VmRequest): Promise<VmRecord> {
+    return this.call('POST', '/vms', vm);
+  }
+
+  async deleteVm(name: string): Promise<void> {
+    await this.call('DELETE', `/vms/${encodeURIComponent(name)}`);
+  }
+
+  async stopAgent(host: string): Promise<void> {
+    await this.call('POST', `/agents/${encodeURIComponent(host)}/stop`);
+  }
+
+  async startAgent(host: string): Promise<void> {
+    await this.call('POST', `/agents/${encodeURIComponent(host)}/start`);
+  }
+
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.socketPath, method, path, headers: { 'content-type': 'application/json' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') as T & { error?: string };
+          if (res.statusCode === 200) resolve(parsed);
+          else reject(new LabError(res.statusCode ?? 500, parsed?.error ?? `HTTP ${res.statusCode}`));
+        });
+        res.on('error', reject);
+      });
+      req.on('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new Error(`the lab is not running (no one answers on ${this.socketPath}); start it with 'cloudnet lab up'`) : err),
+      );
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  }
+}

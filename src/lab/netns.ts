@@ -1,0 +1,27 @@
+/**
+ * The lab's use of `ip`: run the planned commands in order (through the shared tool runner, which carries
+ * the tool's stderr into its errors), and run a user's command inside a namespace with the terminal attached.
+ */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { execTool } from '../lib/exec.js';
+import type { IpCommand } from './topology.js';
+
+export async function runIp(args: IpCommand): Promise<string> {
+  return (await execTool('ip', [...args])).stdout;
+}
+
+/** In order: a later command may need what an earlier one made. */
+export async function runIpCommands(commands: IpCommand[]): Promise<void> {
+  for (const command of commands) await runIp(command);
+}
+
+/** Runs a command in a namespace with this process's stdio, as `ip netns exec` does; resolves to its exit code. */
+export function execInNamespace(netns: string, command: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', netns, ...command], { stdio: 'inherit' });
+    child.on('error', reject);
+    // A shell's convention for a command killed by a signal: 128 + its number.
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + constants.signals[signal] : 1)));
+  });
+}

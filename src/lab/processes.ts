@@ -1,0 +1,93 @@
+/**
+ * The lab's child processes (the server, the host agents): started as `cloudnet <command>` with their output
+ * in a log file, in their own process group so that a Ctrl-C reaches only the lab, which then stops them in
+ * order; recorded with their start time so that a later `lab down` never signals a stranger that reused a pid.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ProcessRecord } from './state.js';
+
+/**
+ * How to run this very cloudnet: the built `dist/src/cli/main.js`, or, when running from source under tsx
+ * (the tests), `src/cli/main.ts` with tsx loaded.
+ */
+export function cloudnetCommand(): { file: string; args: string[] } {
+  const main = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../cli/main.ts' : '../cli/main.js', import.meta.url));
+  return { file: process.execPath, args: main.endsWith('.ts') ? ['--import', 'tsx', main] : [main] };
+}
+
+/**
+ * Field 22 of /proc/PID/stat (start time in clock ticks since boot), or undefined if there is no such
+ * process or it has exited and only waits to be reaped (a zombie).
+ */
+export function processStartTime(pid: number): string | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is parenthesised and may hold spaces: count the fields after its closing paren.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[0] === 'Z' ? undefined : fields[19];
+}
+
+export function isRunning(record: Pick<ProcessRecord, 'pid' | 'startTime'>): boolean {
+  return processStartTime(record.pid) === record.startTime;
+}
+
+export interface StartedProcess {
+  child: ChildProcess;
+  record: ProcessRecord;
+  /** Resolves when the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startCloudnet(command: string, args: string[], options: { log: string; env?: NodeJS.ProcessEnv }): StartedProcess {
+  const { file, args: base } = cloudnetCommand();
+  const fd = openSync(options.log, 'a', 0o600);
+  try {
+    const child = spawn(file, [...base, command, ...args], { stdio: ['ignore', fd, fd], detached: true, env: options.env ?? process.env });
+    if (child.pid === undefined) throw new Error(`could not start cloudnet ${command}`);
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    return { child, exited, record: { pid: child.pid, startTime: processStartTime(child.pid) ?? '', log: options.log } };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. Only the recorded process is signalled. */
+export async function stopProcess(record: Pick<ProcessRecord, 'pid' | 'startTime'>, graceMs = 5000): Promise<void> {
+  if (!isRunning(record)) return;
+  signal(record.pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (isRunning(record)) {
+    if (Date.now() > deadline) {
+      signal(record.pid, 'SIGKILL');
+      await waitUntil(() => !isRunning(record), 2000);
+      return;
+    }
+    await sleep(50);
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it holds or `timeoutMs` passes; says which. */
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(intervalMs);
+  }
+}

@@ -1,0 +1,141 @@
+// The kubernetes plugin end to end: informers against a fake API, queries with dig and dns-packet.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFakeKubeApi, k8s, PATHS, type FakeKubeApi } from './support/fake-kube-api.js';
+import { loadClusterFixture } from './support/cluster-fixture.js';
+import { dig, query } from './support/dns-client.js';
+import { eventually, startTestDns, type TestDns } from './support/server.js';
+
+const data = (p: Awaited<ReturnType<typeof query>>, section: 'answers' | 'authorities' | 'additionals' = 'answers'): string[] =>
+  (p[section] ?? []).filter((r) => r.type !== 'OPT').map((r) => `${r.name} ${r.type} ${JSON.stringify((r as { data: unknown }).data)}`).sort();
+
+describe('kubernetes plugin (spec 1.1.0)', { timeout: 90_000 }, () => {
+  let api: FakeKubeApi;
+  let dns: TestDns;
+
+  before(async () => {
+    api = await startFakeKubeApi();
+    loadClusterFixture(api);
+    dns = await startTestDns(`
+cluster.local in-addr.arpa ip6.arpa {
+  bind 127.0.0.1
+  errors
+  kubernetes cluster.local in-addr.arpa ip6.arpa {
+    endpoint ${api.url}
+    pods insecure
+  }
+}`);
+  }, { timeout: 30_000 });
+  after(async () => {
+    await dns.close();
+    await api.close();
+  }, { timeout: 30_000 });
+
+  it('answers A and AAAA of a dual-stack ClusterIP service, authoritative, TTL 5', async () => {
+    const a = await dig(dns.port, 'web.default.svc.cluster.local', 'A');
+    assert.equal(a.status, 'NOERROR');
+    assert.ok(a.flags.includes('aa'));
+    assert.deepEqual(a.answer, ['web.default.svc.cluster.local. 5 IN A 10.96.0.10']);
+    const aaaa = await dig(dns.port, 'web.default.svc.cluster.local', 'AAAA');
+    assert.deepEqual(aaaa.answer, ['web.default.svc.cluster.local. 5 IN AAAA fd00:10:96::a']);
+  });
+
+  it('answers SRV for a named port of a ClusterIP service with the address in additional', async () => {
+    const r = await dig(dns.port, '_http._tcp.web.default.svc.cluster.local', 'SRV');
+    assert.equal(r.status, 'NOERROR');
+    assert.deepEqual(r.answer, ['_http._tcp.web.default.svc.cluster.local. 5 IN SRV 0 50 80 web.default.svc.cluster.local.']);
+    assert.ok(r.additional.includes('web.default.svc.cluster.local. 5 IN A 10.96.0.10'));
+    assert.ok(r.additional.includes('web.default.svc.cluster.local. 5 IN AAAA fd00:10:96::a'));
+    const udp = await dig(dns.port, '_dns._udp.web.default.svc.cluster.local', 'SRV');
+    assert.deepEqual(udp.answer, ['_dns._udp.web.default.svc.cluster.local. 5 IN SRV 0 50 53 web.default.svc.cluster.local.']);
+    const wrongProto = await dig(dns.port, '_http._udp.web.default.svc.cluster.local', 'SRV');
+    assert.equal(wrongProto.status, 'NXDOMAIN');
+  });
+
+  it('answers a headless service with one record per ready endpoint', async () => {
+    const r = await query(dns.port, 'db.default.svc.cluster.local', 'A');
+    assert.equal(r.rcode, 'NOERROR');
+    assert.deepEqual(data(r), ['db.default.svc.cluster.local A "10.1.0.1"', 'db.default.svc.cluster.local A "10.1.0.2"']);
+    const v6 = await query(dns.port, 'db.default.svc.cluster.local', 'AAAA');
+    assert.deepEqual(data(v6), ['db.default.svc.cluster.local AAAA "fd00::1:1"']);
+  });
+
+  it('answers <hostname>.<service> of headless endpoints, by hostname or dashed address', async () => {
+    assert.deepEqual(data(await query(dns.port, 'db-0.db.default.svc.cluster.local', 'A')), ['db-0.db.default.svc.cluster.local A "10.1.0.1"']);
+    assert.deepEqual(data(await query(dns.port, 'db-0.db.default.svc.cluster.local', 'AAAA')), ['db-0.db.default.svc.cluster.local AAAA "fd00::1:1"']);
+    assert.deepEqual(data(await query(dns.port, '10-1-0-2.db.default.svc.cluster.local', 'A')), ['10-1-0-2.db.default.svc.cluster.local A "10.1.0.2"']);
+    assert.equal((await query(dns.port, '10-1-0-3.db.default.svc.cluster.local', 'A')).rcode, 'NXDOMAIN');
+  });
+
+  it('answers SRV of a headless service: one per endpoint and port, targets in additional', async () => {
+    const r = await query(dns.port, '_pg._tcp.db.default.svc.cluster.local', 'SRV');
+    const targets = (r.answers ?? []).map((a) => (a as { data: { target: string; port: number } }).data).map((d) => `${d.target}:${d.port}`).sort();
+    assert.deepEqual(targets, ['10-1-0-2.db.default.svc.cluster.local:5432', 'db-0.db.default.svc.cluster.local:5432']);
+    assert.ok(data(r, 'additionals').includes('db-0.db.default.svc.cluster.local A "10.1.0.1"'));
+    assert.ok(data(r, 'additionals').includes('db-0.db.default.svc.cluster.local AAAA "fd00::1:1"'));
+  });
+
+  it('answers PTR for service and endpoint addresses, IPv4 and IPv6', async () => {
+    assert.deepEqual((await dig(dns.port, '10.0.96.10.in-addr.arpa', 'PTR')).answer, ['10.0.96.10.in-addr.arpa. 5 IN PTR web.default.svc.cluster.local.']);
+    assert.deepEqual((await dig(dns.port, '1.0.1.10.in-addr.arpa', 'PTR')).answer, ['1.0.1.10.in-addr.arpa. 5 IN PTR db-0.db.default.svc.cluster.local.']);
+    const v6 = await dig(dns.port, '-x', 'fd00:10:96::a');
+    assert.equal(v6.answer.length, 1);
+    assert.match(v6.answer[0], /IN PTR web\.default\.svc\.cluster\.local\.$/);
+    const ep6 = await dig(dns.port, '-x', 'fd00::1:1');
+    assert.match(ep6.answer[0], /IN PTR db-0\.db\.default\.svc\.cluster\.local\.$/);
+    assert.equal((await dig(dns.port, '99.99.99.10.in-addr.arpa', 'PTR')).status, 'NXDOMAIN');
+  });
+
+  it('answers an ExternalName service with a CNAME, chasing targets inside the cluster zone', async () => {
+    const r = await dig(dns.port, 'ext.default.svc.cluster.local', 'A');
+    assert.deepEqual(r.answer, ['ext.default.svc.cluster.local. 5 IN CNAME web.default.svc.cluster.local.', 'web.default.svc.cluster.local. 5 IN A 10.96.0.10']);
+    const c = await dig(dns.port, 'outside.default.svc.cluster.local', 'CNAME');
+    assert.deepEqual(c.answer, ['outside.default.svc.cluster.local. 5 IN CNAME www.example.org.']);
+  });
+
+  it('answers dns-version TXT with the schema version', async () => {
+    assert.deepEqual((await dig(dns.port, 'dns-version.cluster.local', 'TXT')).answer, ['dns-version.cluster.local. 28800 IN TXT "1.1.0"']);
+  });
+
+  it('answers NXDOMAIN and NODATA as CoreDNS does, with the SOA in authority', async () => {
+    const nx = await dig(dns.port, 'nosuch.default.svc.cluster.local', 'A');
+    assert.equal(nx.status, 'NXDOMAIN');
+    assert.equal(nx.authority.length, 1);
+    assert.match(nx.authority[0], /^cluster\.local\. 5 IN SOA ns\.dns\.cluster\.local\. hostmaster\.cluster\.local\. \d+ 7200 1800 86400 5$/);
+    const nodata = await dig(dns.port, 'db-0.db.default.svc.cluster.local', 'MX');
+    assert.equal(nodata.status, 'NOERROR');
+    assert.deepEqual(nodata.answer, []);
+    assert.match(nodata.authority[0], /IN SOA ns\.dns\.cluster\.local\./);
+    // A namespace that exists is an empty non-terminal; one that does not is a name error.
+    assert.equal((await dig(dns.port, 'default.svc.cluster.local', 'A')).status, 'NOERROR');
+    assert.equal((await dig(dns.port, 'nons.svc.cluster.local', 'A')).status, 'NXDOMAIN');
+    assert.equal((await dig(dns.port, 'svc.cluster.local', 'A')).status, 'NOERROR');
+    assert.equal((await dig(dns.port, 'a.b.c.d.default.svc.cluster.local', 'A')).status, 'NXDOMAIN');
+    assert.equal((await dig(dns.port, 'web.default.nope.cluster.local', 'A')).status, 'NXDOMAIN');
+  });
+
+  it('answers SOA and NS at the zone apex', async () => {
+    const soa = await dig(dns.port, 'cluster.local', 'SOA');
+    assert.match(soa.answer[0], /^cluster\.local\. 5 IN SOA ns\.dns\.cluster\.local\. hostmaster\.cluster\.local\./);
+    assert.deepEqual((await dig(dns.port, 'cluster.local', 'NS')).answer, ['cluster.local. 5 IN NS ns.dns.cluster.local.']);
+  });
+
+  it('answers pod A records with pods insecure', async () => {
+    assert.deepEqual((await dig(dns.port, '10-2-0-99.default.pod.cluster.local', 'A')).answer, ['10-2-0-99.default.pod.cluster.local. 5 IN A 10.2.0.99']);
+    assert.equal((await dig(dns.port, 'not-an-ip.default.pod.cluster.local', 'A')).status, 'NXDOMAIN');
+  });
+
+  it('preserves the case of the question in the answer', async () => {
+    const r = await dig(dns.port, 'WeB.DeFault.SVC.cluster.LOCAL', 'A');
+    assert.deepEqual(r.answer, ['WeB.DeFault.SVC.cluster.LOCAL. 5 IN A 10.96.0.10']);
+  });
+
+  it('follows watch events: a new service resolves, a deleted one stops', async () => {
+    api.upsert(PATHS.services, k8s.service('default', 'late', { clusterIP: '10.96.0.77', clusterIPs: ['10.96.0.77'], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }));
+    const r = await eventually(() => dig(dns.port, 'late.default.svc.cluster.local'), (x) => x.status === 'NOERROR');
+    assert.deepEqual(r.answer, ['late.default.svc.cluster.local. 5 IN A 10.96.0.77']);
+    api.remove(PATHS.services, 'default', 'late');
+    const gone = await eventually(() => dig(dns.port, 'late.default.svc.cluster.local'), (x) => x.status === 'NXDOMAIN');
+    assert.equal(gone.status, 'NXDOMAIN');
+  });
+});

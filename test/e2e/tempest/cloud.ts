@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import type { Account } from './config.js';
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/** A minimal OpenStack client for the harness's own setup calls (accounts, the public network, extensions). */
+export class CloudClient {
+  private constructor(
+    readonly url: string,
+    private readonly token: string,
+  ) {}
+
+  static async login(url: string, user: string, password: string, project: string): Promise<CloudClient> {
+    const response = await request(url, 'POST', '/identity/v3/auth/tokens', undefined, {
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password } } },
+        scope: { project: { name: project, domain: { name: 'Default' } } },
+      },
+    });
+    const token = response.headers.get('x-subject-token');
+    if (response.status !== 201 || !token) throw new Error(`login as ${user}: ${response.status} ${JSON.stringify(response.body)}`);
+    return new CloudClient(url, token);
+  }
+
+  call(method: string, path: string, body?: unknown): Promise<ApiResponse> {
+    return request(this.url, method, path, this.token, body);
+  }
+
+  /** Like `call`, but a status outside 2xx is an error naming the request. */
+  async ok(method: string, path: string, body?: unknown): Promise<any> {
+    const response = await this.call(method, path, body);
+    if (response.status < 200 || response.status > 299) {
+      throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(response.body)}`);
+    }
+    return response.body;
+  }
+
+  /** Every endpoint URL of the service catalog. */
+  async catalogUrls(): Promise<string[]> {
+    const body = await this.ok('GET', '/identity/v3/auth/catalog');
+    return (body.catalog as { endpoints: { url: string }[] }[]).flatMap((s) => s.endpoints.map((e) => e.url));
+  }
+
+  /** The aliases the Network API says it implements, sorted. */
+  async networkExtensions(): Promise<string[]> {
+    const body = await this.ok('GET', '/network/v2.0/extensions');
+    return (body.extensions as { alias: string }[]).map((e) => e.alias).sort();
+  }
+}
+
+async function request(url: string, method: string, path: string, token: string | undefined, body?: unknown): Promise<ApiResponse> {
+  const response = await fetch(url + path, {
+    method,
+    headers: {
+      accept: 'application/json',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token ? { 'x-auth-token': token } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // a non-JSON body (an HTML 404 page) stays text
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+export interface AccountPlan {
+  /** Accounts holding `member` on a project of their own (tempest's primary, alt, …). */
+  members: number;
+  /** Accounts holding `admin` (typed `admin` for tempest) on a project of their own. */
+  admins: number;
+  /** Extra roles every member account also holds (e.g. `load-balancer_member` for octavia). */
+  extraMemberRoles?: string[];
+  /** Name prefix of the projects and users (default `tempest`). */
+  prefix?: string;
+}
+
+export function planAccounts(plan: AccountPlan): Account[] {
+  const prefix = plan.prefix ?? 'tempest';
+  const accounts: Account[] = [];
+  const password = () => `pw-${randomBytes(12).toString('base64url')}`;
+  for (let i = 1; i <= plan.members; i++) {
+    const name = `${prefix}-member-${i}`;
+    accounts.push({ username: name, projectName: name, password: password(), roles: ['member', ...(plan.extraMemberRoles ?? [])] });
+  }
+  for (let i = 1; i <= plan.admins; i++) {
+    const name = `${prefix}-admin-${i}`;
+    accounts.push({ username: name, projectName: name, password: password(), roles: ['admin', 'member'], types: ['admin'] });
+  }
+  return accounts;
+}
+
+/**
+ * Creates each account's project and user and grants its roles, through the Identity admin API as the cloud admin
+ * (Keystone's calls: POST /v3/projects, POST /v3/users, PUT /v3/projects/{p}/users/{u}/roles/{r}).
+ */
+export async function provisionAccounts(admin: CloudClient, accounts: Account[]): Promise<void> {
+  const roles = await admin.ok('GET', '/identity/v3/roles');
+  const roleIds = new Map<string, string>((roles.roles as { id: string; name: string }[]).map((r) => [r.name, r.id]));
+  for (const account of accounts) {
+    const project = await admin.ok('POST', '/identity/v3/projects', {
+      project: { name: account.projectName, domain_id: 'default', description: 'tempest pre-provisioned account', enabled: true },
+    });
+    const user = await admin.ok('POST', '/identity/v3/users', {
+      user: { name: account.username, domain_id: 'default', password: account.password, default_project_id: project.project.id, enabled: true },
+    });
+    for (const role of account.roles) {
+      const roleId = roleIds.get(role);
+      if (!roleId) throw new Error(`the cloud has no role '${role}'`);
+      await admin.ok('PUT', `/identity/v3/projects/${project.project.id}/users/${user.user.id}/roles/${roleId}`);
+    }
+  }
+}

@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { backendsOf } from '../../../../src/agents/amphora/haproxy-config.js';
+import { planRuntimeUpdate } from '../../../../src/agents/amphora/runtime-plan.js';
+import type { LoadBalancer } from '../../../../src/agents/amphora/types.js';
+import { OPTIONS, balancer, listener, member, monitor, policy, pool } from './fixtures.js';
+
+/** Pool p1 serves two listeners (default of l1, L7 target of l2), so each member change goes to two backends. */
+const tree = (members = [member({ id: 'm1' }), member({ id: 'm2', weight: 5 })]): LoadBalancer =>
+  balancer({
+    listeners: [
+      listener({ id: 'l1', protocolPort: 80 }),
+      listener({ id: 'l2', protocolPort: 8080, defaultPoolId: 'p2', l7Policies: [policy({ action: 'REDIRECT_TO_POOL', redirectPoolId: 'p1' })] }),
+    ],
+    pools: [pool({ id: 'p1', members }), pool({ id: 'p2', members: [member({ id: 'm9' })] })],
+  });
+
+test('backends of a tree, in config order, with their pools', () => {
+  assert.deepEqual(backendsOf(tree()), [
+    { name: 'p1:l1', poolId: 'p1' },
+    { name: 'p1:l2', poolId: 'p1' },
+    { name: 'p2:l2', poolId: 'p2' },
+  ]);
+});
+
+test('member weight and admin state changes go through the runtime API, on every backend of the pool', () => {
+  const cases: [string, LoadBalancer, string[]][] = [
+    ['nothing changed', tree(), []],
+    ['drain m1', tree([member({ id: 'm1', weight: 0 }), member({ id: 'm2', weight: 5 })]), ['set server p1:l1/m1 weight 0', 'set server p1:l2/m1 weight 0']],
+    ['disable m2 and reweight it', tree([member({ id: 'm1' }), member({ id: 'm2', weight: 7, adminStateUp: false })]),
+      ['set server p1:l1/m2 weight 7', 'disable server p1:l1/m2', 'set server p1:l2/m2 weight 7', 'disable server p1:l2/m2']],
+  ];
+  for (const [name, next, commands] of cases) assert.deepEqual(planRuntimeUpdate(tree(), next, OPTIONS), { reload: false, commands }, name);
+  const disabled = tree([member({ id: 'm1', adminStateUp: false }), member({ id: 'm2', weight: 5 })]);
+  assert.deepEqual(planRuntimeUpdate(disabled, tree(), OPTIONS), { reload: false, commands: ['enable server p1:l1/m1', 'enable server p1:l2/m1'] });
+});
+
+test('anything else reloads', () => {
+  const cases: [string, LoadBalancer][] = [
+    ['member added', tree([member({ id: 'm1' }), member({ id: 'm2', weight: 5 }), member({ id: 'm3' })])],
+    ['member removed', tree([member({ id: 'm1' })])],
+    ['member address changed', tree([member({ id: 'm1', address: '198.18.1.99' }), member({ id: 'm2', weight: 5 })])],
+    ['member became backup', tree([member({ id: 'm1', backup: true }), member({ id: 'm2', weight: 5 })])],
+    ['pool algorithm', { ...tree(), pools: tree().pools.map((p) => ({ ...p, lbAlgorithm: 'LEAST_CONNECTIONS' as const })) }],
+    ['health monitor', { ...tree(), pools: tree().pools.map((p) => ({ ...p, healthMonitor: monitor() })) }],
+    ['listener timeout', { ...tree(), listeners: tree().listeners.map((l) => ({ ...l, timeoutClientData: 1000 })) }],
+  ];
+  for (const [name, next] of cases) assert.deepEqual(planRuntimeUpdate(tree(), next, OPTIONS), { reload: true }, name);
+});
