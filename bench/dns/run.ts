@@ -10,7 +10,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeKubeApi, k8s, PATHS, type FakeKubeApi } from '../../test/dns/support/fake-kube-api.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { startKubeApiServer, type KubeApiServer } from '../../src/kube/apiserver/server.js';
+import { ENDPOINT_SLICES, SERVICES as SERVICE_RESOURCE } from '../../src/kube/apiserver/resources.js';
 import { query } from '../../test/dns/support/dns-client.js';
 
 const CLI = join(import.meta.dirname, '../../dist/src/cli/main.js');
@@ -120,17 +122,34 @@ async function latency(port: number, queryFile: string): Promise<number[]> {
 const fmt = (ms: number): string => (ms < 1 ? `${(ms * 1000).toFixed(0)}µs` : `${ms.toFixed(2)}ms`);
 const dist = (s: number[]): string => `p50 ${fmt(percentile(s, 50))}  p90 ${fmt(percentile(s, 90))}  p99 ${fmt(percentile(s, 99))}  p99.9 ${fmt(percentile(s, 99.9))}  max ${fmt(s[s.length - 1] ?? NaN)}  (n=${s.length})`;
 
-function clusterFixture(api: FakeKubeApi, count: number, endpointsPerService: number): void {
-  api.upsert(PATHS.namespaces, k8s.namespace('default'));
+// The Kubernetes API stand-in, in this process; objects are written through its registry.
+function startApi(): Promise<KubeApiServer> {
+  return startKubeApiServer({ host: '127.0.0.1', port: 0, logger: createLogger('kube-apiserver', 'silent') });
+}
+
+// Service i's ClusterIP, in the stand-in's default IPv4 service CIDR 198.19.0.0/16, above the
+// 198.19.0.0/24 where the `kubernetes` Service lives (room for 65,000 services).
+function serviceIp(i: number): string {
+  const n = i + 256;
+  return `198.19.${Math.floor(n / 256)}.${n % 256}`;
+}
+
+// Endpoint n's address. 150,000 endpoints do not fit in 198.18.0.0/15 beside the service range,
+// so endpoints are IPv6, in fd00:18::/64; the queries measured are of service names (ClusterIP).
+function endpointIp(n: number): string {
+  return `fd00:18::${Math.floor(n / 65536).toString(16)}:${(n % 65536).toString(16)}`;
+}
+
+function clusterFixture(api: KubeApiServer, count: number, endpointsPerService: number): void {
   for (let i = 0; i < count; i++) {
-    const ip = `10.${96 + Math.floor(i / 65536)}.${Math.floor(i / 256) % 256}.${i % 256}`;
-    api.upsert(PATHS.services, k8s.service('default', `svc-${i}`, { clusterIP: ip, clusterIPs: [ip], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }));
+    const ip = serviceIp(i);
+    api.registry.create(SERVICE_RESOURCE, 'default', { metadata: { name: `svc-${i}` }, spec: { clusterIP: ip, clusterIPs: [ip], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
     if (endpointsPerService > 0) {
       const endpoints = Array.from({ length: endpointsPerService }, (_, j) => {
         const n = i * endpointsPerService + j;
-        return { addresses: [`10.${128 + Math.floor(n / 65536)}.${Math.floor(n / 256) % 256}.${n % 256}`], conditions: { ready: true }, targetRef: { kind: 'Pod', name: `svc-${i}-pod-${j}` } };
+        return { addresses: [endpointIp(n)], conditions: { ready: true }, targetRef: { kind: 'Pod', name: `svc-${i}-pod-${j}` } };
       });
-      api.upsert(PATHS.slices, k8s.slice('default', `svc-${i}-abcde`, `svc-${i}`, 'IPv4', endpoints, [{ name: 'http', port: 8080, protocol: 'TCP' }]));
+      api.registry.create(ENDPOINT_SLICES, 'default', { metadata: { name: `svc-${i}-abcde`, labels: { 'kubernetes.io/service-name': `svc-${i}` } }, addressType: 'IPv6', endpoints, ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] });
     }
   }
 }
@@ -170,11 +189,11 @@ function writeQueries(name: string, lines: string[]): string {
 }
 
 async function queryPhase(): Promise<void> {
-  const api = await startFakeKubeApi();
+  const api = await startApi();
   clusterFixture(api, SERVICES, 1);
   const upstreamPort = await freePort();
-  start('dnsmasq', ['--no-daemon', '--port', String(upstreamPort), '--listen-address', '127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--user=root', '--address=/upstream.test/10.200.0.1', '--cache-size=10000', '--dns-forward-max=1000']);
-  const hosts = writeQueries('cluster.hosts', Array.from({ length: SERVICES }, (_, i) => `10.${96 + Math.floor(i / 65536)}.${Math.floor(i / 256) % 256}.${i % 256} svc-${i}.default.svc.cluster.local`));
+  start('dnsmasq', ['--no-daemon', '--port', String(upstreamPort), '--listen-address', '127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--user=root', '--address=/upstream.test/198.18.200.1', '--cache-size=10000', '--dns-forward-max=1000']);
+  const hosts = writeQueries('cluster.hosts', Array.from({ length: SERVICES }, (_, i) => `${serviceIp(i)} svc-${i}.default.svc.cluster.local`));
   const dnsmasqPort = await freePort();
   start('dnsmasq', ['--no-daemon', '--port', String(dnsmasqPort), '--listen-address', '127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--user=root', `--addn-hosts=${hosts}`, '--local=/cluster.local/', `--server=127.0.0.1#${upstreamPort}`, '--cache-size=10000', '--local-ttl=30', '--dns-forward-max=1000']);
   await waitForAnswer(dnsmasqPort, 'svc-0.default.svc.cluster.local');
@@ -216,7 +235,7 @@ function rssMb(pid: number): number {
 
 async function memoryPhase(): Promise<void> {
   console.log(`\n== Memory: ${MEMORY_SERVICES} services, ${MEMORY_SERVICES * MEMORY_ENDPOINTS_PER_SERVICE} endpoints ==`);
-  const api = await startFakeKubeApi();
+  const api = await startApi();
   clusterFixture(api, MEMORY_SERVICES, MEMORY_ENDPOINTS_PER_SERVICE);
   const upstreamPort = await freePort();
   const started = Date.now();
@@ -238,17 +257,16 @@ async function memoryPhase(): Promise<void> {
 }
 
 async function programmingPhase(): Promise<void> {
-  console.log(`\n== DNS programming latency: ${PROGRAMMING_SERVICES} services created one after another (fake list/watch API; no cache plugin, so a negative answer is not cached) ==`);
-  const api = await startFakeKubeApi();
+  console.log(`\n== DNS programming latency: ${PROGRAMMING_SERVICES} services created one after another (Kubernetes API stand-in: each Service created through its registry, ClusterIP allocated by it; no cache plugin, so a negative answer is not cached) ==`);
+  const api = await startApi();
   clusterFixture(api, 1, 0);
   const upstreamPort = await freePort();
   const cn = await startCloudnet(1, api.url, upstreamPort, false);
   const samples: number[] = [];
   for (let i = 0; i < PROGRAMMING_SERVICES; i++) {
     const name = `new-${i}`;
-    const ip = `10.250.${Math.floor(i / 256)}.${i % 256}`;
     const t0 = performance.now();
-    api.upsert(PATHS.services, k8s.service('default', name, { clusterIP: ip, clusterIPs: [ip], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }));
+    api.registry.create(SERVICE_RESOURCE, 'default', { metadata: { name }, spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
     for (let attempt = 0; attempt < 5000; attempt++) {
       const r = await query(cn.port, `${name}.default.svc.cluster.local`, 'A', { timeoutMs: 500 }).catch(() => null);
       if (r?.rcode === 'NOERROR' && r.answers?.length) break;

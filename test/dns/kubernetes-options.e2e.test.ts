@@ -1,13 +1,13 @@
-// kubernetes plugin options, each against its own server on the same fake API.
+// kubernetes plugin options, each against its own server on the same Kubernetes API stand-in.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeKubeApi, k8s, PATHS, type FakeKubeApi } from './support/fake-kube-api.js';
-import { loadClusterFixture } from './support/cluster-fixture.js';
+import { createService, createSlice, loadClusterFixture, sliceBody, startStandIn, type StandIn } from './support/cluster-fixture.js';
+import { ENDPOINT_SLICES } from '../../src/kube/apiserver/resources.js';
 import { dig } from './support/dns-client.js';
 import { eventually, startTestDns, type TestDns } from './support/server.js';
 
 describe('kubernetes options', { timeout: 90_000 }, () => {
-  let api: FakeKubeApi;
+  let api: StandIn;
   const servers: TestDns[] = [];
   const start = async (options: string, extra = ''): Promise<TestDns> => {
     const s = await startTestDns(`cluster.local in-addr.arpa {\n  bind 127.0.0.1\n  kubernetes cluster.local in-addr.arpa {\n    endpoint ${api.url}\n${options}\n  }\n${extra}\n}`);
@@ -15,7 +15,7 @@ describe('kubernetes options', { timeout: 90_000 }, () => {
     return s;
   };
   before(async () => {
-    api = await startFakeKubeApi();
+    api = await startStandIn();
     loadClusterFixture(api);
   }, { timeout: 30_000 });
   after(async () => {
@@ -26,65 +26,65 @@ describe('kubernetes options', { timeout: 90_000 }, () => {
   it('namespaces: only the listed namespaces are exposed', async () => {
     const s = await start('    namespaces other');
     assert.equal((await dig(s.port, 'web.default.svc.cluster.local')).status, 'NXDOMAIN');
-    assert.deepEqual((await dig(s.port, 'api.other.svc.cluster.local')).answer, ['api.other.svc.cluster.local. 5 IN A 10.96.0.30']);
+    assert.deepEqual((await dig(s.port, 'api.other.svc.cluster.local')).answer, ['api.other.svc.cluster.local. 5 IN A 198.19.1.30']);
   });
 
   it('labels: only services (and endpoints) matching the selector', async () => {
     const s = await start('    labels app=web');
-    assert.deepEqual((await dig(s.port, 'web.default.svc.cluster.local')).answer, ['web.default.svc.cluster.local. 5 IN A 10.96.0.10']);
+    assert.deepEqual((await dig(s.port, 'web.default.svc.cluster.local')).answer, ['web.default.svc.cluster.local. 5 IN A 198.19.1.10']);
     assert.equal((await dig(s.port, 'api.other.svc.cluster.local')).status, 'NXDOMAIN');
   });
 
   it('pods verified: only addresses of existing pods in that namespace', async () => {
     const s = await start('    pods verified');
-    assert.deepEqual((await dig(s.port, '10-2-0-5.default.pod.cluster.local')).answer, ['10-2-0-5.default.pod.cluster.local. 5 IN A 10.2.0.5']);
-    assert.equal((await dig(s.port, '10-2-0-5.other.pod.cluster.local')).status, 'NXDOMAIN');
-    assert.equal((await dig(s.port, '10-2-0-6.default.pod.cluster.local')).status, 'NXDOMAIN');
+    assert.deepEqual((await dig(s.port, '198-18-4-5.default.pod.cluster.local')).answer, ['198-18-4-5.default.pod.cluster.local. 5 IN A 198.18.4.5']);
+    assert.equal((await dig(s.port, '198-18-4-5.other.pod.cluster.local')).status, 'NXDOMAIN');
+    assert.equal((await dig(s.port, '198-18-4-6.default.pod.cluster.local')).status, 'NXDOMAIN');
   });
 
   it('pods disabled (the default): no pod records', async () => {
     const s = await start('');
-    assert.equal((await dig(s.port, '10-2-0-5.default.pod.cluster.local')).status, 'NXDOMAIN');
+    assert.equal((await dig(s.port, '198-18-4-5.default.pod.cluster.local')).status, 'NXDOMAIN');
   });
 
   it('endpoint_pod_names: endpoints without hostname are named by their pod', async () => {
     const s = await start('    endpoint_pod_names');
-    assert.deepEqual((await dig(s.port, 'db-pod-1.db.default.svc.cluster.local')).answer, ['db-pod-1.db.default.svc.cluster.local. 5 IN A 10.1.0.2']);
-    assert.deepEqual((await dig(s.port, '1.0.1.10.in-addr.arpa', 'PTR')).answer, ['1.0.1.10.in-addr.arpa. 5 IN PTR db-0.db.default.svc.cluster.local.']);
-    assert.deepEqual((await dig(s.port, '2.0.1.10.in-addr.arpa', 'PTR')).answer, ['2.0.1.10.in-addr.arpa. 5 IN PTR db-pod-1.db.default.svc.cluster.local.']);
+    assert.deepEqual((await dig(s.port, 'db-pod-1.db.default.svc.cluster.local')).answer, ['db-pod-1.db.default.svc.cluster.local. 5 IN A 198.18.2.2']);
+    assert.deepEqual((await dig(s.port, '1.2.18.198.in-addr.arpa', 'PTR')).answer, ['1.2.18.198.in-addr.arpa. 5 IN PTR db-0.db.default.svc.cluster.local.']);
+    assert.deepEqual((await dig(s.port, '2.2.18.198.in-addr.arpa', 'PTR')).answer, ['2.2.18.198.in-addr.arpa. 5 IN PTR db-pod-1.db.default.svc.cluster.local.']);
   });
 
   it('ttl: answers and the SOA carry it', async () => {
     const s = await start('    ttl 60');
-    assert.deepEqual((await dig(s.port, 'web.default.svc.cluster.local')).answer, ['web.default.svc.cluster.local. 60 IN A 10.96.0.10']);
+    assert.deepEqual((await dig(s.port, 'web.default.svc.cluster.local')).answer, ['web.default.svc.cluster.local. 60 IN A 198.19.1.10']);
     assert.match((await dig(s.port, 'nope.default.svc.cluster.local')).authority[0], /^cluster\.local\. 60 IN SOA .* 60$/);
   });
 
   it('noendpoints: headless services and endpoint names have no records', async () => {
     const s = await start('    noendpoints');
     assert.equal((await dig(s.port, 'db.default.svc.cluster.local')).status, 'NXDOMAIN');
-    assert.deepEqual((await dig(s.port, 'web.default.svc.cluster.local')).answer, ['web.default.svc.cluster.local. 5 IN A 10.96.0.10']);
+    assert.deepEqual((await dig(s.port, 'web.default.svc.cluster.local')).answer, ['web.default.svc.cluster.local. 5 IN A 198.19.1.10']);
   });
 
   it('ignore empty_service: a ClusterIP service without ready endpoints is NXDOMAIN', async () => {
     const s = await start('    ignore empty_service');
     assert.equal((await dig(s.port, 'empty.default.svc.cluster.local')).status, 'NXDOMAIN');
-    assert.deepEqual((await dig(s.port, 'web.default.svc.cluster.local')).answer, ['web.default.svc.cluster.local. 5 IN A 10.96.0.10']);
+    assert.deepEqual((await dig(s.port, 'web.default.svc.cluster.local')).answer, ['web.default.svc.cluster.local. 5 IN A 198.19.1.10']);
   });
 
   it('fallthrough: name errors in the listed zones go to the next plugin', async () => {
-    const upstream = await startTestDns('. {\n  bind 127.0.0.1\n  hosts {\n    10.9.9.9 ghost.default.svc.cluster.local\n    10.0.0.9 9.9.9.10.in-addr.arpa\n  }\n}');
+    const upstream = await startTestDns('. {\n  bind 127.0.0.1\n  hosts {\n    198.18.9.9 ghost.default.svc.cluster.local\n    198.18.0.9 9.9.18.198.in-addr.arpa\n  }\n}');
     servers.push(upstream);
     const s = await start('    fallthrough cluster.local', `  forward . 127.0.0.1:${upstream.port}`);
-    assert.deepEqual((await dig(s.port, 'ghost.default.svc.cluster.local')).answer, ['ghost.default.svc.cluster.local. 3600 IN A 10.9.9.9']);
+    assert.deepEqual((await dig(s.port, 'ghost.default.svc.cluster.local')).answer, ['ghost.default.svc.cluster.local. 3600 IN A 198.18.9.9']);
     // in-addr.arpa is not listed: its name errors stay NXDOMAIN.
-    assert.equal((await dig(s.port, '9.9.9.10.in-addr.arpa', 'PTR')).status, 'NXDOMAIN');
+    assert.equal((await dig(s.port, '9.9.18.198.in-addr.arpa', 'PTR')).status, 'NXDOMAIN');
     const noFall = await start('', `  forward . 127.0.0.1:${upstream.port}`);
     assert.equal((await dig(noFall.port, 'ghost.default.svc.cluster.local')).status, 'NXDOMAIN');
   });
 
   it('answers SERVFAIL and reports not ready until the first sync', async () => {
-    const closed = await startFakeKubeApi();
+    const closed = await startStandIn();
     const url = closed.url;
     await closed.close();
     const s = await startTestDns(`cluster.local {\n  bind 127.0.0.1\n  ready 127.0.0.1:0\n  kubernetes {\n    endpoint ${url}\n  }\n}`);
@@ -105,20 +105,23 @@ describe('kubernetes options', { timeout: 90_000 }, () => {
   });
 
   it('lists in pages: more than one page of services all resolve', async () => {
-    for (let i = 0; i < 1200; i++) api.upsert(PATHS.services, k8s.service('other', `paged-${i}`, { clusterIP: `10.97.${Math.floor(i / 256)}.${i % 256}`, clusterIPs: [`10.97.${Math.floor(i / 256)}.${i % 256}`], ports: [{ name: 'p', port: 1, protocol: 'TCP' }] }));
+    for (let i = 0; i < 1200; i++) {
+      const ip = `198.19.${10 + Math.floor(i / 256)}.${i % 256}`;
+      createService(api, 'other', `paged-${i}`, { clusterIP: ip, clusterIPs: [ip], ports: [{ name: 'p', port: 1, protocol: 'TCP' }] });
+    }
     const s = await start('');
-    assert.deepEqual((await dig(s.port, 'paged-1199.other.svc.cluster.local')).answer, ['paged-1199.other.svc.cluster.local. 5 IN A 10.97.4.175']);
-    assert.deepEqual((await dig(s.port, 'paged-0.other.svc.cluster.local')).answer, ['paged-0.other.svc.cluster.local. 5 IN A 10.97.0.0']);
+    assert.deepEqual((await dig(s.port, 'paged-1199.other.svc.cluster.local')).answer, ['paged-1199.other.svc.cluster.local. 5 IN A 198.19.14.175']);
+    assert.deepEqual((await dig(s.port, 'paged-0.other.svc.cluster.local')).answer, ['paged-0.other.svc.cluster.local. 5 IN A 198.19.10.0']);
   });
 
   it('keeps an index of changes: endpoints becoming ready appear, not-ready ones leave', async () => {
     const s = await start('');
-    api.upsert(PATHS.services, k8s.service('default', 'grow', { clusterIP: 'None', ports: [{ name: 'p', port: 1, protocol: 'TCP' }] }));
-    api.upsert(PATHS.slices, k8s.slice('default', 'grow-1', 'grow', 'IPv4', [{ addresses: ['10.7.0.1'], conditions: { ready: false } }], [{ name: 'p', port: 1, protocol: 'TCP' }]));
+    createService(api, 'default', 'grow', { clusterIP: 'None', ports: [{ name: 'p', port: 1, protocol: 'TCP' }] });
+    createSlice(api, 'default', 'grow', 'grow-1', 'IPv4', [{ addresses: ['198.18.7.1'], conditions: { ready: false } }], [{ name: 'p', port: 1, protocol: 'TCP' }]);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal((await dig(s.port, 'grow.default.svc.cluster.local')).status, 'NXDOMAIN');
-    api.upsert(PATHS.slices, k8s.slice('default', 'grow-1', 'grow', 'IPv4', [{ addresses: ['10.7.0.1'], conditions: { ready: true } }], [{ name: 'p', port: 1, protocol: 'TCP' }]));
+    api.registry.update(ENDPOINT_SLICES, 'default', 'grow-1', sliceBody('grow', 'grow-1', 'IPv4', [{ addresses: ['198.18.7.1'], conditions: { ready: true } }], [{ name: 'p', port: 1, protocol: 'TCP' }]));
     const ready = await eventually(() => dig(s.port, 'grow.default.svc.cluster.local'), (x) => x.status === 'NOERROR');
-    assert.deepEqual(ready.answer, ['grow.default.svc.cluster.local. 5 IN A 10.7.0.1']);
+    assert.deepEqual(ready.answer, ['grow.default.svc.cluster.local. 5 IN A 198.18.7.1']);
   });
 });

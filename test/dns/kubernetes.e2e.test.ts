@@ -1,8 +1,8 @@
-// The kubernetes plugin end to end: informers against a fake API, queries with dig and dns-packet.
+// The kubernetes plugin end to end: informers against the project's Kubernetes API stand-in,
+// queries with dig and dns-packet.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeKubeApi, k8s, PATHS, type FakeKubeApi } from './support/fake-kube-api.js';
-import { loadClusterFixture } from './support/cluster-fixture.js';
+import { createService, deleteService, loadClusterFixture, startStandIn, type StandIn } from './support/cluster-fixture.js';
 import { dig, query } from './support/dns-client.js';
 import { eventually, startTestDns, type TestDns } from './support/server.js';
 
@@ -10,11 +10,11 @@ const data = (p: Awaited<ReturnType<typeof query>>, section: 'answers' | 'author
   (p[section] ?? []).filter((r) => r.type !== 'OPT').map((r) => `${r.name} ${r.type} ${JSON.stringify((r as { data: unknown }).data)}`).sort();
 
 describe('kubernetes plugin (spec 1.1.0)', { timeout: 90_000 }, () => {
-  let api: FakeKubeApi;
+  let api: StandIn;
   let dns: TestDns;
 
   before(async () => {
-    api = await startFakeKubeApi();
+    api = await startStandIn();
     loadClusterFixture(api);
     dns = await startTestDns(`
 cluster.local in-addr.arpa ip6.arpa {
@@ -35,7 +35,7 @@ cluster.local in-addr.arpa ip6.arpa {
     const a = await dig(dns.port, 'web.default.svc.cluster.local', 'A');
     assert.equal(a.status, 'NOERROR');
     assert.ok(a.flags.includes('aa'));
-    assert.deepEqual(a.answer, ['web.default.svc.cluster.local. 5 IN A 10.96.0.10']);
+    assert.deepEqual(a.answer, ['web.default.svc.cluster.local. 5 IN A 198.19.1.10']);
     const aaaa = await dig(dns.port, 'web.default.svc.cluster.local', 'AAAA');
     assert.deepEqual(aaaa.answer, ['web.default.svc.cluster.local. 5 IN AAAA fd00:10:96::a']);
   });
@@ -44,7 +44,7 @@ cluster.local in-addr.arpa ip6.arpa {
     const r = await dig(dns.port, '_http._tcp.web.default.svc.cluster.local', 'SRV');
     assert.equal(r.status, 'NOERROR');
     assert.deepEqual(r.answer, ['_http._tcp.web.default.svc.cluster.local. 5 IN SRV 0 50 80 web.default.svc.cluster.local.']);
-    assert.ok(r.additional.includes('web.default.svc.cluster.local. 5 IN A 10.96.0.10'));
+    assert.ok(r.additional.includes('web.default.svc.cluster.local. 5 IN A 198.19.1.10'));
     assert.ok(r.additional.includes('web.default.svc.cluster.local. 5 IN AAAA fd00:10:96::a'));
     const udp = await dig(dns.port, '_dns._udp.web.default.svc.cluster.local', 'SRV');
     assert.deepEqual(udp.answer, ['_dns._udp.web.default.svc.cluster.local. 5 IN SRV 0 50 53 web.default.svc.cluster.local.']);
@@ -55,40 +55,40 @@ cluster.local in-addr.arpa ip6.arpa {
   it('answers a headless service with one record per ready endpoint', async () => {
     const r = await query(dns.port, 'db.default.svc.cluster.local', 'A');
     assert.equal(r.rcode, 'NOERROR');
-    assert.deepEqual(data(r), ['db.default.svc.cluster.local A "10.1.0.1"', 'db.default.svc.cluster.local A "10.1.0.2"']);
+    assert.deepEqual(data(r), ['db.default.svc.cluster.local A "198.18.2.1"', 'db.default.svc.cluster.local A "198.18.2.2"']);
     const v6 = await query(dns.port, 'db.default.svc.cluster.local', 'AAAA');
     assert.deepEqual(data(v6), ['db.default.svc.cluster.local AAAA "fd00::1:1"']);
   });
 
   it('answers <hostname>.<service> of headless endpoints, by hostname or dashed address', async () => {
-    assert.deepEqual(data(await query(dns.port, 'db-0.db.default.svc.cluster.local', 'A')), ['db-0.db.default.svc.cluster.local A "10.1.0.1"']);
+    assert.deepEqual(data(await query(dns.port, 'db-0.db.default.svc.cluster.local', 'A')), ['db-0.db.default.svc.cluster.local A "198.18.2.1"']);
     assert.deepEqual(data(await query(dns.port, 'db-0.db.default.svc.cluster.local', 'AAAA')), ['db-0.db.default.svc.cluster.local AAAA "fd00::1:1"']);
-    assert.deepEqual(data(await query(dns.port, '10-1-0-2.db.default.svc.cluster.local', 'A')), ['10-1-0-2.db.default.svc.cluster.local A "10.1.0.2"']);
-    assert.equal((await query(dns.port, '10-1-0-3.db.default.svc.cluster.local', 'A')).rcode, 'NXDOMAIN');
+    assert.deepEqual(data(await query(dns.port, '198-18-2-2.db.default.svc.cluster.local', 'A')), ['198-18-2-2.db.default.svc.cluster.local A "198.18.2.2"']);
+    assert.equal((await query(dns.port, '198-18-2-3.db.default.svc.cluster.local', 'A')).rcode, 'NXDOMAIN');
   });
 
   it('answers SRV of a headless service: one per endpoint and port, targets in additional', async () => {
     const r = await query(dns.port, '_pg._tcp.db.default.svc.cluster.local', 'SRV');
     const targets = (r.answers ?? []).map((a) => (a as { data: { target: string; port: number } }).data).map((d) => `${d.target}:${d.port}`).sort();
-    assert.deepEqual(targets, ['10-1-0-2.db.default.svc.cluster.local:5432', 'db-0.db.default.svc.cluster.local:5432']);
-    assert.ok(data(r, 'additionals').includes('db-0.db.default.svc.cluster.local A "10.1.0.1"'));
+    assert.deepEqual(targets, ['198-18-2-2.db.default.svc.cluster.local:5432', 'db-0.db.default.svc.cluster.local:5432']);
+    assert.ok(data(r, 'additionals').includes('db-0.db.default.svc.cluster.local A "198.18.2.1"'));
     assert.ok(data(r, 'additionals').includes('db-0.db.default.svc.cluster.local AAAA "fd00::1:1"'));
   });
 
   it('answers PTR for service and endpoint addresses, IPv4 and IPv6', async () => {
-    assert.deepEqual((await dig(dns.port, '10.0.96.10.in-addr.arpa', 'PTR')).answer, ['10.0.96.10.in-addr.arpa. 5 IN PTR web.default.svc.cluster.local.']);
-    assert.deepEqual((await dig(dns.port, '1.0.1.10.in-addr.arpa', 'PTR')).answer, ['1.0.1.10.in-addr.arpa. 5 IN PTR db-0.db.default.svc.cluster.local.']);
+    assert.deepEqual((await dig(dns.port, '10.1.19.198.in-addr.arpa', 'PTR')).answer, ['10.1.19.198.in-addr.arpa. 5 IN PTR web.default.svc.cluster.local.']);
+    assert.deepEqual((await dig(dns.port, '1.2.18.198.in-addr.arpa', 'PTR')).answer, ['1.2.18.198.in-addr.arpa. 5 IN PTR db-0.db.default.svc.cluster.local.']);
     const v6 = await dig(dns.port, '-x', 'fd00:10:96::a');
     assert.equal(v6.answer.length, 1);
     assert.match(v6.answer[0], /IN PTR web\.default\.svc\.cluster\.local\.$/);
     const ep6 = await dig(dns.port, '-x', 'fd00::1:1');
     assert.match(ep6.answer[0], /IN PTR db-0\.db\.default\.svc\.cluster\.local\.$/);
-    assert.equal((await dig(dns.port, '99.99.99.10.in-addr.arpa', 'PTR')).status, 'NXDOMAIN');
+    assert.equal((await dig(dns.port, '99.99.18.198.in-addr.arpa', 'PTR')).status, 'NXDOMAIN');
   });
 
   it('answers an ExternalName service with a CNAME, chasing targets inside the cluster zone', async () => {
     const r = await dig(dns.port, 'ext.default.svc.cluster.local', 'A');
-    assert.deepEqual(r.answer, ['ext.default.svc.cluster.local. 5 IN CNAME web.default.svc.cluster.local.', 'web.default.svc.cluster.local. 5 IN A 10.96.0.10']);
+    assert.deepEqual(r.answer, ['ext.default.svc.cluster.local. 5 IN CNAME web.default.svc.cluster.local.', 'web.default.svc.cluster.local. 5 IN A 198.19.1.10']);
     const c = await dig(dns.port, 'outside.default.svc.cluster.local', 'CNAME');
     assert.deepEqual(c.answer, ['outside.default.svc.cluster.local. 5 IN CNAME www.example.org.']);
   });
@@ -121,21 +121,42 @@ cluster.local in-addr.arpa ip6.arpa {
   });
 
   it('answers pod A records with pods insecure', async () => {
-    assert.deepEqual((await dig(dns.port, '10-2-0-99.default.pod.cluster.local', 'A')).answer, ['10-2-0-99.default.pod.cluster.local. 5 IN A 10.2.0.99']);
+    assert.deepEqual((await dig(dns.port, '198-18-4-99.default.pod.cluster.local', 'A')).answer, ['198-18-4-99.default.pod.cluster.local. 5 IN A 198.18.4.99']);
     assert.equal((await dig(dns.port, 'not-an-ip.default.pod.cluster.local', 'A')).status, 'NXDOMAIN');
   });
 
   it('preserves the case of the question in the answer', async () => {
     const r = await dig(dns.port, 'WeB.DeFault.SVC.cluster.LOCAL', 'A');
-    assert.deepEqual(r.answer, ['WeB.DeFault.SVC.cluster.LOCAL. 5 IN A 10.96.0.10']);
+    assert.deepEqual(r.answer, ['WeB.DeFault.SVC.cluster.LOCAL. 5 IN A 198.19.1.10']);
   });
 
   it('follows watch events: a new service resolves, a deleted one stops', async () => {
-    api.upsert(PATHS.services, k8s.service('default', 'late', { clusterIP: '10.96.0.77', clusterIPs: ['10.96.0.77'], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }));
+    createService(api, 'default', 'late', { clusterIP: '198.19.1.77', clusterIPs: ['198.19.1.77'], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] });
     const r = await eventually(() => dig(dns.port, 'late.default.svc.cluster.local'), (x) => x.status === 'NOERROR');
-    assert.deepEqual(r.answer, ['late.default.svc.cluster.local. 5 IN A 10.96.0.77']);
-    api.remove(PATHS.services, 'default', 'late');
+    assert.deepEqual(r.answer, ['late.default.svc.cluster.local. 5 IN A 198.19.1.77']);
+    deleteService(api, 'default', 'late');
     const gone = await eventually(() => dig(dns.port, 'late.default.svc.cluster.local'), (x) => x.status === 'NXDOMAIN');
     assert.equal(gone.status, 'NXDOMAIN');
+  });
+
+  // Issue 5's acceptance: a Service created through the stand-in's API, as kubectl create -f
+  // does it, with the address allocated by the stand-in, becomes resolvable (A, AAAA, SRV, PTR).
+  it('resolves a service created through the stand-in API, with the addresses it allocated', async () => {
+    const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'created', labels: { app: 'created' } }, spec: { ipFamilyPolicy: 'PreferDualStack', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] } };
+    const res = await fetch(`${api.url}/api/v1/namespaces/default/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(service) });
+    assert.equal(res.status, 201);
+    const created = (await res.json()) as { spec: { clusterIPs: string[] } };
+    const [v4, v6] = created.spec.clusterIPs;
+    assert.ok(v4.startsWith('198.19.'), v4);
+    assert.ok(v6.startsWith('fd00:10:96::'), v6);
+    const a = await eventually(() => dig(dns.port, 'created.default.svc.cluster.local', 'A'), (x) => x.status === 'NOERROR');
+    assert.deepEqual(a.answer, [`created.default.svc.cluster.local. 5 IN A ${v4}`]);
+    assert.deepEqual((await dig(dns.port, 'created.default.svc.cluster.local', 'AAAA')).answer, [`created.default.svc.cluster.local. 5 IN AAAA ${v6}`]);
+    // Weight 50: CoreDNS splits 100 over the service's two addresses.
+    assert.deepEqual((await dig(dns.port, '_http._tcp.created.default.svc.cluster.local', 'SRV')).answer, ['_http._tcp.created.default.svc.cluster.local. 5 IN SRV 0 50 8080 created.default.svc.cluster.local.']);
+    assert.deepEqual((await dig(dns.port, '-x', v4)).answer, [`${v4.split('.').reverse().join('.')}.in-addr.arpa. 5 IN PTR created.default.svc.cluster.local.`]);
+    const del = await fetch(`${api.url}/api/v1/namespaces/default/services/created`, { method: 'DELETE' });
+    assert.equal(del.status, 200);
+    assert.equal((await eventually(() => dig(dns.port, 'created.default.svc.cluster.local', 'A'), (x) => x.status === 'NXDOMAIN')).status, 'NXDOMAIN');
   });
 });

@@ -6,8 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeKubeApi, type FakeKubeApi } from './support/fake-kube-api.js';
-import { loadClusterFixture } from './support/cluster-fixture.js';
+import { loadClusterFixture, startStandIn, type StandIn } from './support/cluster-fixture.js';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.js';
 import { dig } from './support/dns-client.js';
 import { startTestDns, type TestDns } from './support/server.js';
@@ -38,7 +37,7 @@ const EXPECTED_SERIES = [
 ];
 
 describe('prometheus plugin scraped by Prometheus', { timeout: 90_000 }, () => {
-  let api: FakeKubeApi;
+  let api: StandIn;
   let upstream: FakeUpstream;
   let dns: TestDns;
   let prom: ChildProcess;
@@ -46,7 +45,7 @@ describe('prometheus plugin scraped by Prometheus', { timeout: 90_000 }, () => {
   let dir: string;
 
   before(async () => {
-    api = await startFakeKubeApi();
+    api = await startStandIn();
     loadClusterFixture(api);
     upstream = await startFakeUpstream();
     const metricsPort = await freeTcpPort();
