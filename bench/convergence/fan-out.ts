@@ -13,7 +13,7 @@
  * - A returning agent always gets its whole slice (Neutron agents resync fully on start and on RPC trouble).
  */
 import type { FanOutPolicy } from '../../src/feed/hub.js';
-import type { RelevanceIndex, TouchedKeys } from '../../src/feed/relevance-index.js';
+import type { RelevanceIndex, TouchedKeys, TouchMode } from '../../src/feed/relevance-index.js';
 import type { LoggedChange } from '../../src/store/changelog.js';
 
 type Wire = Record<string, unknown> | null | undefined;
@@ -23,8 +23,8 @@ export const NEUTRON_FAN_OUT: FanOutPolicy = {
   snapshotOnResume: () => true,
 };
 
-function neutronTouched(index: RelevanceIndex, change: LoggedChange, connectedHosts: () => Iterable<string>): TouchedKeys {
-  const out = index.touched(change);
+function neutronTouched(index: RelevanceIndex, change: LoggedChange, connectedHosts: () => Iterable<string>, mode: TouchMode): TouchedKeys {
+  const out = index.touched(change, mode);
   const add = (host: string, key: string) => {
     let keys = out.get(host);
     if (!keys) out.set(host, (keys = new Set()));

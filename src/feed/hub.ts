@@ -2,7 +2,7 @@ import type { Logger } from '../lib/logger.js';
 import { compactedThrough, currentRevision, readChanges, type LoggedChange } from '../store/changelog.js';
 import type { Db } from '../store/database.js';
 import type { Store } from '../store/store.js';
-import { RelevanceIndex, type TouchedKeys } from './relevance-index.js';
+import { RelevanceIndex, type TouchedKeys, type TouchMode } from './relevance-index.js';
 import type { FeedMessage } from './target-state.js';
 
 /** Where a host's messages go: the stream of one connected agent. */
@@ -24,13 +24,13 @@ const PAGE = 1000;
  * agent's revision). Benchmarks swap in other policies built from the same index (e.g. a model of Neutron's).
  */
 export interface FanOutPolicy {
-  touched(index: RelevanceIndex, change: LoggedChange, connectedHosts: () => Iterable<string>): TouchedKeys;
+  touched(index: RelevanceIndex, change: LoggedChange, connectedHosts: () => Iterable<string>, mode: TouchMode): TouchedKeys;
   /** True when an agent returning at `since` is sent its whole slice although the log still reaches back to it. */
   snapshotOnResume(since: number): boolean;
 }
 
 export const SPRUT_FAN_OUT: FanOutPolicy = {
-  touched: (index, change) => index.touched(change),
+  touched: (index, change, _connected, mode) => index.touched(change, mode),
   snapshotOnResume: () => false,
 };
 
@@ -117,7 +117,7 @@ export class FeedHub {
       const reached = new Set<string>();
       for (const change of changes) {
         this.index.apply(change);
-        for (const [host, keys] of this.touched(change)) {
+        for (const [host, keys] of this.touched(change, 'live')) {
           const sinks = this.sinks.get(host);
           if (!sinks?.size) continue;
           const messages = this.index.messagesFor(host, keys);
@@ -132,8 +132,8 @@ export class FeedHub {
     }
   }
 
-  private touched(change: LoggedChange): TouchedKeys {
-    return this.fanOut.touched(this.index, change, () => this.sinks.keys());
+  private touched(change: LoggedChange, mode: TouchMode): TouchedKeys {
+    return this.fanOut.touched(this.index, change, () => this.sinks.keys(), mode);
   }
 
   private deliver(host: string, messages: FeedMessage[]): void {
@@ -180,7 +180,7 @@ export class FeedHub {
       const changes = await this.store.read((db) => readChanges(db, cursor, PAGE));
       for (const change of changes) {
         if (change.revision > this.index.revision) break pages;
-        for (const key of this.touched(change).get(host) ?? []) keys.add(key);
+        for (const key of this.touched(change, 'replay').get(host) ?? []) keys.add(key);
         cursor = change.revision;
       }
       if (changes.length < PAGE) break;

@@ -68,7 +68,11 @@ class CountIndex {
   }
 
   has(outer: string, inner: string): boolean {
-    return (this.map.get(outer)?.get(inner) ?? 0) > 0;
+    return this.count(outer, inner) > 0;
+  }
+
+  count(outer: string, inner: string): number {
+    return this.map.get(outer)?.get(inner) ?? 0;
   }
 
   keys(outer: string): IterableIterator<string> {
@@ -98,6 +102,9 @@ class SetIndex {
 }
 
 export type TouchedKeys = Map<string, Set<string>>;
+
+/** `live`: the index is exactly as of the change being judged; `replay`: the index is today's, the change older. */
+export type TouchMode = 'live' | 'replay';
 
 export class RelevanceIndex {
   revision = 0;
@@ -198,7 +205,7 @@ export class RelevanceIndex {
    * The keys each host must be sent because of this change, judged with the change's before and after states
    * and the index as it is now (after the change, for a live change; today, for a replay).
    */
-  touched(change: LoggedChange): TouchedKeys {
+  touched(change: LoggedChange, mode: TouchMode = 'replay'): TouchedKeys {
     const out: TouchedKeys = new Map();
     const add = (host: string, key: string) => {
       if (!host) return;
@@ -210,7 +217,7 @@ export class RelevanceIndex {
     const after = change.body as Wire | null;
     switch (change.resource) {
       case 'port':
-        this.touchedByPort(change.id, before ? portState(before) : undefined, after ? portState(after) : undefined, add);
+        this.touchedByPort(change.id, before ? portState(before) : undefined, after ? portState(after) : undefined, add, mode);
         break;
       case 'network': {
         const [a, b] = [before ? networkState(before) : undefined, after ? networkState(after) : undefined];
@@ -245,7 +252,7 @@ export class RelevanceIndex {
     return out;
   }
 
-  private touchedByPort(id: string, a: PortState | undefined, b: PortState | undefined, add: (host: string, key: string) => void): void {
+  private touchedByPort(id: string, a: PortState | undefined, b: PortState | undefined, add: (host: string, key: string) => void, mode: TouchMode): void {
     if (sameJson(a, b)) return;
     const networkId = (b ?? a)!.networkId;
     const localHosts = new Set([a?.host ?? '', b?.host ?? ''].filter(Boolean));
@@ -254,8 +261,10 @@ export class RelevanceIndex {
       add(host, `port:${id}`);
       add(host, `remotePort:${id}`);
       add(host, `network:${networkId}`);
-      // A host that just came onto the network needs every remote port of it.
-      if (b?.host === host && a?.host !== host) add(host, `networkRemotes:${networkId}`);
+      // A host that just came onto the network needs every remote port of it. Live, the index is as of this change,
+      // so "just came" is "this is its only port there"; a replay judges with today's index and cannot tell.
+      const arrived = b?.host === host && a?.host !== host;
+      if (arrived && (mode === 'replay' || this.networkHosts.count(networkId, host) === 1)) add(host, `networkRemotes:${networkId}`);
       for (const g of groups) {
         add(host, `securityGroup:${g}`);
         const group = this.groups.get(g);
@@ -304,6 +313,7 @@ export class RelevanceIndex {
     const objects: FeedMessage[] = [];
     const adds = new Map<string, string[]>();
     const removes = new Map<string, string[]>();
+    const referencing = new Map<string, boolean>();
     for (const key of keys) {
       const colon = key.indexOf(':');
       const kind = key.slice(0, colon);
@@ -330,9 +340,13 @@ export class RelevanceIndex {
           const bar = id.indexOf('|');
           const group = id.slice(0, bar);
           const address = id.slice(bar + 1);
-          if (!this.hostsReferencing(group).has(host)) break;
+          let held = referencing.get(group);
+          if (held === undefined) referencing.set(group, (held = this.hostsReferencing(group).has(host)));
+          if (!held) break;
           const target = this.groupMembers.has(group, address) ? adds : removes;
-          target.set(group, [...(target.get(group) ?? []), address]);
+          let list = target.get(group);
+          if (!list) target.set(group, (list = []));
+          list.push(address);
           break;
         }
       }

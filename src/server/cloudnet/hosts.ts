@@ -96,7 +96,10 @@ export async function registerHostsRoutes(app: FastifyInstance, ctx: ServerConte
   const hub = new FeedHub(ctx.store, indexSource(services), ctx.logger, opts.fanOut);
   await hub.start();
 
+  // A server that was itself down heard no heartbeats: judge no host until agents have had a down time to reach it.
+  const judgeFrom = Date.now() + opts.agentDownTimeSeconds * 1000;
   const liveness = setInterval(() => {
+    if (Date.now() < judgeFrom) return;
     void markSilentHostsDown(ctx.store, ports, opts.agentDownTimeSeconds).catch((err: unknown) => ctx.logger.error({ err }, 'liveness check failed'));
   }, opts.livenessCheckMs);
   liveness.unref();
@@ -145,7 +148,11 @@ export async function registerHostsRoutes(app: FastifyInstance, ctx: ServerConte
       if (typeof status !== 'string' || !PORT_STATUSES.has(status)) throw badRequest(`Invalid input for status of port ${id}: '${String(status)}'.`);
     }
     if (!ports) throw notFound('Ports are not served here.');
-    await ctx.store.write((tx) => setPortStatuses(tx, ports, request.params.host, statuses as Record<string, string>));
+    await ctx.store.write(async (tx) => {
+      // A host that reports is alive: its report must not leave ACTIVE ports on a host marked down.
+      if (!(await heartbeat(tx, request.params.host))) throw notFound(`Host ${request.params.host} is not registered.`);
+      await setPortStatuses(tx, ports, request.params.host, statuses as Record<string, string>);
+    });
     void reply.status(204);
   });
 

@@ -66,7 +66,7 @@ function runScenario(seed: number, steps: number) {
     };
     log.push(change);
     index.apply(change);
-    for (const [host, keys] of index.touched(change)) fold(index.messagesFor(host, keys), live.get(host)!);
+    for (const [host, keys] of index.touched(change, 'live')) fold(index.messagesFor(host, keys), live.get(host)!);
   };
 
   for (const [i, h] of HOSTS.entries()) commit('host', h, { name: h, tunnel_ip: `198.18.0.${10 + i}`, provider_interfaces: {} });
