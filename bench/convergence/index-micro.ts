@@ -63,7 +63,7 @@ const bytes = (messages: unknown[]) => messages.reduce((n: number, m) => n + JSO
 const created = change('port-new', portBody(P, ['base']), null);
 index.apply(created);
 t = performance.now();
-const touched = index.touched(created);
+const touched = index.touched(created, 'live');
 let total = 0;
 let bound = 0;
 for (const [h, keys] of touched) {
@@ -74,7 +74,7 @@ for (const [h, keys] of touched) {
 const portOnly = bytes(index.messagesFor(host(P % H), ['port:port-new']));
 console.log(
   `1. port create on a host already on its network: ${touched.size} hosts, ${total} bytes in ${(performance.now() - t).toFixed(1)} ms; ` +
-    `the bound host alone ${bound} bytes (its new local port is ${portOnly} bytes: the rest is the network's ${(perNetwork - 1) * (P / H)} remote ports again)`,
+    `the bound host alone ${bound} bytes (its new local port ${portOnly} bytes; resending the network's ${(perNetwork - 1) * (P / H)} remote ports would be ~${bytes(index.messagesFor(host(P % H), ['networkRemotes:net-0']))} bytes)`,
 );
 
 // 2. A resume after K members joined `big`: one host that references it, K member keys.
