@@ -73,7 +73,7 @@ async function benchTarget(target: Target, ceiling: number): Promise<string[]> {
         if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${text}`);
         return text ? JSON.parse(text) : undefined;
       });
-    await api('PUT', `/quotas/${await projectOf(server.url, token)}`, { quota: { port: -1, network: -1, subnet: -1 } });
+    await api('PUT', `/quotas/${await session.getProjectId()}`, { quota: { port: -1, network: -1, subnet: -1 } });
     const net = (await api('POST', '/networks', { network: { name: 'bench' } })).network;
     await api('POST', '/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '198.18.0.0/16' } });
 
@@ -154,9 +154,5 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await new Promise((r) => child.once('exit', r));
 }
 
-async function projectOf(url: string, token: string): Promise<string> {
-  const r = await fetch(`${url}/identity/v3/auth/tokens`, { headers: { 'x-auth-token': token, 'x-subject-token': token } });
-  return ((await r.json()) as { token: { project: { id: string } } }).token.project.id;
-}
 
 await main();

@@ -13,6 +13,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { summarize } from '../lib/stats.js';
 import { Heartbeats, Meter, SimAgent, type Holds } from './agents.js';
+import { KeystoneSession } from '../../src/lib/openstack-session.js';
 
 export interface ConvergenceOptions {
   hosts: number;
@@ -124,9 +125,10 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
     let t = performance.now();
     await start('sprut');
     note(`server up in ${server!.bootMs.toFixed(0)} ms (empty database)`);
-    const token = await issueToken(url(), password);
+    const session = new KeystoneSession({ authUrl: `${url()}/identity/v3`, username: 'admin', password, projectName: 'admin' });
+    const token = await session.getToken();
     const api = jsonApi(url, token, calls);
-    const project = await projectOf(url(), token);
+    const project = await session.getProjectId();
     await api('PUT', `/network/v2.0/quotas/${project}`, {
       quota: { port: -1, network: -1, subnet: -1, security_group: -1, security_group_rule: -1 },
     });
@@ -515,23 +517,4 @@ async function stopServer(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function issueToken(url: string, password: string): Promise<string> {
-  const r = await fetch(`${url}/identity/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password } } },
-        scope: { project: { name: 'admin', domain: { id: 'default' } } },
-      },
-    }),
-  });
-  const token = r.headers.get('x-subject-token');
-  if (!token) throw new Error(`token: ${r.status} ${await r.text()}`);
-  return token;
-}
 
-async function projectOf(url: string, token: string): Promise<string> {
-  const r = await fetch(`${url}/identity/v3/auth/tokens`, { headers: { 'x-auth-token': token, 'x-subject-token': token } });
-  return ((await r.json()) as { token: { project: { id: string } } }).token.project.id;
-}

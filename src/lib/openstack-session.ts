@@ -14,6 +14,7 @@ export interface Credentials {
 
 export class KeystoneSession {
   private token: string | undefined;
+  private project: string | undefined;
   private expiresAt = 0;
   private pending: Promise<string> | undefined;
 
@@ -43,6 +44,12 @@ export class KeystoneSession {
     return this.pending;
   }
 
+  /** The id of the project the session is scoped to. */
+  async getProjectId(): Promise<string> {
+    await this.getToken();
+    return this.project!;
+  }
+
   /** A fetch with the token, retried once with a fresh token if the first answer is 401. */
   async fetch(url: string, init: RequestInit = {}): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
@@ -68,9 +75,10 @@ export class KeystoneSession {
       }),
     });
     const token = response.headers.get('x-subject-token');
-    const body = (await response.json().catch(() => ({}))) as { token?: { expires_at?: string } };
+    const body = (await response.json().catch(() => ({}))) as { token?: { expires_at?: string; project?: { id?: string } } };
     if (response.status !== 201 || !token) throw new Error(`Keystone login as ${c.username} failed: HTTP ${response.status}`);
     this.token = token;
+    this.project = body.token?.project?.id;
     this.expiresAt = body.token?.expires_at ? Date.parse(body.token.expires_at) : Date.now() + 3_600_000;
     return token;
   }

@@ -1,33 +1,34 @@
 import { randomBytes } from 'node:crypto';
+import { KeystoneSession } from '../../../src/lib/openstack-session.js';
+import { jsonClient, type JsonClient, type JsonResponse } from '../../support/http.js';
 import type { Account } from './config.js';
 
-export interface ApiResponse {
-  status: number;
-  headers: Headers;
-  body: any;
-}
+export type ApiResponse = JsonResponse;
 
 /** A minimal OpenStack client for the harness's own setup calls (accounts, the public network, extensions). */
 export class CloudClient {
   private constructor(
     readonly url: string,
-    private readonly token: string,
+    private readonly client: JsonClient,
   ) {}
 
   static async login(url: string, user: string, password: string, project: string): Promise<CloudClient> {
-    const response = await request(url, 'POST', '/identity/v3/auth/tokens', undefined, {
-      auth: {
-        identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password } } },
-        scope: { project: { name: project, domain: { name: 'Default' } } },
-      },
-    });
-    const token = response.headers.get('x-subject-token');
-    if (response.status !== 201 || !token) throw new Error(`login as ${user}: ${response.status} ${JSON.stringify(response.body)}`);
-    return new CloudClient(url, token);
+    const session = new KeystoneSession({ authUrl: `${url}/identity/v3`, username: user, password, projectName: project });
+    return new CloudClient(url, jsonClient(url, await session.getToken()));
   }
 
   call(method: string, path: string, body?: unknown): Promise<ApiResponse> {
-    return request(this.url, method, path, this.token, body);
+    switch (method) {
+      case 'GET':
+        return this.client.get(path);
+      case 'POST':
+        return this.client.post(path, body);
+      case 'PUT':
+        return this.client.put(path, body);
+      case 'DELETE':
+        return this.client.delete(path);
+    }
+    throw new Error(`unsupported method ${method}`);
   }
 
   /** Like `call`, but a status outside 2xx is an error naming the request. */
@@ -52,25 +53,6 @@ export class CloudClient {
   }
 }
 
-async function request(url: string, method: string, path: string, token: string | undefined, body?: unknown): Promise<ApiResponse> {
-  const response = await fetch(url + path, {
-    method,
-    headers: {
-      accept: 'application/json',
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token ? { 'x-auth-token': token } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    // a non-JSON body (an HTML 404 page) stays text
-  }
-  return { status: response.status, headers: response.headers, body: parsed };
-}
 
 export interface AccountPlan {
   /** Accounts holding `member` on a project of their own (tempest's primary, alt, …). */

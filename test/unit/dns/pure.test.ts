@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { parseDuration } from '../../../src/dns/plugins/args.js';
 import { addressOfReverseName, canonicalIPv6, reverseName } from '../../../src/dns/reverse.js';
 import { parseHosts } from '../../../src/dns/plugins/hosts/hosts-file.js';
-import { matchesLabels, parseLabelSelector } from '../../../src/dns/plugins/kubernetes/label-selector.js';
+import { matchesLabels, parseLabelSelector } from '../../../src/kube/label-selector.js';
 import { cacheTtl, classifyReply, type CachePolicy } from '../../../src/dns/plugins/cache/policy.js';
 import { parseForwardOptions, upstreamOrder } from '../../../src/dns/plugins/forward/index.js';
 import { parseResolvConfNameservers } from '../../../src/dns/plugins/forward/resolv-conf.js';

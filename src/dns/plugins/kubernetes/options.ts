@@ -3,7 +3,7 @@
 import type { Directive } from '../../corefile/parser.js';
 import { directiveError, expectArgs, intArg, unsupported, zonesArg } from '../args.js';
 import { NO_FALLTHROUGH, parseFallthrough, type Fallthrough } from '../fallthrough.js';
-import { parseLabelSelector, type LabelSelector } from './label-selector.js';
+import { parseLabelSelector, type LabelSelector } from '../../../kube/label-selector.js';
 import type { SynthesisOptions } from './records.js';
 
 export interface KubernetesOptions extends SynthesisOptions {

@@ -8,7 +8,7 @@ import { CoreV1Api, DiscoveryV1Api, KubeConfig, Watch, type KubernetesObject, ty
 import type { Logger } from '../../../lib/logger.js';
 import type { DnsMetrics } from '../../metrics.js';
 import type { DnsIndex } from './dns-index.js';
-import { matchesLabels } from './label-selector.js';
+import { matchesLabels } from '../../../kube/label-selector.js';
 import { namespaceName, serviceKey, toPodInfo, toServiceInfo, toSliceInfo } from './objects.js';
 import type { KubernetesOptions } from './options.js';
 import { isFirstWorker } from '../../cluster.js';
