@@ -1,29 +1,24 @@
 // forward and cache against scriptable local upstreams and dnsmasq; loopback only.
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { dig, query } from './support/dns-client.js';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.js';
+import { cleanupsAfterFile } from './support/cleanups.js';
 import { startTestDns, type TestDns } from './support/server.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-after(async () => {
-  // Every cleanup runs even when one fails, so no socket or child outlives the file.
-  const failures: unknown[] = [];
-  for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch((err: unknown) => failures.push(err));
-  if (failures.length) throw failures[0];
-}, { timeout: 30_000 });
+const defer = cleanupsAfterFile();
 
 async function upstream(address?: string): Promise<FakeUpstream> {
   const u = await startFakeUpstream(address);
-  cleanups.push(() => u.close());
+  defer(() => u.close());
   return u;
 }
 
 async function dns(corefile: string): Promise<TestDns> {
   const s = await startTestDns(corefile);
-  cleanups.push(() => s.close());
+  defer(() => s.close());
   return s;
 }
 
@@ -37,7 +32,7 @@ async function freeUdpPort(): Promise<number> {
 
 async function startDnsmasq(port: number): Promise<ChildProcess> {
   const child = spawn('dnsmasq', ['--no-daemon', '--port', String(port), '--listen-address', '127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--user=root', '--address=/wild.masq.test/10.8.0.1', '--host-record=h.masq.test,10.8.0.2'], { stdio: 'ignore' });
-  cleanups.push(() => void child.kill());
+  defer(() => void child.kill());
   for (let i = 0; i < 50; i++) {
     const r = await query(port, 'h.masq.test', 'A', { timeoutMs: 100 }).catch(() => null);
     if (r) return child;

@@ -1,40 +1,27 @@
 // health, ready, log, loadbalance, hosts, reload and loop, end to end; and the CLI.
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dig, query } from './support/dns-client.js';
+import { cleanupsAfterFile } from './support/cleanups.js';
+import { freeTcpPort } from './support/ports.js';
 import { eventually, startTestDns, type TestDns } from './support/server.js';
 
 // The built CLI (scripts/test.sh builds first): starting it is much faster than through tsx.
 const CLI = join(import.meta.dirname, '../../dist/src/cli/main.js');
 
-const cleanups: (() => Promise<void> | void)[] = [];
-after(async () => {
-  // Every cleanup runs even when one fails, so no socket or child outlives the file.
-  const failures: unknown[] = [];
-  for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch((err: unknown) => failures.push(err));
-  if (failures.length) throw failures[0];
-}, { timeout: 30_000 });
+const defer = cleanupsAfterFile();
 const dir = mkdtempSync(join(tmpdir(), 'cloudnet-dns-'));
-cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+defer(() => rmSync(dir, { recursive: true, force: true }));
 
 async function dns(corefile: string, path: string | null = null): Promise<TestDns> {
   const s = await startTestDns(corefile, path);
-  cleanups.push(() => s.close());
+  defer(() => s.close());
   return s;
-}
-
-async function freeTcpPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 describe('plugins', { timeout: 90_000 }, () => {
@@ -114,7 +101,7 @@ describe('cloudnet dns command', { timeout: 90_000 }, () => {
     const metricsPort = await freeTcpPort();
     writeFileSync(conf, `. {\n  bind 127.0.0.1\n  prometheus 127.0.0.1:${metricsPort}\n  hosts {\n    10.0.0.9 cli.test\n  }\n}\n`);
     const child = spawn(process.execPath, [CLI, 'dns', '-conf', conf, '-dns.port', '0', '-workers', '2'], { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
-    cleanups.push(() => void child.kill('SIGKILL'));
+    defer(() => void child.kill('SIGKILL'));
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (c: Buffer) => {
@@ -157,7 +144,7 @@ describe('loop', { timeout: 90_000 }, () => {
     // Forwarding to itself: the probe query comes back again and again.
     writeFileSync(conf, `.:${port} {\n  bind 127.0.0.1\n  loop\n  forward . 127.0.0.1:${port}\n}\n`);
     const looping = spawn(process.execPath, [CLI, 'dns', '-conf', conf, '-workers', '1'], { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
-    cleanups.push(() => void looping.kill('SIGKILL'));
+    defer(() => void looping.kill('SIGKILL'));
     let err = '';
     looping.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const code = await new Promise<number | null>((r) => looping.on('exit', (c) => r(c)));

@@ -3,21 +3,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadClusterFixture, startStandIn, type StandIn } from './support/cluster-fixture.js';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.js';
 import { dig } from './support/dns-client.js';
+import { freeTcpPort } from './support/ports.js';
 import { startTestDns, type TestDns } from './support/server.js';
-
-async function freeTcpPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const EXPECTED_SERIES = [
   'coredns_dns_requests_total',
