@@ -17,7 +17,11 @@ import {
 } from './attributes.js';
 import { parseListQuery, type QueryParams } from './list-query.js';
 import { getRow, getRowForUpdate, listRows, tagsOf, type CustomFilter, type Row, type VisibilityFilter } from './repository.js';
-import { string, InvalidValue } from './validators.js';
+import {
+  string,
+  InvalidValue,
+  invalidInput,
+} from './validators.js';
 
 /** What a Neutron resource adds to the generic machinery: who sees what, derived attributes, and its rules. */
 export interface Resource {
@@ -297,7 +301,7 @@ export function checkTag(tag: unknown): string {
     if (!t || t.includes(',')) throw new InvalidValue(`'${t}' is not a valid tag`);
     return t;
   } catch (err) {
-    if (err instanceof InvalidValue) throw badRequest(`Invalid input for operation: ${err.message}.`, 'InvalidInput');
+    if (err instanceof InvalidValue) throw invalidInput(`${err.message}`);
     throw err;
   }
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest, forbidden, notFound } from '../../lib/errors.js';
+import { forbidden, notFound } from '../../lib/errors.js';
 import type { ApiModule, ServerContext } from '../app.js';
 import { authOf, requireToken, type AuthContext } from '../auth.js';
 import { renderNeutronFault, useFaultFormat } from '../faults.js';
@@ -11,6 +11,7 @@ import { registerQuotaRoutes } from './quota-routes.js';
 import { hasTags } from './attributes.js';
 import { checkTag, type ResourceService } from './resource.js';
 import { createNetworkServices } from './resources/index.js';
+import { invalidInput } from './validators.js';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: QueryParams }>;
 
@@ -106,7 +107,7 @@ function registerCollection(app: FastifyInstance, service: ResourceService, base
     const auth = authOf(request);
     requireWriter(auth, `update_${member}:tags`);
     const body = request.body as { tags?: unknown } | undefined;
-    if (!body || !Array.isArray(body.tags)) throw badRequest("Invalid input for operation: 'tags' is a required list.", 'InvalidInput');
+    if (!body || !Array.isArray(body.tags)) throw invalidInput("'tags' is a required list");
     return { tags: await service.replaceTags(auth, request.params.id, body.tags.map(checkTag)) };
   });
   app.put(`${tags}/:tag`, async (request: Req, reply: FastifyReply) => {

@@ -1,11 +1,19 @@
-import { badRequest, conflict, ApiError } from '../../../lib/errors.js';
+import { conflict, ApiError } from '../../../lib/errors.js';
 import type { Db } from '../../../store/database.js';
 import type { WriteTx } from '../../../store/store.js';
 import { standardAttributes, toColumns, type ResourceSpec, type WireObject } from '../attributes.js';
 import { VXLAN_OVERHEAD, type NetworkConfig } from '../config.js';
 import { writeColumns, type Resource } from '../resource.js';
 import { chunks } from '../repository.js';
-import { boolean, integer, nonNegative, oneOf, stringOrNull, string } from '../validators.js';
+import {
+  boolean,
+  integer,
+  nonNegative,
+  oneOf,
+  stringOrNull,
+  string,
+  invalidInput,
+} from '../validators.js';
 
 export const networkSpec: ResourceSpec = {
   collection: 'networks',
@@ -71,8 +79,8 @@ export function createNetworkResource(config: NetworkConfig): Resource {
 }
 
 function checkMtu(mtu: number, max: number): void {
-  if (mtu < 68) throw badRequest(`Invalid input for operation: MTU ${mtu} is below the minimum of 68.`, 'InvalidInput');
-  if (mtu > max) throw badRequest(`Invalid input for operation: Requested MTU is too big, maximum is ${max}.`, 'InvalidInput');
+  if (mtu < 68) throw invalidInput(`MTU ${mtu} is below the minimum of 68`);
+  if (mtu > max) throw invalidInput(`Requested MTU is too big, maximum is ${max}`);
 }
 
 interface Segment {
@@ -88,22 +96,22 @@ async function allocateSegment(tx: WriteTx, config: NetworkConfig, values: WireO
   const requestedId = values['provider:segmentation_id'] as number | null | undefined;
   if (type === 'flat') {
     if (requestedId !== undefined && requestedId !== null) {
-      throw badRequest('Invalid input for operation: segmentation_id specified for flat provider network.', 'InvalidInput');
+      throw invalidInput('segmentation_id specified for flat provider network');
     }
-    if (!physnet) throw badRequest('Invalid input for operation: physical_network required for flat provider network.', 'InvalidInput');
+    if (!physnet) throw invalidInput('physical_network required for flat provider network');
     if (!config.physicalNetworks.includes(physnet)) {
-      throw badRequest(`Invalid input for operation: physical_network '${physnet}' unknown for flat provider network.`, 'InvalidInput');
+      throw invalidInput(`physical_network '${physnet}' unknown for flat provider network`);
     }
     await tx.lock(`flat:${physnet}`);
     const used = await tx.db.selectFrom('networks').select('id').where('provider_network_type', '=', 'flat').where('provider_physical_network', '=', physnet).executeTakeFirst();
     if (used) throw conflict(`Unable to create the flat network. Physical network ${physnet} is in use.`, 'FlatNetworkInUse');
     return { type, physicalNetwork: physnet, segmentationId: null };
   }
-  if (physnet) throw badRequest(`Invalid input for operation: provider:physical_network specified for vxlan network.`, 'InvalidInput');
+  if (physnet) throw invalidInput(`provider:physical_network specified for vxlan network`);
   await tx.lock('vxlan-vni');
   if (requestedId !== undefined && requestedId !== null) {
     if (requestedId < 1 || requestedId > 0xffffff) {
-      throw badRequest(`Invalid input for operation: ${requestedId} is not a valid VXLAN VNI, valid range is from 1 to 16777215.`, 'InvalidInput');
+      throw invalidInput(`${requestedId} is not a valid VXLAN VNI, valid range is from 1 to 16777215`);
     }
     const used = await tx.db.selectFrom('networks').select('id').where('provider_network_type', '=', 'vxlan').where('provider_segmentation_id', '=', requestedId).executeTakeFirst();
     if (used) throw conflict(`Unable to create the network. The tunnel ID ${requestedId} is in use.`, 'TunnelIdInUse');

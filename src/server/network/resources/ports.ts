@@ -22,6 +22,7 @@ import {
   string,
   uuid,
   type Convert,
+  invalidInput,
 } from '../validators.js';
 import { attachableNetwork } from './subnets.js';
 
@@ -287,17 +288,17 @@ async function allocateFixedIps(tx: WriteTx, networkId: string, requested: Reque
     if (r.subnet_id) {
       subnet = subnets.find((s) => s.id === r.subnet_id);
       if (!subnet) {
-        throw badRequest(`Invalid input for operation: Failed to create port on network ${networkId}, because fixed_ips included invalid subnet ${r.subnet_id}.`, 'InvalidInput');
+        throw invalidInput(`Failed to create port on network ${networkId}, because fixed_ips included invalid subnet ${r.subnet_id}`);
       }
     }
     if (r.ip_address) {
       const ip = parseIp(r.ip_address)!;
       subnet ??= subnets.find((s) => cidrContains(parseCidr(s.cidr)!, ip));
       if (!subnet || !cidrContains(parseCidr(subnet.cidr)!, ip)) {
-        throw badRequest(`Invalid input for operation: IP address ${r.ip_address} is not a valid IP for the specified subnet.`, 'InvalidInput');
+        throw invalidInput(`IP address ${r.ip_address} is not a valid IP for the specified subnet`);
       }
       if (out.some((o) => o.ip_address === r.ip_address)) {
-        throw badRequest(`Invalid input for operation: Duplicate IP address '${r.ip_address}'.`, 'InvalidInput');
+        throw invalidInput(`Duplicate IP address '${r.ip_address}'`);
       }
       const mine = keep.some((k) => k.subnet_id === subnet!.id && k.ip_address === r.ip_address);
       if (!mine) await claimAddress(tx, subnet.id, r.ip_address);

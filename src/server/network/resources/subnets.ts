@@ -20,6 +20,7 @@ import {
   uuid,
   uuidOrNull,
   type Convert,
+  invalidInput,
 } from '../validators.js';
 import { isNetworkOwnedPort, networkSpec } from './networks.js';
 
@@ -136,30 +137,27 @@ export function createSubnetResource({ changeNetwork, changePort }: SubnetResour
 
 /** Fills in what a create left out and checks the whole: addresses, pools, gateway, overlap. */
 async function completeSubnet(db: Db, values: WireObject): Promise<WireObject> {
-  if (values.subnetpool_id) throw badRequest('Invalid input for operation: subnet pools are not supported by this cloud; give a cidr.', 'InvalidInput');
+  if (values.subnetpool_id) throw invalidInput('subnet pools are not supported by this cloud; give a cidr');
   if (values.prefixlen !== undefined && values.cidr === undefined) {
-    throw badRequest('Invalid input for operation: a prefixlen needs a subnet pool; give a cidr.', 'InvalidInput');
+    throw invalidInput('a prefixlen needs a subnet pool; give a cidr');
   }
   if (values.cidr === undefined) throw badRequest('Bad subnets request: a cidr must be specified in the absence of a subnet pool.');
   const cidrText = values.cidr as string;
   const cidr = parseCidr(cidrText)!;
   const version = values.ip_version as number;
-  if (cidr.version !== version) throw badRequest(`Invalid input for operation: Cidr ${cidrText} does not match ip_version ${version}.`, 'InvalidInput');
+  if (cidr.version !== version) throw invalidInput(`Cidr ${cidrText} does not match ip_version ${version}`);
   if (version === 4 && (values.ipv6_ra_mode || values.ipv6_address_mode)) {
-    throw badRequest('Invalid input for operation: ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False or ip_version is 4.', 'InvalidInput');
+    throw invalidInput('ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False or ip_version is 4');
   }
   if (values.ipv6_ra_mode && values.ipv6_address_mode && values.ipv6_ra_mode !== values.ipv6_address_mode) {
-    throw badRequest(
-      `Invalid input for operation: ipv6_ra_mode set to '${String(values.ipv6_ra_mode)}' with ipv6_address_mode set to '${String(values.ipv6_address_mode)}' is not valid. If both attributes are set, they must be the same value.`,
-      'InvalidInput',
-    );
+    throw invalidInput(`ipv6_ra_mode set to '${String(values.ipv6_ra_mode)}' with ipv6_address_mode set to '${String(values.ipv6_address_mode)}' is not valid. If both attributes are set, they must be the same value`);
   }
-  if (!hostRange(cidr)) throw badRequest(`Invalid input for operation: Subnet ${cidrText} has no usable addresses.`, 'InvalidInput');
+  if (!hostRange(cidr)) throw invalidInput(`Subnet ${cidrText} has no usable addresses`);
   for (const server of values.dns_nameservers as string[]) checkFamily(server, version, 'dns_nameservers');
   for (const route of values.host_routes as { destination: string; nexthop: string }[]) {
     checkFamily(route.nexthop, version, 'host_routes');
     if (parseCidr(route.destination)!.version !== version) {
-      throw badRequest(`Invalid input for operation: host_routes destination ${route.destination} does not match ip_version ${version}.`, 'InvalidInput');
+      throw invalidInput(`host_routes destination ${route.destination} does not match ip_version ${version}`);
     }
   }
   const gateway = values.gateway_ip === undefined ? defaultGateway(cidrText) : (values.gateway_ip as string | null);
@@ -172,10 +170,7 @@ async function completeSubnet(db: Db, values: WireObject): Promise<WireObject> {
   }[];
   for (const s of siblings) {
     if (cidrsOverlap(cidr, parseCidr(s.cidr)!)) {
-      throw badRequest(
-        `Invalid input for operation: Requested subnet with cidr: ${cidrText} for network: ${String(values.network_id)} overlaps with another subnet.`,
-        'InvalidInput',
-      );
+      throw invalidInput(`Requested subnet with cidr: ${cidrText} for network: ${String(values.network_id)} overlaps with another subnet`);
     }
   }
   const { prefixlen: _prefixlen, ...rest } = values;
@@ -184,20 +179,20 @@ async function completeSubnet(db: Db, values: WireObject): Promise<WireObject> {
 
 function checkFamily(address: string, version: number, field: string): void {
   if (parseIp(address)!.version !== version) {
-    throw badRequest(`Invalid input for operation: ${field} address ${address} does not match ip_version ${version}.`, 'InvalidInput');
+    throw invalidInput(`${field} address ${address} does not match ip_version ${version}`);
   }
 }
 
 function checkGatewayAndPools(cidrText: string, gateway: string | null, pools: Pool[]): void {
   const reason = checkPools(cidrText, pools);
-  if (reason) throw badRequest(`Invalid input for operation: ${reason}.`, 'InvalidInput');
+  if (reason) throw invalidInput(`${reason}`);
   if (!gateway) return;
   const cidr = parseCidr(cidrText)!;
   const gw = parseIp(gateway)!;
-  if (!cidrContains(cidr, gw)) throw badRequest(`Invalid input for operation: Gateway is not valid on subnet.`, 'InvalidInput');
+  if (!cidrContains(cidr, gw)) throw invalidInput(`Gateway is not valid on subnet`);
   const hosts = hostRange(cidr)!;
   if (cidr.version === 4 && (gw.value < hosts.start || gw.value > hosts.end)) {
-    throw badRequest(`Invalid input for operation: Gateway ip ${gateway} conflicts with the subnet's network or broadcast address.`, 'InvalidInput');
+    throw invalidInput(`Gateway ip ${gateway} conflicts with the subnet's network or broadcast address`);
   }
   for (const p of pools) {
     const start = parseIp(p.start)!.value;
