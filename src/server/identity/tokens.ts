@@ -4,9 +4,15 @@ import type { TokenRecord } from './model.js';
 /** Keystone's default token lifetime ([token] expiration): one hour. */
 export const DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600;
 
-/** An opaque bearer token: 256 random bits, URL-safe so it travels in headers untouched. */
+/**
+ * An opaque bearer token: 256 random bits, URL-safe so it travels in headers untouched. It never starts with '-':
+ * command-line clients (`openstack token revoke <token>`) would read such a token as an option.
+ */
 export function generateTokenId(): string {
-  return randomBytes(32).toString('base64url');
+  for (;;) {
+    const id = randomBytes(32).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /** What the database keeps of a token: its SHA-256, which identifies it but cannot be presented. */

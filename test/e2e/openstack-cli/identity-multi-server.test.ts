@@ -21,7 +21,8 @@ test('two cloudnet server processes on one PostgreSQL share admin, tokens and re
     const onB = tokenEnv(envB, id);
     assert.equal((await openstack(onB, 'project', 'list')).code, 0, 'server B accepts a token server A issued');
 
-    assert.equal((await openstack(envA, 'token', 'revoke', id)).code, 0);
+    const revoke = await openstack(envA, 'token', 'revoke', id);
+    assert.equal(revoke.code, 0, `token revoke: ${revoke.stderr}`);
     const refused = await openstack(onB, 'project', 'list');
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /HTTP 401/, 'server B refuses the token server A revoked');

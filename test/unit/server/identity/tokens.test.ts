@@ -44,3 +44,8 @@ test('token ids are unique, opaque and stored only as a digest', () => {
   assert.notEqual(hashTokenId(a), hashTokenId(b));
   assert.match(generateAuditId(), /^[A-Za-z0-9_-]{22}$/);
 });
+
+test('no token id starts with a dash, which command-line clients would read as an option', () => {
+  // About one random id in 64 would; 2,000 ids meet that case many times over.
+  for (let i = 0; i < 2000; i++) assert.doesNotMatch(generateTokenId(), /^-/);
+});
