@@ -323,6 +323,44 @@ export const l7RuleSpec: ResourceSpec = lbSpec('rules', 'rule', 'lb_l7rules', 'L
   tags,
 ]);
 
+/** Octavia's amphora record as the admin API shows it (cloudnet's own columns stay in the control plane). */
+export const amphoraSpec: ResourceSpec = lbSpec('amphorae', 'amphora', 'amphorae', 'Amphora', [
+  id,
+  text('loadbalancer_id'),
+  text('compute_id'),
+  text('lb_network_ip'),
+  text('vrrp_ip'),
+  text('ha_ip'),
+  text('vrrp_port_id'),
+  text('ha_port_id'),
+  text('cert_expiration'),
+  { name: 'cert_busy', storage: 'column', type: 'boolean', filter: true },
+  text('role'),
+  text('status'),
+  text('vrrp_interface'),
+  { name: 'vrrp_id', storage: 'column', type: 'integer', filter: true, sort: true },
+  { name: 'vrrp_priority', storage: 'column', type: 'integer', filter: true, sort: true },
+  text('cached_zone'),
+  ...timestamps,
+  text('image_id'),
+  text('compute_flavor'),
+]);
+
+export const flavorProfileSpec: ResourceSpec = lbSpec('flavorprofiles', 'flavorprofile', 'lb_flavor_profiles', 'Flavor profile', [
+  id,
+  text('name', { post: true, put: true, convert: string(255) }),
+  text('provider_name', { post: true, put: true, convert: string(255) }),
+  text('flavor_data', { post: true, put: true, convert: string(4096) }),
+]);
+
+export const flavorSpec: ResourceSpec = lbSpec('flavors', 'flavor', 'lb_flavors', 'Flavor', [
+  id,
+  text('name', { post: true, put: true, convert: string(255) }),
+  text('description', { post: true, put: true, default: '', convert: orNull(string(255)) }),
+  { name: 'enabled', storage: 'column', type: 'boolean', post: true, put: true, default: true, convert: boolean, filter: true, sort: true },
+  text('flavor_profile_id', { post: true, convert: uuid }),
+]);
+
 /** The change-log resource name of each object kind (what the provisioning controller follows). */
 export const CHANGE_RESOURCE = new Map<ResourceSpec, string>([
   [loadBalancerSpec, 'loadbalancer'],
@@ -332,6 +370,9 @@ export const CHANGE_RESOURCE = new Map<ResourceSpec, string>([
   [healthMonitorSpec, 'healthmonitor'],
   [l7PolicySpec, 'l7policy'],
   [l7RuleSpec, 'l7rule'],
+  [amphoraSpec, 'amphora'],
+  [flavorSpec, 'flavor'],
+  [flavorProfileSpec, 'flavorprofile'],
 ]);
 
 /** Child kinds of a balancer, in the order their rows must be deleted (dependents first). */
