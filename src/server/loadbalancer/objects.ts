@@ -1,6 +1,6 @@
 import type { Db } from '../../store/database.js';
 import type { WriteTx } from '../../store/store.js';
-import { hasTags, notFound, rowToObject, toColumns, type ResourceSpec, type WireObject } from '../network/attributes.js';
+import { attribute, hasTags, notFound, rowToObject, toColumns, type ResourceSpec, type WireObject } from '../network/attributes.js';
 import { chunks, getRowForUpdate, tagsOf, type Row } from '../network/repository.js';
 import {
   CHANGE_RESOURCE,
@@ -123,7 +123,7 @@ export async function insertObject(tx: WriteTx, spec: ResourceSpec, values: Wire
 /** Writes changed attributes (and extra columns), stamps updated_at, logs before and after. */
 export async function updateObject(tx: WriteTx, spec: ResourceSpec, previous: WireObject, changes: WireObject, columns: Row = {}): Promise<WireObject> {
   const id = previous.id as string;
-  const set = { ...toColumns(spec, changes), ...columns, updated_at: tx.now };
+  const set = { ...toColumns(spec, changes), ...columns, ...(attribute(spec, 'updated_at') ? { updated_at: tx.now } : {}) };
   await tx.db.updateTable(spec.table).set(set).where('id', '=', id).execute();
   if (changes.tags !== undefined) {
     await tx.db.deleteFrom('tags').where('resource_type', '=', spec.collection).where('resource_id', '=', id).execute();
