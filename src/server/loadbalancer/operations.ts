@@ -125,8 +125,7 @@ export class OperationsService {
     if ('flavor_data' in changes) checkFlavorData(changes.flavor_data);
     const object = await this.store.write(async (tx) => {
       const { object: current } = await getForWrite(tx, flavorProfileSpec, id);
-      const used = await tx.db.selectFrom('lb_flavors').select('id').where('flavor_profile_id', '=', id).executeTakeFirst();
-      if (used) throw conflict(`Flavor profile ${id} is in use and cannot be modified.`, 'ObjectInUse');
+      await profileUnused(tx, id, 'modified');
       return updateObject(tx, flavorProfileSpec, current, changes);
     });
     return present(flavorProfileSpec, object);
@@ -136,8 +135,7 @@ export class OperationsService {
     requireLbAdmin(auth);
     await this.store.write(async (tx) => {
       const { object } = await getForWrite(tx, flavorProfileSpec, id);
-      const used = await tx.db.selectFrom('lb_flavors').select('id').where('flavor_profile_id', '=', id).executeTakeFirst();
-      if (used) throw conflict(`Flavor profile ${id} is in use and cannot be deleted.`, 'ObjectInUse');
+      await profileUnused(tx, id, 'deleted');
       await deleteObject(tx, flavorProfileSpec, object);
     });
   }
@@ -221,6 +219,12 @@ export class OperationsService {
       await tx.db.deleteFrom('lb_quotas').where('project_id', '=', projectId).execute();
     });
   }
+}
+
+/** A profile in use by a flavor is fixed: balancers were built by it. */
+async function profileUnused(tx: WriteTx, id: string, verb: string): Promise<void> {
+  const used = await tx.db.selectFrom('lb_flavors').select('id').where('flavor_profile_id', '=', id).executeTakeFirst();
+  if (used) throw conflict(`Flavor profile ${id} is in use and cannot be ${verb}.`, 'ObjectInUse');
 }
 
 /** `{"quota": {"load_balancer": 5, …}}`: known resources, integers from -1 (unlimited) up; null resets to default. */

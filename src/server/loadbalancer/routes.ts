@@ -69,26 +69,7 @@ function registerRoutes(app: FastifyInstance, service: LoadBalancerService, publ
       [spec.member]: await service.show(spec, authOf(request), request.params.id, fieldsOf(request), scope?.(request)),
     }));
   };
-  /**
-   * POST 201 with the object, PUT 200 with the object, DELETE 204. The api-ref says 202 for updates, but Octavia
-   * answers 200 and octavia-tempest-plugin's clients insist on it (`_update_object`: expected_success(200)).
-   */
-  const writes = (spec: ResourceSpec, path: string, ops: Writes) => {
-    app.post(path, async (request: Req, reply: FastifyReply) => {
-      const object = await ops.create(authOf(request), request);
-      void reply.status(201);
-      return { [spec.member]: object };
-    });
-    app.put(`${path}/:id`, async (request: Req, reply: FastifyReply) => {
-      const object = await ops.update(authOf(request), request);
-      void reply.status(200);
-      return { [spec.member]: object };
-    });
-    app.delete(`${path}/:id`, async (request: Req, reply: FastifyReply) => {
-      await ops.remove(authOf(request), request);
-      void reply.status(204);
-    });
-  };
+  const writes = (spec: ResourceSpec, path: string, ops: Writes) => registerWrites(app, spec, path, ops);
   const flag = (request: Req, name: string) => (valuesOf(request.query, name)[0] ?? 'false').toLowerCase() === 'true';
 
   collection(loadBalancerSpec, '/lbaas/loadbalancers');
@@ -144,6 +125,27 @@ function registerRoutes(app: FastifyInstance, service: LoadBalancerService, publ
     create: (auth, r) => service.createL7Rule(auth, r.params.policy_id, r.body),
     update: (auth, r) => service.updateL7Rule(auth, r.params.policy_id, r.params.id, r.body),
     remove: (auth, r) => service.deleteL7Rule(auth, r.params.policy_id, r.params.id),
+  });
+}
+
+/**
+ * POST 201 with the object, PUT 200 with the object, DELETE 204. The api-ref says 202 for updates, but Octavia
+ * answers 200 and octavia-tempest-plugin's clients insist on it (`_update_object`: expected_success(200)).
+ */
+function registerWrites(app: FastifyInstance, spec: ResourceSpec, path: string, ops: Writes): void {
+  app.post(path, async (request: Req, reply: FastifyReply) => {
+    const object = await ops.create(authOf(request), request);
+    void reply.status(201);
+    return { [spec.member]: object };
+  });
+  app.put(`${path}/:id`, async (request: Req, reply: FastifyReply) => {
+    const object = await ops.update(authOf(request), request);
+    void reply.status(200);
+    return { [spec.member]: object };
+  });
+  app.delete(`${path}/:id`, async (request: Req, reply: FastifyReply) => {
+    await ops.remove(authOf(request), request);
+    void reply.status(204);
   });
 }
 
@@ -214,15 +216,10 @@ function registerOperationRoutes(app: FastifyInstance, store: Store, service: Lo
   });
 
   adminList(flavorProfileSpec, '/lbaas/flavorprofiles');
-  app.post('/lbaas/flavorprofiles', async (request: Req, reply: FastifyReply) => {
-    const object = await operations.createFlavorProfile(authOf(request), request.body);
-    void reply.status(201);
-    return { flavorprofile: object };
-  });
-  app.put('/lbaas/flavorprofiles/:id', async (request: Req) => ({ flavorprofile: await operations.updateFlavorProfile(authOf(request), request.params.id, request.body) }));
-  app.delete('/lbaas/flavorprofiles/:id', async (request: Req, reply: FastifyReply) => {
-    await operations.deleteFlavorProfile(authOf(request), request.params.id);
-    void reply.status(204);
+  registerWrites(app, flavorProfileSpec, '/lbaas/flavorprofiles', {
+    create: (auth, r) => operations.createFlavorProfile(auth, r.body),
+    update: (auth, r) => operations.updateFlavorProfile(auth, r.params.id, r.body),
+    remove: (auth, r) => operations.deleteFlavorProfile(auth, r.params.id),
   });
 
   app.get('/lbaas/flavors', async (request: Req) => {
@@ -230,15 +227,10 @@ function registerOperationRoutes(app: FastifyInstance, store: Store, service: Lo
     return { flavors: items, flavors_links: links };
   });
   app.get('/lbaas/flavors/:id', async (request: Req) => ({ flavor: await service.show(flavorSpec, authOf(request), request.params.id, fieldsOf(request)) }));
-  app.post('/lbaas/flavors', async (request: Req, reply: FastifyReply) => {
-    const object = await operations.createFlavor(authOf(request), request.body);
-    void reply.status(201);
-    return { flavor: object };
-  });
-  app.put('/lbaas/flavors/:id', async (request: Req) => ({ flavor: await operations.updateFlavor(authOf(request), request.params.id, request.body) }));
-  app.delete('/lbaas/flavors/:id', async (request: Req, reply: FastifyReply) => {
-    await operations.deleteFlavor(authOf(request), request.params.id);
-    void reply.status(204);
+  registerWrites(app, flavorSpec, '/lbaas/flavors', {
+    create: (auth, r) => operations.createFlavor(auth, r.body),
+    update: (auth, r) => operations.updateFlavor(auth, r.params.id, r.body),
+    remove: (auth, r) => operations.deleteFlavor(auth, r.params.id),
   });
 
   app.get('/lbaas/quotas', async (request: Req) => ({
