@@ -164,6 +164,48 @@ for (const dialect of DIALECTS) {
       assert.equal((await lb.get(`/v2/lbaas/listeners/${l.id}`)).body.listener.default_pool_id, null);
     });
 
+    test('listener, pool and member fields: TLS refs, timeouts, ALPN, TLS versions, monitor address; children follow RBAC', async () => {
+      const { server, bob } = world;
+      const { lb } = world.alice;
+      const lbId = await createActiveLb(server, world.alice);
+      const ref = (n: number) => `https://keys.example/key-manager/v1/containers/6f1c1e2a-1b7e-4c7b-9a55-${String(n).padStart(12, '0')}`;
+      const created = await lb.post('/v2/lbaas/listeners', {
+        listener: {
+          loadbalancer_id: lbId, protocol: 'TERMINATED_HTTPS', protocol_port: 443, default_tls_container_ref: ref(1), sni_container_refs: [ref(2)],
+          tls_versions: ['TLSv1.3'], alpn_protocols: ['h2'], tls_ciphers: 'ECDHE-RSA-AES256-GCM-SHA384', connection_limit: 500,
+          timeout_client_data: 1000, timeout_member_connect: 2000, timeout_member_data: 3000, timeout_tcp_inspect: 4000,
+          insert_headers: { 'X-Forwarded-Proto': 'true' },
+        },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const l = created.body.listener;
+      assert.deepEqual([l.tls_versions, l.alpn_protocols, l.tls_ciphers, l.sni_container_refs], [['TLSv1.3'], ['h2'], 'ECDHE-RSA-AES256-GCM-SHA384', [ref(2)]]);
+      assert.deepEqual([l.timeout_client_data, l.timeout_member_connect, l.timeout_member_data, l.timeout_tcp_inspect, l.connection_limit], [1000, 2000, 3000, 4000, 500]);
+      await settle(server, lbId);
+      const updated = await lb.put(`/v2/lbaas/listeners/${l.id}`, { listener: { alpn_protocols: ['http/1.1'], sni_container_refs: [], timeout_client_data: 9000 } });
+      assert.equal(updated.status, 200, JSON.stringify(updated.body));
+      assert.deepEqual([updated.body.listener.alpn_protocols, updated.body.listener.tls_versions, updated.body.listener.sni_container_refs], [['http/1.1'], ['TLSv1.3'], []]);
+      assert.equal(updated.body.listener.timeout_client_data, 9000);
+      await settle(server, lbId);
+      assertFault(await lb.put(`/v2/lbaas/listeners/${l.id}`, { listener: { protocol_port: 444 } }), 400);
+      assertFault(await lb.put(`/v2/lbaas/listeners/${l.id}`, { listener: { tls_versions: ['TLSv9'] } }), 400);
+
+      const poolId = await createSettled(server, lb, '/v2/lbaas/pools', { pool: { listener_id: l.id, protocol: 'HTTP', lb_algorithm: 'SOURCE_IP', tls_enabled: true, tls_versions: ['TLSv1.2'] } }, lbId);
+      const pool = (await lb.get(`/v2/lbaas/pools/${poolId}`)).body.pool;
+      assert.deepEqual([pool.tls_enabled, pool.tls_versions, pool.lb_algorithm], [true, ['TLSv1.2'], 'SOURCE_IP']);
+      const member = await lb.post(`/v2/lbaas/pools/${poolId}/members`, { member: { address: 'fd00:18::11', protocol_port: 80, backup: true, monitor_address: '198.18.60.90', monitor_port: 9000 } });
+      assert.equal(member.status, 201);
+      assert.deepEqual([member.body.member.address, member.body.member.backup, member.body.member.monitor_address, member.body.member.monitor_port], ['fd00:18::11', true, '198.18.60.90', 9000]);
+      await settle(server, lbId);
+
+      // Another project's children are 403 too, whatever the path to them.
+      assertFault(await bob.lb.get(`/v2/lbaas/listeners/${l.id}`), 403);
+      assertFault(await bob.lb.put(`/v2/lbaas/pools/${poolId}`, { pool: { name: 'x' } }), 403);
+      assertFault(await bob.lb.post(`/v2/lbaas/pools/${poolId}/members`, { member: { address: '198.18.61.5', protocol_port: 80 } }), 403);
+      assertFault(await bob.lb.delete(`/v2/lbaas/pools/${poolId}/members/${member.body.member.id}`), 403);
+      assert.deepEqual((await bob.lb.get('/v2/lbaas/listeners')).body.listeners, []);
+    });
+
     test('batch member update: create, update and delete by address and port in one request', async () => {
       const { server } = world;
       const { lb } = world.alice;
