@@ -8,13 +8,7 @@ import { deleteObject, getForWrite, insertObject, present, updateObject } from '
 import { isGlobalReader, requireLbAdmin, requireRead } from './policy.js';
 import { QUOTA_RESOURCES, quotaLimits } from './quotas.js';
 import { validationFailure } from './rules.js';
-import { amphoraSpec, flavorProfileSpec, flavorSpec, loadBalancerSpec } from './schemas.js';
-
-/** The one provider cloudnet has, and Octavia's deprecated alias of it. */
-export const PROVIDERS = [
-  { name: 'amphora', description: 'The Octavia Amphora driver.' },
-  { name: 'octavia', description: 'Deprecated alias of the Octavia Amphora driver.' },
-];
+import { amphoraSpec, flavorProfileSpec, flavorSpec, loadBalancerSpec, PROVIDERS } from './schemas.js';
 
 /** What an amphora flavor profile may set: only the topology, the one choice cloudnet's amphorae offer. */
 export const FLAVOR_CAPABILITIES = [

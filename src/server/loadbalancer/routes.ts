@@ -6,11 +6,11 @@ import type { ResourceSpec, WireObject } from '../network/attributes.js';
 import { valuesOf, type QueryParams } from '../network/list-query.js';
 import { notFound } from '../../lib/errors.js';
 import type { Store } from '../../store/store.js';
-import { FLAVOR_CAPABILITIES, OperationsService, PROVIDERS } from './operations.js';
+import { FLAVOR_CAPABILITIES, OperationsService } from './operations.js';
 import { requireLbAdmin, requireRead } from './policy.js';
 import { DEFAULT_LB_QUOTAS } from './quotas.js';
 import { statistics, statusTree } from './status.js';
-import { amphoraSpec, flavorProfileSpec, flavorSpec, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
+import { PROVIDERS, amphoraSpec, flavorProfileSpec, flavorSpec, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
 import { LoadBalancerService, type ListScope, type LoadBalancerConfig } from './service.js';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: QueryParams }>;

@@ -36,6 +36,12 @@ export const L7_RULE_TYPES: readonly L7RuleType[] = ['HOST_NAME', 'PATH', 'FILE_
 export const L7_COMPARE_TYPES: readonly L7CompareType[] = ['EQUAL_TO', 'STARTS_WITH', 'ENDS_WITH', 'CONTAINS', 'REGEX'];
 export const REDIRECT_HTTP_CODES = [301, 302, 303, 307, 308] as const;
 
+/** The one provider cloudnet has, and Octavia's deprecated alias of it. */
+export const PROVIDERS = [
+  { name: 'amphora', description: 'The Octavia Amphora driver.' },
+  { name: 'octavia', description: 'Deprecated alias of the Octavia Amphora driver.' },
+];
+
 /** Octavia's listener defaults (octavia.conf [haproxy_amphora] and [api_settings]). */
 export const LISTENER_DEFAULTS = {
   timeoutClientData: 50000,

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError, conflict } from '../../lib/errors.js';
+import { cidrContains, parseCidr, parseIp } from '../../lib/ip.js';
+import type { Db } from '../../store/database.js';
 import type { Store, WriteTx } from '../../store/store.js';
 import type { ListenerProtocol, PoolProtocol } from '../../agents/amphora/types.js';
 import type { AuthContext } from '../auth.js';
@@ -11,7 +13,7 @@ import { getForWrite, getObject, insertObject, present, toWireObjects, updateObj
 import { isGlobalReader, isLbAdmin, requireRead, requireWrite } from './policy.js';
 import { enforceLbQuota } from './quotas.js';
 import { checkHealthMonitor, checkL7Policy, checkL7Rule, checkListener, checkPoolOnListener, checkSessionPersistence, listenerPortConflicts, validationFailure } from './rules.js';
-import { CHILD_SPECS, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
+import { CHILD_SPECS, PROVIDERS, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
 
 export type Topology = 'SINGLE' | 'ACTIVE_STANDBY';
 
@@ -93,7 +95,7 @@ export class LoadBalancerService {
   }
 
   /** Octavia answers 404 for what does not exist and 403 for another project's object. */
-  private async visibleObject(db: Parameters<typeof getObject>[0], spec: ResourceSpec, auth: AuthContext, id: string, scope?: ListScope): Promise<WireObject> {
+  private async visibleObject(db: Db, spec: ResourceSpec, auth: AuthContext, id: string, scope?: ListScope): Promise<WireObject> {
     const row = (await db.selectFrom(spec.table).selectAll().where('id', '=', id).executeTakeFirst()) as Row | undefined;
     if (!row || (scope && row[scope.column] !== scope.value)) throw notFound(spec, id);
     requireRead(auth, (row.project_id as string | undefined) ?? auth.projectId);
@@ -108,7 +110,7 @@ export class LoadBalancerService {
     requireWrite(auth, projectId);
     const values = prepareCreate(loadBalancerSpec, requested, { ...auth, isAdmin: isLbAdmin(auth) });
     const provider = (values.provider as string | undefined) ?? 'amphora';
-    if (provider !== 'amphora' && provider !== 'octavia') throw new ApiError(400, 'ProviderNotEnabled', `Provider '${provider}' is not enabled.`);
+    if (!PROVIDERS.some((p) => p.name === provider)) throw new ApiError(400, 'ProviderNotEnabled', `Provider '${provider}' is not enabled.`);
     if (!values.vip_subnet_id && !values.vip_network_id && !values.vip_port_id) {
       throw validationFailure('VIP must contain one of: vip_port_id, vip_network_id, vip_subnet_id.');
     }
@@ -642,9 +644,13 @@ async function resolveVip(tx: WriteTx, values: WireObject): Promise<WireObject> 
     vip.vip_address = vip.vip_address ?? ip?.ip_address ?? null;
   }
   if (vip.vip_subnet_id) {
-    const subnet = (await tx.db.selectFrom('subnets').select(['network_id']).where('id', '=', vip.vip_subnet_id as string).executeTakeFirst()) as Row | undefined;
+    const subnet = (await tx.db.selectFrom('subnets').select(['network_id', 'cidr']).where('id', '=', vip.vip_subnet_id as string).executeTakeFirst()) as Row | undefined;
     if (!subnet) throw validationFailure(`Subnet ${String(vip.vip_subnet_id)} not found.`);
     if (vip.vip_network_id && vip.vip_network_id !== subnet.network_id) throw validationFailure('vip_subnet_id is not on vip_network_id.');
+    const address = vip.vip_address ? parseIp(vip.vip_address as string) : undefined;
+    if (address && !cidrContains(parseCidr(subnet.cidr as string)!, address)) {
+      throw validationFailure(`The VIP address ${String(vip.vip_address)} is not in subnet ${String(vip.vip_subnet_id)} (${String(subnet.cidr)}).`);
+    }
     vip.vip_network_id = subnet.network_id;
   } else if (vip.vip_network_id) {
     const network = await tx.db.selectFrom('networks').select('id').where('id', '=', vip.vip_network_id as string).executeTakeFirst();

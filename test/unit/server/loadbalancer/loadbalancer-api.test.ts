@@ -76,6 +76,7 @@ for (const dialect of DIALECTS) {
       assertFault(await lb.post('/v2/lbaas/loadbalancers', { loadbalancer: { vip_subnet_id: '6a0a3c54-0000-4000-8000-000000000000' } }), 400, /Subnet .* not found/);
       assertFault(await lb.post('/v2/lbaas/loadbalancers', { loadbalancer: { vip_network_id: networkId, provider: 'ovn' } }), 400, /Provider 'ovn' is not enabled/);
       assertFault(await lb.post('/v2/lbaas/loadbalancers', { loadbalancer: { vip_network_id: networkId, vip_address: 'not-an-ip' } }), 400);
+      assertFault(await lb.post('/v2/lbaas/loadbalancers', { loadbalancer: { vip_subnet_id: world.alice.subnetId, vip_address: '198.18.99.1' } }), 400, /not in subnet/);
       const byNetwork = await lb.post('/v2/lbaas/loadbalancers', { loadbalancer: { vip_network_id: networkId } });
       assert.equal(byNetwork.status, 201);
       assert.equal(byNetwork.body.loadbalancer.vip_network_id, networkId);
