@@ -70,6 +70,18 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(statuses, ['PENDING_CREATE', 'ACTIVE', 'PENDING_UPDATE', 'ACTIVE', 'PENDING_DELETE', 'deleted']);
     });
 
+    test('concurrent writes to one balancer: exactly one wins, the others are 409 (the balancer row is the lock)', async () => {
+      const { server } = world;
+      const { lb } = world.alice;
+      const lbId = await createActiveLb(server, world.alice);
+      const attempts = await Promise.all(
+        [81, 82, 83, 84].map((port) => lb.post('/v2/lbaas/listeners', { listener: { loadbalancer_id: lbId, protocol: 'TCP', protocol_port: port } })),
+      );
+      assert.deepEqual(attempts.map((a) => a.status).sort(), [201, 409, 409, 409]);
+      const listeners = await server.store.read((db) => db.selectFrom('lb_listeners').select('id').where('load_balancer_id', '=', lbId).execute());
+      assert.equal(listeners.length, 1);
+    });
+
     test('VIP: one of subnet, network or port is required and must exist', async () => {
       const { lb, networkId } = world.alice;
       assertFault(await lb.post('/v2/lbaas/loadbalancers', { loadbalancer: { name: 'novip' } }), 400, /VIP must contain one of/);
