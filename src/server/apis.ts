@@ -1,6 +1,7 @@
 import type { ApiModule } from './app.js';
 import { createCloudnetApi } from './cloudnet/index.js';
 import { createIdentityApi } from './identity/index.js';
+import { createKeyManagerApi, type KeyEncryptionKey } from './key-manager/index.js';
 import { createNetworkApi } from './network/routes.js';
 
 export interface ApiConfig {
@@ -8,6 +9,8 @@ export interface ApiConfig {
   tokenExpirationSeconds?: number;
   /** Seconds without a heartbeat after which a host is down and its ports DOWN. */
   agentDownTimeSeconds?: number;
+  /** The key manager's key-encryption key; without one the key manager is not served. */
+  keyManagerKek?: KeyEncryptionKey;
 }
 
 /** Every API the server mounts, in one place: `cloudnet server` and the test server both build from this list. */
@@ -16,5 +19,6 @@ export function apiModules(config: ApiConfig = {}): ApiModule[] {
     createIdentityApi({ tokenExpirationSeconds: config.tokenExpirationSeconds }),
     createNetworkApi(),
     createCloudnetApi({ hosts: config.agentDownTimeSeconds === undefined ? {} : { agentDownTimeSeconds: config.agentDownTimeSeconds } }),
+    ...(config.keyManagerKek ? [createKeyManagerApi({ kek: config.keyManagerKek })] : []),
   ];
 }
