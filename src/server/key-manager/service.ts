@@ -71,11 +71,7 @@ export async function createSecret(km: KeyManagerService, auth: AuthContext, bod
 
 export async function listSecrets(km: KeyManagerService, auth: AuthContext, query: Query): Promise<Wire> {
   authorize('secrets:get', 'Secret(s) retrieval', auth);
-  const equals: Record<string, string | number> = {};
-  for (const [param, column] of [['name', 'name'], ['alg', 'algorithm'], ['mode', 'mode'], ['secret_type', 'secret_type']] as const) {
-    const value = single(query[param]);
-    if (value) equals[column] = value;
-  }
+  const equals: Record<string, string | number> = filtersOf(query, [['name', 'name'], ['alg', 'algorithm'], ['mode', 'mode'], ['secret_type', 'secret_type']]);
   // Barbican ignores a bit length that is not a positive number rather than refusing it.
   const bits = Number.parseInt(single(query.bits) ?? '', 10);
   if (bits > 0) equals.bit_length = bits;
@@ -163,10 +159,10 @@ export async function createContainer(km: KeyManagerService, auth: AuthContext, 
 
 export async function listContainers(km: KeyManagerService, auth: AuthContext, query: Query): Promise<Wire> {
   authorize('containers:get', 'Containers(s) retrieval', auth);
-  const name = single(query.name);
+  const equals = filtersOf(query, [['name', 'name'], ['type', 'type']]);
   const { offset, limit } = paging(query);
   return km.store.read(async (db) => {
-    const { rows, total } = await repo.listContainers(db, { projectId: auth.projectId, now: nowIso(), offset, limit, equals: name ? { name } : {} });
+    const { rows, total } = await repo.listContainers(db, { projectId: auth.projectId, now: nowIso(), offset, limit, equals });
     const secrets = await repo.containerSecrets(db, rows.map((r) => r.id));
     return pageOf(km, 'containers', rows.map((r) => containerView(km, r, secrets.get(r.id)!)), offset, limit, total);
   });
@@ -312,6 +308,16 @@ export function paging(query: Query): { offset: number; limit: number } {
   const offset = offsetText && /^\d+$/.test(offsetText) ? Number(offsetText) : 0;
   const limit = limitText && /^-?\d+$/.test(limitText) ? Math.min(MAX_LIMIT, Math.max(1, Number(limitText))) : DEFAULT_LIMIT;
   return { offset: Number.isSafeInteger(offset) ? offset : 0, limit };
+}
+
+/** Equality filters from query parameters (param → column); an empty value filters nothing, as in Barbican. */
+function filtersOf(query: Query, params: Array<[param: string, column: string]>): Record<string, string | number> {
+  const equals: Record<string, string | number> = {};
+  for (const [param, column] of params) {
+    const value = single(query[param]);
+    if (value) equals[column] = value;
+  }
+  return equals;
 }
 
 function single(value: string | string[] | undefined): string | undefined {

@@ -98,6 +98,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual((await a.get(`/v1/containers/${uuidOf(generic.body.container_ref)}`)).body.secret_refs, [{ name: 'a', secret_ref: one }, { name: null, secret_ref: two }]);
       assert.equal((await a.post('/v1/containers', { type: 'rsa', secret_refs: [{ name: 'public_key', secret_ref: one }, { name: 'private_key', secret_ref: two }] })).status, 201);
       assert.equal((await a.post('/v1/containers', { type: 'generic' })).status, 201, 'an empty container');
+      assert.deepEqual((await a.get('/v1/containers?type=rsa')).body.containers.map((c: { type: string }) => c.type), ['rsa']);
 
       const before = await containerCount(a);
       const bobs = await store(b, 'bobs', 'z');
