@@ -43,7 +43,11 @@ export function openPayload(kek: KeyEncryptionKey, kekId: string, secretId: stri
   const decipher = createDecipheriv('aes-256-gcm', kek.key, bytes.subarray(0, IV_BYTES));
   decipher.setAAD(Buffer.from(secretId, 'utf8'));
   decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-  return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+  try {
+    return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw new Error(`the sealed payload of secret ${secretId} does not authenticate: it was altered, or sealed for another secret`);
+  }
 }
 
 /** Reads a KEK file: the key's 32 bytes in base64 on one line. */

@@ -37,12 +37,7 @@ export function registerKeyManagerRoutes(app: FastifyInstance, ctx: ServerContex
   app.register(async (v1) => {
     v1.addHook('preHandler', requireToken(ctx.tokens));
 
-    v1.post('/secrets', async (request: Req, reply: FastifyReply) => {
-      requireJson(request);
-      const ref = await service.createSecret(km, authOf(request), request.body);
-      void reply.status(201).header('location', ref);
-      return { secret_ref: ref };
-    });
+    v1.post('/secrets', async (request: Req, reply: FastifyReply) => created(reply, 'secret_ref', await service.createSecret(km, authOf(request), jsonBody(request))));
     v1.get('/secrets', async (request: Req) => service.listSecrets(km, authOf(request), request.query));
     v1.get('/secrets/:id', async (request: Req, reply: FastifyReply) => {
       const accept = headerOf(request, 'accept');
@@ -61,12 +56,7 @@ export function registerKeyManagerRoutes(app: FastifyInstance, ctx: ServerContex
       void reply.status(204);
     });
 
-    v1.post('/containers', async (request: Req, reply: FastifyReply) => {
-      requireJson(request);
-      const ref = await service.createContainer(km, authOf(request), request.body);
-      void reply.status(201).header('location', ref);
-      return { container_ref: ref };
-    });
+    v1.post('/containers', async (request: Req, reply: FastifyReply) => created(reply, 'container_ref', await service.createContainer(km, authOf(request), jsonBody(request))));
     v1.get('/containers', async (request: Req) => service.listContainers(km, authOf(request), request.query));
     v1.get('/containers/:id', async (request: Req) => service.showContainer(km, authOf(request), request.params.id));
     v1.delete('/containers/:id', async (request: Req, reply: FastifyReply) => {
@@ -77,14 +67,8 @@ export function registerKeyManagerRoutes(app: FastifyInstance, ctx: ServerContex
     for (const [collection, type] of [['secrets', 'secret'], ['containers', 'container']] as Array<[string, EntityType]>) {
       const path = `/${collection}/:id/acl`;
       v1.get(path, async (request: Req) => service.getAcl(km, authOf(request), type, request.params.id));
-      v1.put(path, async (request: Req) => {
-        requireJson(request);
-        return service.setAcl(km, authOf(request), type, request.params.id, request.body, 'replace');
-      });
-      v1.patch(path, async (request: Req) => {
-        requireJson(request);
-        return service.setAcl(km, authOf(request), type, request.params.id, request.body, 'merge');
-      });
+      v1.put(path, async (request: Req) => service.setAcl(km, authOf(request), type, request.params.id, jsonBody(request), 'replace'));
+      v1.patch(path, async (request: Req) => service.setAcl(km, authOf(request), type, request.params.id, jsonBody(request), 'merge'));
       v1.delete(path, async (request: Req, reply: FastifyReply) => {
         await service.deleteAcl(km, authOf(request), type, request.params.id);
         void reply.status(200).send();
@@ -99,9 +83,17 @@ async function sendPayload(km: KeyManagerService, request: Req, reply: FastifyRe
   return body;
 }
 
-function requireJson(request: FastifyRequest): void {
+/** 201 with the new object's reference in the body and in Location. */
+function created(reply: FastifyReply, key: 'secret_ref' | 'container_ref', ref: string) {
+  void reply.status(201).header('location', ref);
+  return { [key]: ref };
+}
+
+/** The body of a request that must be JSON (Barbican answers 415 to any other type). */
+function jsonBody(request: FastifyRequest): unknown {
   const type = headerOf(request, 'content-type')?.split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json') {
     throw new ApiError(415, 'HTTPUnsupportedMediaType', "Unexpected content type. Expected content types are: ['application/json']");
   }
+  return request.body;
 }

@@ -5,16 +5,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DIALECTS } from '../../../support/databases.js';
-import { startTestServer, type ProjectUser, type TestServer } from '../../../support/server.js';
-import { jsonClient, type JsonClient, type JsonResponse } from '../../../support/http.js';
+import type { ProjectUser, TestServer } from '../../../support/server.js';
+import type { JsonClient } from '../../../support/http.js';
 import { CertificateBundleError, keyEncryptionKey, readCertificateBundle } from '../../../../src/server/key-manager/index.js';
-import { testServerKek } from './support.js';
-
-function assertFault(r: JsonResponse, status: number, description?: RegExp): void {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.deepEqual(Object.keys(r.body).sort(), ['code', 'description', 'title']);
-  if (description) assert.match(r.body.description, description);
-}
+import { assertFault, startKeyManagerFixture, testServerKek, uuidOf } from './support.js';
 
 /** A real self-signed certificate and its key (openssl req -x509), and an encrypted copy of the key. */
 function makeCertificate(): { certificate: string; privateKey: string; encryptedKey: string } {
@@ -28,8 +22,6 @@ function makeCertificate(): { certificate: string; privateKey: string; encrypted
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-const uuidOf = (ref: string) => ref.split('/').pop()!;
 
 for (const dialect of DIALECTS) {
   describe(`Key Manager containers and certificate bundles on ${dialect}`, () => {
@@ -49,12 +41,7 @@ for (const dialect of DIALECTS) {
     const containerCount = async (client: JsonClient) => (await client.get('/v1/containers')).body.total as number;
 
     before(async () => {
-      server = await startTestServer({ dialect });
-      base = `${server.url}/key-manager`;
-      alice = await server.createProjectUser('alice');
-      bob = await server.createProjectUser('bob');
-      a = jsonClient(base, alice.token);
-      b = jsonClient(base, bob.token);
+      ({ server, base, alice, bob, a, b } = await startKeyManagerFixture(dialect));
     });
     after(() => server.close());
 

@@ -2,18 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { DIALECTS } from '../../../support/databases.js';
-import { startTestServer, type ProjectUser, type TestServer } from '../../../support/server.js';
+import type { ProjectUser, TestServer } from '../../../support/server.js';
 import { jsonClient, type JsonClient, type JsonResponse } from '../../../support/http.js';
-import { addMember, type Member } from './support.js';
-
-function assertFault(r: JsonResponse, status: number, description?: RegExp): void {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.equal(r.body.code, status);
-  assert.equal(typeof r.body.title, 'string');
-  if (description) assert.match(r.body.description, description);
-}
-
-const uuidOf = (ref: string) => ref.split('/').pop()!;
+import { addMember, assertFault, startKeyManagerFixture, uuidOf, type Member } from './support.js';
 
 for (const dialect of DIALECTS) {
   describe(`Key Manager secrets on ${dialect}`, () => {
@@ -37,12 +28,7 @@ for (const dialect of DIALECTS) {
     const total = async (client: JsonClient) => (await client.get('/v1/secrets?limit=1')).body.total as number;
 
     before(async () => {
-      server = await startTestServer({ dialect });
-      base = `${server.url}/key-manager`;
-      alice = await server.createProjectUser('alice');
-      bob = await server.createProjectUser('bob');
-      a = jsonClient(base, alice.token);
-      b = jsonClient(base, bob.token);
+      ({ server, base, alice, bob, a, b } = await startKeyManagerFixture(dialect));
     });
     after(() => server.close());
 
