@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -61,16 +61,21 @@ export function readKeyEncryptionKeyFile(path: string): KeyEncryptionKey {
 }
 
 /**
- * The KEK in `path`, made (mode 0600) when there is none yet. Creation is exclusive, so two servers starting at once
- * beside one file end up holding the same key.
+ * The KEK in `path`, made (mode 0600) when there is none yet. The key is written to a private temporary file and
+ * then hard-linked into place, which fails if the file exists: two servers starting at once beside one file end
+ * up holding the same key, and neither can read a half-written one.
  */
 export function readOrCreateKeyEncryptionKeyFile(path: string): { kek: KeyEncryptionKey; created: boolean } {
   mkdirSync(dirname(path), { recursive: true });
+  const draft = `${path}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  writeFileSync(draft, randomBytes(KEY_BYTES).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   try {
-    writeFileSync(path, randomBytes(KEY_BYTES).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    linkSync(draft, path);
     return { kek: readKeyEncryptionKeyFile(path), created: true };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     return { kek: readKeyEncryptionKeyFile(path), created: false };
+  } finally {
+    rmSync(draft, { force: true });
   }
 }

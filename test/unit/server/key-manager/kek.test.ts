@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPayload, sealPayload } from '../../../../src/server/key-manager/crypto.js';
@@ -36,6 +36,7 @@ test('KEK files: made once with mode 0600 and read back; a malformed file is ref
     const again = readOrCreateKeyEncryptionKeyFile(path);
     assert.deepEqual([again.created, again.kek.id], [false, made.kek.id]);
     assert.equal(readKeyEncryptionKeyFile(path).id, made.kek.id);
+    assert.deepEqual(readdirSync(join(dir, 'sub')), ['key-manager-kek'], 'no draft is left behind');
     for (const bad of ['', 'c2hvcnQ=', `${randomBytes(32).toString('base64')}junk`]) {
       writeFileSync(join(dir, 'bad'), bad);
       assert.throws(() => readKeyEncryptionKeyFile(join(dir, 'bad')), /must hold a 32-byte key-encryption key in base64/);
