@@ -38,6 +38,11 @@ export interface KeepalivedConfig {
   advertIntervalSeconds: number;
   /** The check that the local HAProxy answers. */
   healthCheck: KeepalivedHealthCheck;
+  /**
+   * Executable keepalived runs on each state change (with `INSTANCE <name> <state> <priority>`), e.g. the one
+   * `renderVrrpStateScript` writes; root-owned, like the check (script security).
+   */
+  notifyScript?: string;
 }
 
 export interface KeepalivedHealthCheck {
@@ -116,8 +121,19 @@ export function renderKeepalivedConfig(config: KeepalivedConfig): string {
   ];
   lines.push('    virtual_ipaddress {', ...advertised.map((v) => `        ${v}`), '    }');
   if (excluded.length > 0) lines.push('    virtual_ipaddress_excluded {', ...excluded.map((v) => `        ${v}`), '    }');
-  lines.push('    track_script {', '        check_haproxy', '    }', '}', '');
+  lines.push('    track_script {', '        check_haproxy', '    }');
+  if (config.notifyScript !== undefined) lines.push(`    notify ${absolutePath('notify script', word('notify script', config.notifyScript))}`);
+  lines.push('}', '');
   return lines.join('\n');
+}
+
+/**
+ * A notify script (sh) that records the instance's state (MASTER, BACKUP, FAULT or STOP) in `stateFile`, replaced
+ * atomically, so the agent learns the VRRP state by reading one file.
+ */
+export function renderVrrpStateScript(stateFile: string): string {
+  const path = absolutePath('VRRP state file', word('VRRP state file', stateFile));
+  return ['#!/bin/sh', `printf '%s\\n' "$3" > ${path}.new && mv -f ${path}.new ${path}`, ''].join('\n');
 }
 
 function advertInterval(seconds: number): string {
