@@ -1,4 +1,4 @@
-import { AmphoraConfigError, absolutePath, integerIn, ipAddress, token, word } from './config-tokens.js';
+import { AmphoraConfigError, absolutePath, cidr, integerIn, ipAddress, token, word } from './config-tokens.js';
 
 /**
  * keepalived.conf (keepalived 2.2.7) for one amphora of an ACTIVE_STANDBY pair, a pure function.
@@ -78,7 +78,8 @@ export function renderKeepalivedConfig(config: KeepalivedConfig): string {
   });
   if (config.vips.length === 0) throw new AmphoraConfigError('an amphora pair carries at least one VIP');
   // A VRRP instance advertises addresses of its own family only; the others move with it as excluded addresses.
-  const vips = [...new Set(config.vips)].sort().map((v) => ipAddress('VIP', v));
+  // A VIP may carry its subnet's prefix length (as the target gives it); without one keepalived adds a host address.
+  const vips = [...new Set(config.vips)].sort().map((v) => ({ family: ipAddress('VIP', v.split('/')[0]!).family, address: cidr('VIP', v) }));
   const advertised = vips.filter((v) => v.family === src.family).map((v) => v.address);
   const excluded = vips.filter((v) => v.family !== src.family).map((v) => v.address);
   if (advertised.length === 0) throw new AmphoraConfigError(`no VIP of unicast_src_ip's family (IPv${src.family}) to advertise`);

@@ -84,6 +84,10 @@ test('a notify script records the VRRP state; without one none is rendered', () 
   assert.throws(() => renderVrrpStateScript('/var/lib/a dir/vrrp-state'), /one word/);
 });
 
+test("VIPs keep their subnet's prefix length when they carry one", () => {
+  assert.match(renderKeepalivedConfig(config({ vips: ['198.18.2.100/24', 'fd00:18::100/64'] })), /virtual_ipaddress \{\n {8}198\.18\.2\.100\/24\n {4}\}\n {4}virtual_ipaddress_excluded \{\n {8}fd00:18::100\/64\n {4}\}/);
+});
+
 test('advert_int in centiseconds', () => {
   const cases: [number, string][] = [[0.1, 'advert_int 0.1'], [0.01, 'advert_int 0.01'], [0.25, 'advert_int 0.25'], [1, 'advert_int 1'], [40.95, 'advert_int 40.95']];
   for (const [seconds, line] of cases) assert.ok(renderKeepalivedConfig(config({ advertIntervalSeconds: seconds })).includes(`    ${line}\n`), line);
@@ -100,6 +104,7 @@ test('refused, with a clear error', () => {
     ['no VIP', { vips: [] }, /at least one VIP/],
     ['no VIP of the VRRP family', { vips: ['fd00::100'] }, /no VIP of unicast_src_ip's family \(IPv4\)/],
     ['VIP not an address', { vips: ['vip.example'] }, /not an IP address/],
+    ['VIP with a bad prefix length', { vips: ['198.18.2.100/33'] }, /not a CIDR/],
     ['virtual router id out of range', { virtualRouterId: 256 }, /virtual_router_id 256/],
     ['interface name too long', { interface: 'a-very-long-interface' }, /not a Linux interface name/],
     ['relative check executable', { healthCheck: { ...config().healthCheck, argv: ['socat'] } }, /absolute path/],
@@ -134,6 +139,7 @@ test('keepalived 2.2.7 accepts the rendered configs (keepalived -t), and refuses
       ['ipv6', { unicastSrcIp: 'fd00:18::11', unicastPeers: ['fd00:18::12'], vips: ['fd00:18::100', '198.18.2.100'] }],
       ['fastest', { advertIntervalSeconds: 0.01 }],
       ['notify', { notifyScript: '/usr/bin/true' }],
+      ['prefixed VIPs', { vips: ['198.18.2.100/24', 'fd00:18::100/64'] }],
     ];
     for (const [name, c] of cases) {
       const { ok, output } = check(renderKeepalivedConfig(config(c)), name);
