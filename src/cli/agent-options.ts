@@ -1,0 +1,31 @@
+/** Options the agents' commands share: Keystone credentials (as the `openstack` CLI takes them) and durations. */
+
+export const credentialOptions = {
+  'os-auth-url': { type: 'string' },
+  'os-username': { type: 'string' },
+  'os-password': { type: 'string' },
+  'os-project-name': { type: 'string' },
+  'os-user-domain-name': { type: 'string' },
+  'os-project-domain-name': { type: 'string' },
+} as const;
+
+export const CREDENTIALS_USAGE = `  --os-auth-url URL                 Keystone (default env OS_AUTH_URL)
+  --os-username U, --os-password P, --os-project-name P,
+  --os-user-domain-name D, --os-project-domain-name D   (default env OS_*)`;
+
+/** The environment with the credential flags given on the command line put over its OS_* variables. */
+export function environmentWithCredentials(values: Partial<Record<keyof typeof credentialOptions, string>>, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const flag of Object.keys(credentialOptions) as (keyof typeof credentialOptions)[]) {
+    const value = values[flag];
+    if (value !== undefined) out[flag.toUpperCase().replaceAll('-', '_')] = value;
+  }
+  return out;
+}
+
+/** A flag's positive number of seconds, in milliseconds. */
+export function seconds(value: string, flag: string): number {
+  const n = Number(value);
+  if (!(n > 0)) throw new Error(`${flag} must be a positive number of seconds`);
+  return n * 1000;
+}
