@@ -1,11 +1,11 @@
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { AmphoraReconciler } from '../../../../src/agents/amphora/reconciler.js';
+import { AmphoraReconciler, maxconnWithin } from '../../../../src/agents/amphora/reconciler.js';
 import type { AmphoraTarget } from '../../../../src/agents/amphora/target.js';
 import type { LoadBalancer } from '../../../../src/agents/amphora/types.js';
 import { eventually, Topology } from '../../../e2e/host-agent/topology.js';
@@ -13,6 +13,11 @@ import { balancer, listener, member, monitor, pool } from './fixtures.js';
 import { clientLoop, longestGapMs, requests, startMember } from './traffic.js';
 
 const VIP = '198.18.0.100';
+
+test("HAProxy's default maxconn fits the open-file limit it inherits", () => {
+  const cases: [number, number][] = [[1_048_576, 50_000], [20_000, 9_500], [1_200, 100], [101_000, 50_000]];
+  for (const [limit, maxconn] of cases) assert.equal(maxconnWithin(limit), maxconn, `limit ${limit}`);
+});
 const AMPHORAE = { a1: '198.18.0.11', a2: '198.18.0.12' } as const;
 
 /**
@@ -209,6 +214,16 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
     assert.equal(health.pools.p0!.members.m1, 'UP');
     assert.equal(health.pools.p0!.status, 'UP');
     assert.deepEqual(new Set(await bodies(80, 4)), new Set(['m1']), 'only the healthy member gets traffic');
+  });
+
+  it('a HAProxy that dies is started again by its supervisor', async () => {
+    const before = await reconcilers.a2!.haproxyProcesses();
+    process.kill(before.masterPid, 'SIGKILL');
+    await eventually('a new HAProxy master on a2', async () => {
+      const now = await reconcilers.a2!.haproxyProcesses().catch(() => undefined);
+      return now !== undefined && now.masterPid !== before.masterPid && (await reconcilers.a2!.health()).haproxy === 'RUNNING';
+    }, 15_000, 50);
+    assert.equal((await reconcilers.a2!.health()).listeners.l1!.status, 'OPEN');
   });
 
   it('deleting the MASTER amphora namespace moves the VIP to the BACKUP', async () => {
