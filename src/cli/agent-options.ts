@@ -1,4 +1,4 @@
-/** Options the agents' commands share: Keystone credentials (as the `openstack` CLI takes them) and durations. */
+/** Options the agents' commands share: metrics, Keystone credentials (as the `openstack` CLI takes them), durations. */
 
 export const credentialOptions = {
   'os-auth-url': { type: 'string' },
@@ -9,9 +9,19 @@ export const credentialOptions = {
   'os-project-domain-name': { type: 'string' },
 } as const;
 
-export const CREDENTIALS_USAGE = `  --os-auth-url URL                 Keystone (default env OS_AUTH_URL)
+/** Every agent serves metrics on request, logs in to Keystone and has --help. */
+export const agentOptions = {
+  'metrics-listen': { type: 'string' },
+  ...credentialOptions,
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The usage lines of agentOptions. */
+export const AGENT_OPTIONS_USAGE = `  --metrics-listen HOST:PORT        serve Prometheus metrics at /metrics (port 0: any free port)
+  --os-auth-url URL                 Keystone (default env OS_AUTH_URL)
   --os-username U, --os-password P, --os-project-name P,
-  --os-user-domain-name D, --os-project-domain-name D   (default env OS_*)`;
+  --os-user-domain-name D, --os-project-domain-name D   (default env OS_*)
+  -h, --help                        show this help`;
 
 /** The environment with the credential flags given on the command line put over its OS_* variables. */
 export function environmentWithCredentials(values: Partial<Record<keyof typeof credentialOptions, string>>, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {

@@ -6,7 +6,7 @@ import { createLogger } from '../lib/logger.js';
 import { createRegistry } from '../lib/metrics.js';
 import { serveMetrics } from '../lib/metrics-server.js';
 import { KeystoneSession } from '../lib/openstack-session.js';
-import { credentialOptions, CREDENTIALS_USAGE, environmentWithCredentials, seconds } from './agent-options.js';
+import { AGENT_OPTIONS_USAGE, agentOptions, environmentWithCredentials, seconds } from './agent-options.js';
 
 const USAGE = `usage: cloudnet amphora-agent --amphora-id ID --server URL --netns NAME --state-dir DIR [options]
 
@@ -20,9 +20,7 @@ options:
   --netns NAME                      the amphora's network namespace
   --state-dir DIR                   configs, sockets, pid files and certificates (created if missing)
   --health-interval S               seconds between health reports (default 1)
-  --metrics-listen HOST:PORT        serve Prometheus metrics at /metrics (port 0: any free port)
-${CREDENTIALS_USAGE}
-  -h, --help                        show this help`;
+${AGENT_OPTIONS_USAGE}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -33,9 +31,7 @@ export async function run(argv: string[]): Promise<number> {
       netns: { type: 'string' },
       'state-dir': { type: 'string' },
       'health-interval': { type: 'string', default: '1' },
-      'metrics-listen': { type: 'string' },
-      ...credentialOptions,
-      help: { type: 'boolean', short: 'h' },
+      ...agentOptions,
     },
     strict: true,
   });

@@ -8,7 +8,7 @@ import { createRegistry } from '../lib/metrics.js';
 import { serveMetrics } from '../lib/metrics-server.js';
 import { toolRunner, type ToolRunner } from '../lib/netns.js';
 import { KeystoneSession } from '../lib/openstack-session.js';
-import { credentialOptions, CREDENTIALS_USAGE, environmentWithCredentials, seconds } from './agent-options.js';
+import { AGENT_OPTIONS_USAGE, agentOptions, environmentWithCredentials, seconds } from './agent-options.js';
 
 const USAGE = `usage: cloudnet host-agent --host NAME --server URL [options]
 
@@ -25,9 +25,7 @@ options:
   --heartbeat-interval S            seconds between heartbeats (default 2)
   --resync-interval S               seconds between anti-entropy passes (default 10)
   --tap-poll-interval S             seconds between looks for plugged taps (default 1)
-  --metrics-listen HOST:PORT        serve Prometheus metrics at /metrics (port 0: any free port)
-${CREDENTIALS_USAGE}
-  -h, --help                        show this help`;
+${AGENT_OPTIONS_USAGE}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -41,9 +39,7 @@ export async function run(argv: string[]): Promise<number> {
       'heartbeat-interval': { type: 'string', default: '2' },
       'resync-interval': { type: 'string', default: '10' },
       'tap-poll-interval': { type: 'string', default: '1' },
-      'metrics-listen': { type: 'string' },
-      ...credentialOptions,
-      help: { type: 'boolean', short: 'h' },
+      ...agentOptions,
     },
     strict: true,
   });
