@@ -9,7 +9,7 @@ import { ipAddress } from './config-tokens.js';
 import { renderHaproxyConfig, type HaproxyRenderOptions } from './haproxy-config.js';
 import { haproxySocketCheck, renderKeepalivedConfig, renderVrrpStateScript } from './keepalived-config.js';
 import type { AmphoraAgentMetrics } from './metrics.js';
-import { planRuntimeUpdate } from './runtime-plan.js';
+import { memberStateCommands, planRuntimeUpdate } from './runtime-plan.js';
 import { haproxyCommand } from './runtime-socket.js';
 import { healthFromStat, parseShowStat } from './show-stat.js';
 import { parseShowProc, type HaproxyProcesses } from './show-proc.js';
@@ -34,6 +34,8 @@ export interface AmphoraReconcilerOptions {
 export type ApplyAction = 'unchanged' | 'runtime' | 'reload' | 'start' | 'stopped' | 'refused';
 
 const READY_TIMEOUT_MS = 10_000;
+/** Runtime API commands per connection, well within HAProxy's 16 kB command line. */
+const RUNTIME_BATCH = 50;
 
 /**
  * Brings the amphora's HAProxy and keepalived to a target and says how they are: all the agent's real work,
@@ -209,15 +211,18 @@ export class AmphoraReconciler {
     const plan = previous ? planRuntimeUpdate(previous.lb, lb, this.renderOptions) : ({ reload: true } as const);
     if (!plan.reload && (await this.runtimeCommands(plan.commands))) return 'runtime';
     await this.reloadHaproxy();
+    if (!(await this.runtimeCommands(memberStateCommands(lb)))) throw new Error('HAProxy reloaded, but refused to set the members to their weights and admin states');
     return 'reload';
   }
 
-  /** Sends each command; false (and a warning) if HAProxy answered one with an error, so the caller reloads. */
+  /** Sends the commands (a few dozen per connection); false, with a warning, if HAProxy answered any with an error. */
   private async runtimeCommands(commands: string[]): Promise<boolean> {
-    for (const command of commands) {
-      const answer = (await haproxyCommand(this.paths.statsSocket, command)).trim();
+    for (let i = 0; i < commands.length; i += RUNTIME_BATCH) {
+      const batch = commands.slice(i, i + RUNTIME_BATCH);
+      // Commands that succeed answer nothing; the CLI runs `;`-separated commands in turn.
+      const answer = (await haproxyCommand(this.paths.statsSocket, batch.join(';'))).trim();
       if (answer !== '') {
-        this.o.logger.warn({ command, answer }, 'runtime API refused a command; reloading instead');
+        this.o.logger.warn({ commands: batch, answer }, 'runtime API refused a command');
         return false;
       }
     }

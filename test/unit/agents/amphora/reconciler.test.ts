@@ -184,6 +184,20 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
     assert.deepEqual(readdirSync(join(stateDir, 'certs')), []);
   });
 
+  it('a member disabled through the runtime API serves again when a reload enables it', async () => {
+    const twoListeners = (m2Up: boolean, ports: number[]) => {
+      const lb = tree({ listeners: ports.map((port) => listener({ id: `l${port - 79}`, protocol: 'TCP', protocolPort: port })) });
+      lb.pools[0]!.members[1]!.adminStateUp = m2Up;
+      return lb;
+    };
+    assert.deepEqual(await applyBoth(twoListeners(false, [80, 81])), ['runtime', 'runtime']);
+    assert.deepEqual(new Set(await bodies(80, 4)), new Set(['m1']));
+    // The reload's saved server state says m2 is in maintenance; the target says it is not.
+    assert.deepEqual(await applyBoth(twoListeners(true, [80, 81, 82])), ['reload', 'reload']);
+    assert.deepEqual(new Set(await bodies(80, 4)), new Set(['m1', 'm2']));
+    assert.deepEqual(await applyBoth(twoListeners(true, [80, 81])), ['reload', 'reload']);
+  });
+
   it('certificates are written 0600 and served', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cloudnet-amphora-cert-'));
     dirs.push(dir);
