@@ -68,7 +68,9 @@ export class AmphoraAgent {
 
   private kick(): void {
     if (this.applying || this.stopping.signal.aborted) return;
-    this.applying = this.applyLatest().finally(() => (this.applying = undefined));
+    this.applying = this.applyLatest()
+      .catch((err: Error) => this.o.logger.error({ err: err.message }, 'apply failed'))
+      .finally(() => (this.applying = undefined));
   }
 
   private async applyLatest(): Promise<void> {

@@ -30,6 +30,28 @@ export interface AmphoraReconcilerOptions {
   maxconn?: number;
 }
 
+/** Where the agent keeps each file under its state directory. */
+export type StatePaths = ReturnType<typeof statePaths>;
+
+export function statePaths(stateDir: string) {
+  const at = (name: string) => join(stateDir, name);
+  return {
+    haproxyConfig: at('haproxy.cfg'),
+    haproxyCandidate: at('haproxy.cfg.new'),
+    haproxyPid: at('haproxy.pid'),
+    masterSocket: at('haproxy-master.sock'),
+    statsSocket: at('haproxy.sock'),
+    serverState: at('haproxy.state'),
+    certs: at('certs'),
+    keepalivedConfig: at('keepalived.conf'),
+    keepalivedPid: at('keepalived.pid'),
+    vrrpPid: at('keepalived-vrrp.pid'),
+    checkersPid: at('keepalived-checkers.pid'),
+    notifyScript: at('vrrp-notify.sh'),
+    vrrpState: at('vrrp-state'),
+  };
+}
+
 /** What applying a target took; `refused` leaves what ran before serving and sets the report's applyError. */
 export type ApplyAction = 'unchanged' | 'runtime' | 'reload' | 'start' | 'stopped' | 'refused';
 
@@ -48,7 +70,7 @@ const RUNTIME_BATCH = 50;
  * on the VIP interface directly. Applies run one at a time, in call order.
  */
 export class AmphoraReconciler {
-  readonly paths;
+  readonly paths: StatePaths;
   private readonly haproxy: SupervisedProcess;
   private readonly keepalived: SupervisedProcess;
   private readonly renderOptions: HaproxyRenderOptions;
@@ -64,22 +86,7 @@ export class AmphoraReconciler {
   private namespaceGone = false;
 
   constructor(private readonly o: AmphoraReconcilerOptions) {
-    const at = (name: string) => join(o.stateDir, name);
-    this.paths = {
-      haproxyConfig: at('haproxy.cfg'),
-      haproxyCandidate: at('haproxy.cfg.new'),
-      haproxyPid: at('haproxy.pid'),
-      masterSocket: at('haproxy-master.sock'),
-      statsSocket: at('haproxy.sock'),
-      serverState: at('haproxy.state'),
-      certs: at('certs'),
-      keepalivedConfig: at('keepalived.conf'),
-      keepalivedPid: at('keepalived.pid'),
-      vrrpPid: at('keepalived-vrrp.pid'),
-      checkersPid: at('keepalived-checkers.pid'),
-      notifyScript: at('vrrp-notify.sh'),
-      vrrpState: at('vrrp-state'),
-    };
+    this.paths = statePaths(o.stateDir);
     this.renderOptions = { statsSocketPath: this.paths.statsSocket, serverStateFilePath: this.paths.serverState, maxconn: o.maxconn ?? maxconnWithin(openFileLimit()), pingCheckCommand: null };
     const inNamespace = (argv: string[]) => ['ip', 'netns', 'exec', o.netns, ...argv];
     const supervised = (name: string, argv: string[]) =>
@@ -101,6 +108,10 @@ export class AmphoraReconciler {
    */
   async start(): Promise<void> {
     if (!this.namespaceExists()) throw new Error(`network namespace ${this.o.netns} does not exist`);
+    for (const socket of [this.paths.masterSocket, this.paths.statsSocket]) {
+      // sun_path holds 108 bytes with its terminating NUL; HAProxy could not bind a longer path.
+      if (Buffer.byteLength(socket) > 107) throw new Error(`state directory too deep: ${socket} is longer than a unix socket path may be (107 bytes)`);
+    }
     await mkdir(this.paths.certs, { recursive: true, mode: 0o700 });
     await stopLeftover(this.paths.haproxyPid, this.o.stateDir, this.o.logger);
     await stopLeftover(this.paths.keepalivedPid, this.o.stateDir, this.o.logger);
