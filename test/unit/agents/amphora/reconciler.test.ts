@@ -1,7 +1,7 @@
 import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -32,6 +32,7 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
   let client = '';
   let stopMember2 = async () => {};
   let revision = 0;
+  let vips = [`${VIP}/24`];
 
   const tree = (lb: Partial<LoadBalancer> = {}): LoadBalancer =>
     balancer({
@@ -59,7 +60,7 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
       virtualRouterId: 51,
       unicastSrcIp: AMPHORAE[amphora],
       unicastPeers: [AMPHORAE[amphora === 'a1' ? 'a2' : 'a1']],
-      vips: [`${VIP}/24`],
+      vips,
       advertIntervalSeconds: 0.1,
     },
     vipInterface: 'uplink',
@@ -228,6 +229,18 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
     assert.equal(health.pools.p0!.members.m1, 'UP');
     assert.equal(health.pools.p0!.status, 'UP');
     assert.deepEqual(new Set(await bodies(80, 4)), new Set(['m1']), 'only the healthy member gets traffic');
+  });
+
+  it('a keepalived change is a SIGHUP reload: a second VIP appears on the MASTER, same keepalived process', async () => {
+    const pidOf = (r: AmphoraReconciler) => readFileSync(r.paths.keepalivedPid, 'utf8').trim();
+    const pids = [pidOf(reconcilers.a1!), pidOf(reconcilers.a2!)];
+    const current = tree({ listeners: [listener({ id: 'l1', protocol: 'TCP', protocolPort: 80 })], pools: [{ ...tree().pools[0]!, id: 'p0' }] });
+    current.listeners[0]!.defaultPoolId = 'p0';
+    vips = [`${VIP}/24`, '198.18.0.101/24'];
+    assert.deepEqual(await applyBoth(current), ['reload', 'reload']);
+    await eventually('the second VIP on a1', async () => (await topology.exec(topology.ns('a1'), ['ip', '-br', 'addr', 'show', 'uplink'])).includes('198.18.0.101/24'), 10_000, 50);
+    assert.deepEqual([pidOf(reconcilers.a1!), pidOf(reconcilers.a2!)], pids);
+    assert.equal((await reconcilers.a1!.health()).vrrpState, 'MASTER');
   });
 
   it('a HAProxy that dies is started again by its supervisor', async () => {
