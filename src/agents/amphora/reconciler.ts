@@ -14,7 +14,7 @@ import { haproxyCommand } from './runtime-socket.js';
 import { healthFromStat, parseShowStat } from './show-stat.js';
 import { parseShowProc, type HaproxyProcesses } from './show-proc.js';
 import { SupervisedProcess } from './supervised-process.js';
-import type { AmphoraHealthReport, AmphoraTarget } from './target.js';
+import type { AmphoraHealthReport, AmphoraTarget, AmphoraVrrpTarget } from './target.js';
 import type { LoadBalancer } from './types.js';
 
 export interface AmphoraReconcilerOptions {
@@ -180,7 +180,7 @@ export class AmphoraReconciler {
     // Everything is rendered (and so validated) before anything is touched.
     const placed = placeCertificates(tree, target.certificates, this.paths.certs);
     const config = renderHaproxyConfig(placed.loadBalancer, this.renderOptions);
-    const keepalivedConfig = target.vrrp
+    const keepalivedConfig = target.vrrp && this.keepalivedHasPeer(target.vrrp)
       ? renderKeepalivedConfig({
           ...target.vrrp,
           routerId: target.amphoraId,
@@ -192,7 +192,7 @@ export class AmphoraReconciler {
     for (const [path, pem] of placed.files) if (!existsSync(path)) await writeFile(path, pem, { mode: 0o600 });
     const action = await this.convergeHaproxy(placed.loadBalancer, config);
     if (keepalivedConfig) await this.convergeKeepalived(keepalivedConfig);
-    else await this.convergeSingleVip(tree.vipAddress, target.vipInterface);
+    else if (!target.vrrp) await this.convergeSingleVip(tree.vipAddress, target.vipInterface);
     await this.removeCertificatesExcept(new Set(placed.files.keys()));
     return action;
   }
@@ -269,6 +269,18 @@ export class AmphoraReconciler {
       if (Date.now() > deadline) throw new Error(`HAProxy's runtime API did not answer within ${READY_TIMEOUT_MS} ms`);
       await sleep(20);
     }
+  }
+
+  /**
+   * While its peer is being replaced an amphora's target names no peer, which keepalived cannot be configured
+   * with: a running keepalived is left as it is (it keeps the VIP, advertising to the old peer's address) until
+   * the new peer is named; one that never started has nothing to keep, so the target is refused.
+   */
+  private keepalivedHasPeer(vrrp: AmphoraVrrpTarget): boolean {
+    if (vrrp.unicastPeers.length > 0) return true;
+    if (!this.keepalived.supervised) throw new Error('the VRRP target names no peer, and keepalived has no earlier config to keep');
+    this.o.logger.info('the VRRP target names no peer (being replaced): keepalived keeps its config');
+    return false;
   }
 
   private async convergeKeepalived(config: string): Promise<void> {

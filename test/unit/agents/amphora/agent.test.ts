@@ -112,6 +112,10 @@ describe('cloudnet amphora-agent against the target stream', { skip: process.get
 
   it('applies the streamed target, puts the VIP on its interface, reports health with a Keystone token', async () => {
     const agent = startAgent();
+    // A balancer just created has no listener yet: HAProxy runs anyway (its runtime socket is its listener).
+    publish({ ...target(0), loadBalancer: balancer({ vipAddress: '198.18.0.100', listeners: [], pools: [] }) });
+    await eventually('revision 0 reported', async () => lastReport()?.appliedConfigRevision === 0, 30_000);
+    assert.equal(lastReport()!.haproxy, 'RUNNING', agent.output());
     publish(target(1));
     await eventually('revision 1 reported', async () => lastReport()?.appliedConfigRevision === 1, 30_000);
     const report = lastReport()!;

@@ -269,4 +269,18 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
     assert.equal((await reconcilers.a1!.health()).haproxy, 'STOPPED');
     assert.equal((await reconcilers.a1!.health()).vrrpState, 'STOPPED');
   });
+
+  it('while its peer is being replaced (no peer named), the survivor keeps keepalived and the VIP', async () => {
+    const pid = readFileSync(reconcilers.a2!.paths.keepalivedPid, 'utf8').trim();
+    revision++;
+    const alone = target('a2', tree());
+    alone.vrrp!.unicastPeers = [];
+    assert.notEqual(await reconcilers.a2!.apply(alone), 'refused');
+    const health = await reconcilers.a2!.health();
+    assert.equal(health.applyError, null);
+    assert.equal(health.appliedConfigRevision, revision);
+    assert.equal(health.vrrpState, 'MASTER');
+    assert.equal(readFileSync(reconcilers.a2!.paths.keepalivedPid, 'utf8').trim(), pid);
+    assert.ok((await bodies(80, 2)).every((b) => b === 'm1'), 'the VIP still answers');
+  });
 });
