@@ -13,7 +13,7 @@ export function createAmphoraAgentMetrics(registry: Registry): AmphoraAgentMetri
   return {
     applies: new Counter({
       name: `${p}_applies_total`,
-      help: 'Targets applied, by what it took: unchanged, runtime (runtime API, no reload), reload, start, stopped, refused.',
+      help: 'Targets applied, by what it took: unchanged, runtime (runtime API, no reload), reload, start, vip (keepalived or the SINGLE VIP only), stopped, refused.',
       labelNames: ['action'],
       registers: [registry],
     }),

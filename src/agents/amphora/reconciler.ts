@@ -52,8 +52,12 @@ export function statePaths(stateDir: string) {
   };
 }
 
-/** What applying a target took; `refused` leaves what ran before serving and sets the report's applyError. */
-export type ApplyAction = 'unchanged' | 'runtime' | 'reload' | 'start' | 'stopped' | 'refused';
+/**
+ * What applying a target took, by HAProxy: `runtime` (runtime API, no new worker), `reload`, `start`; `vip` when
+ * only keepalived (SIGHUP) or the SINGLE VIP changed; `refused` leaves what ran before serving and sets the
+ * report's applyError.
+ */
+export type ApplyAction = 'unchanged' | 'runtime' | 'reload' | 'start' | 'vip' | 'stopped' | 'refused';
 
 const READY_TIMEOUT_MS = 10_000;
 /** Runtime API commands per connection, well within HAProxy's 16 kB command line. */
@@ -191,10 +195,11 @@ export class AmphoraReconciler {
       : null;
     for (const [path, pem] of placed.files) if (!existsSync(path)) await writeFile(path, pem, { mode: 0o600 });
     const action = await this.convergeHaproxy(placed.loadBalancer, config);
-    if (keepalivedConfig) await this.convergeKeepalived(keepalivedConfig);
-    else if (!target.vrrp) await this.convergeSingleVip(tree.vipAddress, target.vipInterface);
+    let vipChanged = false;
+    if (keepalivedConfig) vipChanged = await this.convergeKeepalived(keepalivedConfig);
+    else if (!target.vrrp) vipChanged = await this.convergeSingleVip(tree.vipAddress, target.vipInterface);
     await this.removeCertificatesExcept(new Set(placed.files.keys()));
-    return action;
+    return action === 'unchanged' && vipChanged ? 'vip' : action;
   }
 
   private async convergeHaproxy(lb: LoadBalancer, config: string): Promise<ApplyAction> {
@@ -283,9 +288,10 @@ export class AmphoraReconciler {
     return false;
   }
 
-  private async convergeKeepalived(config: string): Promise<void> {
+  /** Says whether anything changed. */
+  private async convergeKeepalived(config: string): Promise<boolean> {
     if (this.singleVip) await this.removeSingleVip();
-    if (this.keepalivedConfig === config && this.keepalived.supervised) return;
+    if (this.keepalivedConfig === config && this.keepalived.supervised) return false;
     const candidate = `${this.paths.keepalivedConfig}.new`;
     await writeFile(this.paths.notifyScript, renderVrrpStateScript(this.paths.vrrpState), { mode: 0o700 });
     await writeFile(candidate, config, { mode: 0o600 });
@@ -302,19 +308,22 @@ export class AmphoraReconciler {
       await rm(this.paths.vrrpState, { force: true });
       this.keepalived.start();
     }
+    return true;
   }
 
-  private async convergeSingleVip(vipAddress: string, device: string): Promise<void> {
+  /** Says whether anything changed. */
+  private async convergeSingleVip(vipAddress: string, device: string): Promise<boolean> {
     if (this.keepalived.supervised) {
       await this.keepalived.stop();
       this.keepalivedConfig = undefined;
     }
     const vip = ipAddress('VIP', vipAddress);
     const address = `${vip.address}/${vip.family === 4 ? 32 : 128}`;
-    if (this.singleVip?.address === address && this.singleVip.device === device) return;
+    if (this.singleVip?.address === address && this.singleVip.device === device) return false;
     if (this.singleVip) await this.removeSingleVip();
     await execTool('ip', ['-n', this.o.netns, 'addr', 'replace', address, 'dev', device]);
     this.singleVip = { address, device };
+    return true;
   }
 
   private async removeSingleVip(): Promise<void> {

@@ -236,8 +236,9 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
     const pids = [pidOf(reconcilers.a1!), pidOf(reconcilers.a2!)];
     const current = tree({ listeners: [listener({ id: 'l1', protocol: 'TCP', protocolPort: 80 })], pools: [{ ...tree().pools[0]!, id: 'p0' }] });
     current.listeners[0]!.defaultPoolId = 'p0';
-    vips = [`${VIP}/24`, '198.18.0.101/24'];
     assert.deepEqual(await applyBoth(current), ['reload', 'reload']);
+    vips = [`${VIP}/24`, '198.18.0.101/24'];
+    assert.deepEqual(await applyBoth(current), ['vip', 'vip']);
     await eventually('the second VIP on a1', async () => (await topology.exec(topology.ns('a1'), ['ip', '-br', 'addr', 'show', 'uplink'])).includes('198.18.0.101/24'), 10_000, 50);
     assert.deepEqual([pidOf(reconcilers.a1!), pidOf(reconcilers.a2!)], pids);
     assert.equal((await reconcilers.a1!.health()).vrrpState, 'MASTER');
