@@ -244,44 +244,57 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
     assert.equal((await reconcilers.a1!.health()).vrrpState, 'MASTER');
   });
 
-  it('a HAProxy that dies is started again by its supervisor', async () => {
-    const before = await reconcilers.a2!.haproxyProcesses();
-    process.kill(before.masterPid, 'SIGKILL');
-    await eventually('a new HAProxy master on a2', async () => {
-      const now = await reconcilers.a2!.haproxyProcesses().catch(() => undefined);
-      return now !== undefined && now.masterPid !== before.masterPid && (await reconcilers.a2!.health()).haproxy === 'RUNNING';
-    }, 15_000, 50);
-    assert.equal((await reconcilers.a2!.health()).listeners.l1!.status, 'OPEN');
-  });
+  /** Who holds the VIP now, and the other one. */
+  const roles = async () => ((await reconcilers.a1!.health()).vrrpState === 'MASTER' ? { master: 'a1', backup: 'a2' } : { master: 'a2', backup: 'a1' }) as { master: 'a1' | 'a2'; backup: 'a1' | 'a2' };
+  let survivor: 'a1' | 'a2' = 'a2';
 
-  it('deleting the MASTER amphora namespace moves the VIP to the BACKUP', async () => {
-    // A short timeout per request, so that one sent to the vanished amphora does not hide when the VIP answers again.
+  it("the MASTER's HAProxy killed: its supervisor starts it again (the client's gap is printed)", async () => {
+    const { master } = await roles();
+    const before = await reconcilers[master]!.haproxyProcesses();
+    // A short timeout per request, so that one that hangs does not hide when the VIP answers again.
     const loop = clientLoop(topology, client, `http://${VIP}/`, 500, 20, 100);
     await eventually('the loop is under way', async () => loop.attempts().length >= 10, 10_000, 20);
-    execFileSync('ip', ['netns', 'del', topology.ns('a1')]);
-    await eventually('a1 noticed its namespace is gone', async () => namespaceGone.a1, 10_000, 50);
-    await eventually('a2 MASTER', async () => (await reconcilers.a2!.health()).vrrpState === 'MASTER', 10_000, 50);
+    process.kill(before.masterPid, 'SIGKILL');
+    await eventually(`a new HAProxy master on ${master}`, async () => {
+      const now = await reconcilers[master]!.haproxyProcesses().catch(() => undefined);
+      return now !== undefined && now.masterPid !== before.masterPid && (await reconcilers[master]!.health()).haproxy === 'RUNNING';
+    }, 15_000, 50);
     const seen = loop.attempts().length;
-    await eventually('the client is served by a2', async () => loop.attempts().slice(seen).filter((a) => a.ok).length >= 10, 10_000, 50);
+    await eventually('the client is served again', async () => loop.attempts().slice(seen).filter((a) => a.ok).length >= 10, 10_000, 50);
+    const attempts = await loop.stop();
+    console.log(`HAProxy killed on the MASTER (${master}): the client's longest gap was ${longestGapMs(attempts)} ms (${attempts.filter((a) => !a.ok).length} of ${attempts.length} requests failed, 20 ms loop); the VIP is now on ${(await roles()).master}`);
+    assert.equal((await reconcilers[master]!.health()).listeners.l1!.status, 'OPEN');
+  });
+
+  it('deleting the MASTER amphora namespace moves the VIP to the BACKUP (the client\'s gap is printed)', async () => {
+    const { master, backup } = await roles();
+    survivor = backup;
+    const loop = clientLoop(topology, client, `http://${VIP}/`, 500, 20, 100);
+    await eventually('the loop is under way', async () => loop.attempts().length >= 10, 10_000, 20);
+    execFileSync('ip', ['netns', 'del', topology.ns(master)]);
+    await eventually(`${master} noticed its namespace is gone`, async () => namespaceGone[master], 10_000, 50);
+    await eventually(`${backup} MASTER`, async () => (await reconcilers[backup]!.health()).vrrpState === 'MASTER', 10_000, 50);
+    const seen = loop.attempts().length;
+    await eventually(`the client is served by ${backup}`, async () => loop.attempts().slice(seen).filter((a) => a.ok).length >= 10, 10_000, 50);
     const attempts = await loop.stop();
     const gap = longestGapMs(attempts);
     console.log(`failover: the client's longest gap between answers was ${gap} ms (${attempts.filter((a) => !a.ok).length} of ${attempts.length} requests failed, 20 ms loop)`);
     assert.ok(attempts.at(-1)!.ok);
-    assert.equal((await reconcilers.a1!.health()).haproxy, 'STOPPED');
-    assert.equal((await reconcilers.a1!.health()).vrrpState, 'STOPPED');
+    assert.equal((await reconcilers[master]!.health()).haproxy, 'STOPPED');
+    assert.equal((await reconcilers[master]!.health()).vrrpState, 'STOPPED');
   });
 
   it('while its peer is being replaced (no peer named), the survivor keeps keepalived and the VIP', async () => {
-    const pid = readFileSync(reconcilers.a2!.paths.keepalivedPid, 'utf8').trim();
+    const pid = readFileSync(reconcilers[survivor]!.paths.keepalivedPid, 'utf8').trim();
     revision++;
-    const alone = target('a2', tree());
+    const alone = target(survivor, tree());
     alone.vrrp!.unicastPeers = [];
-    assert.notEqual(await reconcilers.a2!.apply(alone), 'refused');
-    const health = await reconcilers.a2!.health();
+    assert.notEqual(await reconcilers[survivor]!.apply(alone), 'refused');
+    const health = await reconcilers[survivor]!.health();
     assert.equal(health.applyError, null);
     assert.equal(health.appliedConfigRevision, revision);
     assert.equal(health.vrrpState, 'MASTER');
-    assert.equal(readFileSync(reconcilers.a2!.paths.keepalivedPid, 'utf8').trim(), pid);
+    assert.equal(readFileSync(reconcilers[survivor]!.paths.keepalivedPid, 'utf8').trim(), pid);
     assert.ok((await bodies(80, 2)).every((b) => b === 'm1'), 'the VIP still answers');
   });
 });
