@@ -60,7 +60,7 @@ describe('cloudnet amphora-agent against the target stream', { skip: process.get
   };
 
   const startAgent = (): ChildProcess & { output: () => string } =>
-    topology.spawn([...CLI, '--amphora-id', 'a1', '--server', endpointsUrl, '--netns', amphora, '--state-dir', stateDir, '--health-interval', '0.2'], keystone.openrcEnv('admin'));
+    topology.spawn([...CLI, '--amphora-id', 'a1', '--server', endpointsUrl, '--netns', amphora, '--state-dir', stateDir, '--health-interval', '0.2', '--metrics-listen', '127.0.0.1:0'], keystone.openrcEnv('admin'));
 
   const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 
@@ -129,6 +129,13 @@ describe('cloudnet amphora-agent against the target stream', { skip: process.get
 
     publish(target(2, 5));
     await eventually('revision 2 reported', async () => lastReport()?.appliedConfigRevision === 2, 10_000);
+    const metricsUrl = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(agent.output())?.[1];
+    assert.ok(metricsUrl, 'the agent logs where its metrics are');
+    const metrics = await (await fetch(metricsUrl)).text();
+    assert.match(metrics, /cloudnet_amphora_agent_applies_total\{action="start"\} 1/);
+    assert.match(metrics, /cloudnet_amphora_agent_applies_total\{action="runtime"\} 1/);
+    assert.match(metrics, /cloudnet_amphora_agent_applied_config_revision 2/);
+    assert.match(metrics, /cloudnet_amphora_agent_health_reports_total\{result="ok"\} [1-9]/);
     const pid = haproxyPid();
 
     // A dropped stream is followed again; the same target again changes nothing.
