@@ -2,6 +2,7 @@ import type { ApiModule } from './app.js';
 import { createCloudnetApi } from './cloudnet/index.js';
 import { createIdentityApi } from './identity/index.js';
 import { createKeyManagerApi, type KeyEncryptionKey } from './key-manager/index.js';
+import { createLoadBalancerApi } from './loadbalancer/routes.js';
 import { createNetworkApi } from './network/routes.js';
 
 export interface ApiConfig {
@@ -18,6 +19,7 @@ export function apiModules(config: ApiConfig = {}): ApiModule[] {
   return [
     createIdentityApi({ tokenExpirationSeconds: config.tokenExpirationSeconds }),
     createNetworkApi(),
+    createLoadBalancerApi(),
     createCloudnetApi({ hosts: config.agentDownTimeSeconds === undefined ? {} : { agentDownTimeSeconds: config.agentDownTimeSeconds } }),
     ...(config.keyManagerKek ? [createKeyManagerApi({ kek: config.keyManagerKek })] : []),
   ];
