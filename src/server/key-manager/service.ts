@@ -22,8 +22,8 @@ type Wire = Record<string, unknown>;
 const DEFAULT_LIMIT = 10;
 const MAX_LIMIT = 100;
 
-export const secretNotFound = () => notFound('Not Found. Sorry but your secret is in another castle.');
-export const containerNotFound = () => notFound('Not Found. Sorry but your container is in another castle.');
+const secretNotFound = () => notFound('Not Found. Sorry but your secret is in another castle.');
+const containerNotFound = () => notFound('Not Found. Sorry but your container is in another castle.');
 
 function deny(operation: string): ApiError {
   return forbidden(`${operation} attempt not allowed - please review your user/project privileges`, 'PolicyNotAuthorized');
