@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DIALECTS } from '../../../support/databases.js';
@@ -165,8 +165,9 @@ for (const dialect of DIALECTS) {
         type: 'certificate', secret_refs: [{ name: 'certificate', secret_ref: await store(a, 'junk', 'not a certificate') }, { name: 'private_key', secret_ref: privateKey }],
       })).body.container_ref;
       await rejects(read(notPem, { projectId: alice.projectId }), 'not_pem', /the certificate of container .* is not PEM text/);
-      await rejects(read(`${base}/v1/secrets/${uuidOf(certificate)}`, { projectId: alice.projectId }), 'invalid_ref', /not a key-manager container reference/);
-      await rejects(read('../etc/passwd', { projectId: alice.projectId }), 'invalid_ref', /not a key-manager container reference/);
+      await rejects(read(`${base}/v1/secrets/${uuidOf(certificate)}`, { projectId: alice.projectId }), 'not_pkcs12', /is not a PKCS#12 bundle/);
+      await rejects(read(`${base}/v1/orders/${uuidOf(certificate)}`, { projectId: alice.projectId }), 'invalid_ref', /not a key-manager container or secret reference/);
+      await rejects(read('../etc/passwd', { projectId: alice.projectId }), 'invalid_ref', /not a key-manager container or secret reference/);
       await rejects(read(`${base}/v1/containers/00000000-0000-4000-8000-000000000000`, { projectId: alice.projectId }), 'not_found', /does not exist/);
 
       await assert.rejects(
@@ -175,6 +176,29 @@ for (const dialect of DIALECTS) {
       );
       assert.equal((await a.delete(`/v1/secrets/${uuidOf(certificate)}`)).status, 204);
       await rejects(read(plain, { projectId: alice.projectId }), 'incomplete', /the certificate secret .* no longer exists/);
+    });
+
+    test('readCertificateBundle of a PKCS#12 secret, as Octavia takes one', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cn-km-p12-'));
+      try {
+        for (const [name, text] of [['cert.pem', pem.certificate], ['key.pem', pem.privateKey]]) writeFileSync(join(dir, name), text);
+        execFileSync('openssl', ['pkcs12', '-export', '-inkey', join(dir, 'key.pem'), '-in', join(dir, 'cert.pem'), '-certfile', join(dir, 'cert.pem'),
+          '-passout', 'pass:', '-out', join(dir, 'bundle.p12')]);
+        const p12 = readFileSync(join(dir, 'bundle.p12'));
+        const stored = await a.post('/v1/secrets', { name: 'p12', payload: p12.toString('base64'), payload_content_type: 'application/octet-stream', payload_content_encoding: 'base64' });
+        const bundle = await server.store.read((db) => readCertificateBundle(db, stored.body.secret_ref, { projectId: alice.projectId, kek: testServerKek(server) }));
+        assert.equal(bundle.certificate, pem.certificate);
+        assert.equal(bundle.intermediates, pem.certificate, 'the other certificates of the bundle');
+        assert.equal(bundle.passphrase, null);
+        const modulus = (args: string[], input: string) => execFileSync('openssl', args, { input }).toString();
+        assert.equal(modulus(['rsa', '-noout', '-modulus'], bundle.privateKey), modulus(['x509', '-noout', '-modulus'], pem.certificate));
+        await assert.rejects(
+          server.store.read((db) => readCertificateBundle(db, stored.body.secret_ref, { projectId: bob.projectId, kek: testServerKek(server) })),
+          (err: unknown) => err instanceof CertificateBundleError && err.reason === 'forbidden',
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     test('payloads are sealed at rest: the database holds neither the text nor its base64, and a moved ciphertext does not open', async () => {
