@@ -2,7 +2,9 @@
 // queries with dig and dns-packet.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createService, deleteService, loadClusterFixture, startStandIn, type StandIn } from './support/cluster-fixture.js';
+import { isIPv4 } from 'node:net';
+import { createService, createSlice, deleteService, loadClusterFixture, startStandIn, type StandIn } from './support/cluster-fixture.js';
+import { localAddresses } from '../../src/dns/plugins/kubernetes/local-addresses.js';
 import { dig, query } from './support/dns-client.js';
 import { eventually, startTestDns, type TestDns } from './support/server.js';
 
@@ -114,10 +116,16 @@ cluster.local in-addr.arpa ip6.arpa {
     assert.equal((await dig(dns.port, 'web.default.nope.cluster.local', 'A')).status, 'NXDOMAIN');
   });
 
-  it('answers SOA and NS at the zone apex', async () => {
+  it('answers SOA at the zone apex; NS and ns.dns are NODATA on loopback alone', async () => {
     const soa = await dig(dns.port, 'cluster.local', 'SOA');
     assert.match(soa.answer[0], /^cluster\.local\. 5 IN SOA ns\.dns\.cluster\.local\. hostmaster\.cluster\.local\./);
-    assert.deepEqual((await dig(dns.port, 'cluster.local', 'NS')).answer, ['cluster.local. 5 IN NS ns.dns.cluster.local.']);
+    // As CoreDNS: its name servers are its own non-loopback addresses, and this one has none.
+    for (const [name, type] of [['cluster.local', 'NS'], ['ns.dns.cluster.local', 'A']]) {
+      const r = await dig(dns.port, name, type);
+      assert.equal(r.status, 'NOERROR');
+      assert.deepEqual(r.answer, []);
+      assert.match(r.authority[0], /SOA ns\.dns\.cluster\.local\./);
+    }
   });
 
   it('answers pod A records with pods insecure', async () => {
@@ -158,5 +166,44 @@ cluster.local in-addr.arpa ip6.arpa {
     const del = await fetch(`${api.url}/api/v1/namespaces/default/services/created`, { method: 'DELETE' });
     assert.equal(del.status, 200);
     assert.equal((await eventually(() => dig(dns.port, 'created.default.svc.cluster.local', 'A'), (x) => x.status === 'NXDOMAIN')).status, 'NXDOMAIN');
+  });
+});
+
+// ns.dns and the apex NS need the server's own addresses, so this server binds every interface
+// (it still only receives queries over loopback).
+describe('kubernetes plugin name servers (ns.dns)', { timeout: 90_000 }, () => {
+  const own = localAddresses(['::']);
+  const ownV4 = own.filter((ip) => isIPv4(ip));
+  let api: StandIn;
+  let dns: TestDns;
+
+  before(async () => {
+    api = await startStandIn();
+    loadClusterFixture(api);
+    dns = await startTestDns(`cluster.local:0 {
+  kubernetes cluster.local {
+    endpoint ${api.url}
+  }
+}`);
+  }, { timeout: 30_000 });
+  after(async () => {
+    await dns.close();
+    await api.close();
+  }, { timeout: 30_000 });
+
+  it('answers with its own addresses, then with the Service in front of it once one selects it', { skip: ownV4.length === 0 ? 'this machine has no non-loopback IPv4 address' : false }, async () => {
+    const alone = await dig(dns.port, 'ns.dns.cluster.local', 'A');
+    assert.deepEqual(alone.answer.sort(), ownV4.map((ip) => `ns.dns.cluster.local. 5 IN A ${ip}`).sort());
+    const ns = await dig(dns.port, 'cluster.local', 'NS');
+    assert.deepEqual(ns.answer, ['cluster.local. 5 IN NS ns.dns.cluster.local.']);
+    assert.ok(ns.additional.includes(`ns.dns.cluster.local. 5 IN A ${ownV4[0]}`), ns.raw);
+
+    createService(api, 'kube-system', 'kube-dns', { clusterIP: '198.19.0.10', clusterIPs: ['198.19.0.10'], ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] });
+    createSlice(api, 'kube-system', 'kube-dns', 'kube-dns-abc', 'IPv4', [{ addresses: [ownV4[0]], conditions: { ready: true } }], [{ name: 'dns', port: 53, protocol: 'UDP' }]);
+    const fronted = await eventually(() => dig(dns.port, 'cluster.local', 'NS'), (r) => r.answer[0]?.includes('kube-dns') ?? false);
+    assert.deepEqual(fronted.answer, ['cluster.local. 5 IN NS kube-dns.kube-system.svc.cluster.local.']);
+    assert.deepEqual(fronted.additional, ['kube-dns.kube-system.svc.cluster.local. 5 IN A 198.19.0.10']);
+    assert.deepEqual((await dig(dns.port, 'ns.dns.cluster.local', 'A')).answer, ['ns.dns.cluster.local. 5 IN A 198.19.0.10']);
+    assert.deepEqual((await dig(dns.port, 'ns.dns.cluster.local', 'AAAA')).answer, []);
   });
 });
