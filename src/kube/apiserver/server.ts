@@ -20,7 +20,7 @@ import {
 } from './discovery.js';
 import { ApiError, badRequest, internalError, methodNotAllowed, pathNotFound, unsupportedMediaType, type Status } from './status.js';
 import type { WatchEvent } from './watch.js';
-import { openApiV3Document, openApiV3Index } from './openapi.js';
+import { OPENAPI_V2_PROTOBUF_TYPE, openApiV2Document, openApiV2Protobuf, openApiV3Document, openApiV3Index } from './openapi.js';
 import { asksFor } from './media-types.js';
 import { decodeProtobufObject, PROTOBUF_CONTENT_TYPE } from './protobuf.js';
 import { TABLE_CONTENT_TYPE, toTable, type IncludeObject } from './tables.js';
@@ -295,6 +295,13 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
         return void res.end('ok');
       }
       if (path === '/version') return sendJson(res, 200, versionInfo());
+      if (path === '/openapi/v2') {
+        if (!accept?.includes(OPENAPI_V2_PROTOBUF_TYPE)) return sendJson(res, 200, openApiV2Document());
+        const body = openApiV2Protobuf();
+        // As kube-openapi: clients parse the Content-Type, and Go's mime parser refuses the '@' in the type they ask for.
+        res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length, 'Cache-Control': 'no-cache, private' });
+        return void res.end(body);
+      }
       if (path === '/openapi/v3') return sendJson(res, 200, openApiV3Index());
       if (path.startsWith('/openapi/v3/')) {
         const doc = openApiV3Document(path.slice('/openapi/v3/'.length));
