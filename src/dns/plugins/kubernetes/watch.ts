@@ -21,7 +21,11 @@ export function loadKubeConfig(o: KubernetesOptions): KubeConfig {
   const kc = new KubeConfig();
   if (o.endpoint) {
     // The client refuses plain http unless TLS verification is off, which means nothing for http.
-    kc.loadFromClusterAndUser({ name: 'endpoint', server: o.endpoint, skipTLSVerify: o.endpoint.startsWith('http://') }, { name: 'coredns' });
+    const plain = o.endpoint.startsWith('http://');
+    kc.loadFromClusterAndUser(
+      { name: 'endpoint', server: o.endpoint, skipTLSVerify: plain, ...(o.tls && !plain ? { caFile: o.tls.caFile } : {}) },
+      { name: 'coredns', ...(o.tls && !plain ? { certFile: o.tls.certFile, keyFile: o.tls.keyFile } : {}) },
+    );
   } else if (o.kubeconfig) {
     kc.loadFromFile(o.kubeconfig.path);
     if (o.kubeconfig.context) kc.setCurrentContext(o.kubeconfig.context);
