@@ -220,7 +220,8 @@ export class DnsServer {
       r = reply('server', Rcode.SERVFAIL, [], [], [], false);
     }
     const { wire } = encodeReply(encodeCtx, r);
-    if (req.cached?.reply === r && route.cacheHitRecorders) {
+    // A query that began before a reload must not leave the old instance's answers behind.
+    if (req.cached?.reply === r && route.cacheHitRecorders && pl.routes.includes(route)) {
       pl.memos[transport].remember(msg, wire, req.cached, route.cacheHitRecorders, { zone: req.zone, server: req.server, qtype: req.qtype, transport, dnssecOk: req.dnssecOk, rcode: r.rcode, plugin: r.plugin });
     }
     if (req.observers.length) {
