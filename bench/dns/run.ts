@@ -6,7 +6,7 @@
 // Loopback only; every load loop is bounded by dnsperf's -l or a count. Usage: bench/dns/run.sh
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,14 +94,34 @@ interface Throughput {
   qps: number;
   lost: number;
   rcodes: string;
+  // CPU time the server used per answered query, in microseconds.
+  cpuPerQueryUs: number;
 }
 
-async function throughput(port: number, queryFile: string): Promise<Throughput> {
+const CLOCK_TICKS_PER_SECOND = 100;
+
+// CPU seconds (user + system) a process and its descendants have used. Unlike queries per second,
+// the CPU a query costs hardly depends on how many other processes share the cores.
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // After "pid (comm) ", utime and stime are the 12th and 13th fields.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  let total = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean)) total += cpuSeconds(Number(child));
+  }
+  return total;
+}
+
+async function throughput(port: number, pid: number, queryFile: string): Promise<Throughput> {
+  const cpuBefore = cpuSeconds(pid);
   const out = await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-l', String(QPS_SECONDS), '-c', '8', '-q', '200', '-t', '2']);
+  const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
   return {
     qps: Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
     lost: Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0),
     rcodes: (/Response codes:\s+(.*)/.exec(out)?.[1] ?? '').trim(),
+    cpuPerQueryUs: ((cpuSeconds(pid) - cpuBefore) / completed) * 1e6,
   };
 }
 
@@ -195,7 +215,7 @@ async function queryPhase(): Promise<void> {
   start('dnsmasq', ['--no-daemon', '--port', String(upstreamPort), '--listen-address', '127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--user=root', '--address=/upstream.test/198.18.200.1', '--cache-size=10000', '--dns-forward-max=1000']);
   const hosts = writeQueries('cluster.hosts', Array.from({ length: SERVICES }, (_, i) => `${serviceIp(i)} svc-${i}.default.svc.cluster.local`));
   const dnsmasqPort = await freePort();
-  start('dnsmasq', ['--no-daemon', '--port', String(dnsmasqPort), '--listen-address', '127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--user=root', `--addn-hosts=${hosts}`, '--local=/cluster.local/', `--server=127.0.0.1#${upstreamPort}`, '--cache-size=10000', '--local-ttl=30', '--dns-forward-max=1000']);
+  const dnsmasq = start('dnsmasq', ['--no-daemon', '--port', String(dnsmasqPort), '--listen-address', '127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--user=root', `--addn-hosts=${hosts}`, '--local=/cluster.local/', `--server=127.0.0.1#${upstreamPort}`, '--cache-size=10000', '--local-ttl=30', '--dns-forward-max=1000']);
   await waitForAnswer(dnsmasqPort, 'svc-0.default.svc.cluster.local');
 
   const scenarios: [string, string][] = [
@@ -205,21 +225,22 @@ async function queryPhase(): Promise<void> {
   ];
   const workerCounts = [...new Set([1, availableParallelism()])];
   console.log(`\n== Query load: dnsperf -c 8 -q 200 for ${QPS_SECONDS}s (throughput); -Q ${LATENCY_RATE} for ${LATENCY_SECONDS}s (latency) ==`);
-  console.log(`machine: ${availableParallelism()} cores; dnsperf runs on the same cores as the servers\n`);
+  console.log(`machine: ${availableParallelism()} cores; dnsperf runs on the same cores as the servers; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
   for (const workers of workerCounts) {
     const cn = await startCloudnet(workers, api.url, upstreamPort);
     for (const [title, file] of scenarios) {
       // One warm-up pass so both servers answer from their caches where they have them.
       await run('dnsperf', ['-s', '127.0.0.1', '-p', String(cn.port), '-d', file, '-n', '1', '-c', '4', '-t', '2']);
       await run('dnsperf', ['-s', '127.0.0.1', '-p', String(dnsmasqPort), '-d', file, '-n', '1', '-c', '4', '-t', '2']);
-      const a = await throughput(cn.port, file);
-      const b = await throughput(dnsmasqPort, file);
+      const a = await throughput(cn.port, cn.child.pid!, file);
+      const b = await throughput(dnsmasqPort, dnsmasq.pid!, file);
       const la = await latency(cn.port, file);
       const lb = await latency(dnsmasqPort, file);
-      console.log(`-- ${title}, cloudnet dns with ${workers} worker(s)`);
+      console.log(`-- ${title}, cloudnet dns with ${workers} worker(s); load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
       console.log(`   cloudnet dns: ${a.qps.toFixed(0).padStart(7)} qps  lost ${a.lost}  [${a.rcodes}]`);
       console.log(`   dnsmasq     : ${b.qps.toFixed(0).padStart(7)} qps  lost ${b.lost}  [${b.rcodes}]`);
       console.log(`   QPS ratio cloudnet/dnsmasq: ${(a.qps / b.qps).toFixed(2)}`);
+      console.log(`   CPU per query: cloudnet dns ${a.cpuPerQueryUs.toFixed(1)} µs, dnsmasq ${b.cpuPerQueryUs.toFixed(1)} µs  -> dnsmasq/cloudnet ${(b.cpuPerQueryUs / a.cpuPerQueryUs).toFixed(2)}`);
       console.log(`   latency at ${LATENCY_RATE} qps, cloudnet dns: ${dist(la)}`);
       console.log(`   latency at ${LATENCY_RATE} qps, dnsmasq     : ${dist(lb)}`);
     }

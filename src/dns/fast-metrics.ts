@@ -5,16 +5,35 @@ import type { Registry } from 'prom-client';
 
 type Labels = Record<string, string>;
 
-interface Series {
-  labels: Labels;
+// One labelled series of a counter; the fast path keeps these and increments value directly.
+export interface CounterSeries {
+  readonly labels: Labels;
   value: number;
 }
 
-interface HistogramSeries {
-  labels: Labels;
-  buckets: Float64Array;
-  sum: number;
-  count: number;
+export class HistogramSeries {
+  readonly buckets: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(
+    readonly labels: Labels,
+    private readonly upperBounds: readonly number[],
+  ) {
+    this.buckets = new Float64Array(upperBounds.length);
+  }
+
+  observe(v: number): void {
+    const bounds = this.upperBounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (v <= bounds[i]) {
+        this.buckets[i]++;
+        break;
+      }
+    }
+    this.sum += v;
+    this.count++;
+  }
 }
 
 function labelsOf(names: readonly string[], values: readonly string[]): Labels {
@@ -26,7 +45,7 @@ function labelsOf(names: readonly string[], values: readonly string[]): Labels {
 export class FastCounter {
   readonly type = 'counter';
   readonly aggregator = 'sum';
-  private readonly series = new Map<string, Series>();
+  private readonly series = new Map<string, CounterSeries>();
 
   constructor(
     readonly name: string,
@@ -38,13 +57,18 @@ export class FastCounter {
   }
 
   inc(values: readonly string[], by = 1): void {
+    this.handle(values).value += by;
+  }
+
+  // The series for these label values, which stays the one rendered until reset().
+  handle(values: readonly string[]): CounterSeries {
     const key = values.join('\u0001');
     let s = this.series.get(key);
     if (!s) {
       s = { labels: labelsOf(this.labelNames, values), value: 0 };
       this.series.set(key, s);
     }
-    s.value += by;
+    return s;
   }
 
   get() {
@@ -72,21 +96,17 @@ export class FastHistogram {
   }
 
   observe(values: readonly string[], v: number): void {
+    this.handle(values).observe(v);
+  }
+
+  handle(values: readonly string[]): HistogramSeries {
     const key = values.join('\u0001');
     let s = this.series.get(key);
     if (!s) {
-      s = { labels: labelsOf(this.labelNames, values), buckets: new Float64Array(this.upperBounds.length), sum: 0, count: 0 };
+      s = new HistogramSeries(labelsOf(this.labelNames, values), this.upperBounds);
       this.series.set(key, s);
     }
-    const bounds = this.upperBounds;
-    for (let i = 0; i < bounds.length; i++) {
-      if (v <= bounds[i]) {
-        s.buckets[i]++;
-        break;
-      }
-    }
-    s.sum += v;
-    s.count++;
+    return s;
   }
 
   get() {

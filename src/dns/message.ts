@@ -50,6 +50,19 @@ export interface DnsRequest {
   observers: ReplyObserver[];
   // process.hrtime.bigint() when the query arrived.
   startedAt: bigint;
+  // Set by cache when it answers from an entry, so the server may replay the encoded answer.
+  cached?: CachedAnswer;
+}
+
+// A cache answer the server may encode once and replay while the entry lives.
+export interface CachedAnswer {
+  // The reply object cache returned; replayed only when the chain returned this very object.
+  reply: DnsReply;
+  // Whether every record's TTL is the entry's remaining seconds (else the stored TTLs stay).
+  ttlFromEntry: boolean;
+  // Counts a hit exactly as cache's serveDNS would and returns the seconds the entry has left,
+  // or -1, counting nothing, when only serveDNS can answer (entry gone or expired, prefetch due).
+  replay(now: number): number;
 }
 
 export interface DnsReply {

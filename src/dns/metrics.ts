@@ -23,6 +23,7 @@ export function createDnsMetrics(version: string, revision: string) {
     panics: new Counter({ name: 'coredns_panics_total', help: 'A metrics that counts the number of panics.', registers: r }),
     pluginEnabled: new Gauge({ name: 'coredns_plugin_enabled', help: 'A metric that indicates whether a plugin is enabled on per server and zone basis.', labelNames: ['server', 'zone', 'view', 'name'], registers: r, aggregator: 'max' }),
     buildInfo: new Gauge({ name: 'coredns_build_info', help: 'A metric with a constant \'1\' value labeled by version, revision, and goversion from which CoreDNS was built.', labelNames: ['version', 'revision', 'goversion'], registers: r, aggregator: 'max' }),
+    replayed: new FastCounter('cloudnet_dns_replayed_answers_total', 'Cache answers sent as remembered encoded replies, without running the plugin chain (also counted in the coredns_ series).', ['proto'], registry),
     malformed: new Counter({ name: 'cloudnet_dns_malformed_queries_total', help: 'Queries dropped or answered FORMERR because they could not be parsed.', labelNames: ['proto', 'action'], registers: r }),
     cacheEntries: new Gauge({ name: 'coredns_cache_entries', help: 'The number of elements in the cache.', labelNames: ['server', 'type', 'zones', 'view'], registers: r }),
     cacheRequests: new FastCounter('coredns_cache_requests_total', 'The count of cache requests.', ['server', 'zones', 'view'], registry),

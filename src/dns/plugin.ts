@@ -11,7 +11,28 @@ export type NextHandler = (req: DnsRequest) => Promise<DnsReply>;
 export interface Handler {
   readonly name: string;
   serveDNS(req: DnsRequest, next: NextHandler): Promise<DnsReply>;
+  // For a handler in front of cache: what it does to a query the cache answers, so the server may
+  // replay the cache's encoded answers without running the chain (server/reply-memo.ts).
+  // 'passes': it returns the reply it gets, or a changed one, which is then never replayed.
+  // A function: the query's effect to reproduce on each replay (prometheus's series).
+  // Absent: the handler runs for every query.
+  readonly onCacheHit?: 'passes' | CacheHitRecorder;
 }
+
+// What is fixed about the replays of one encoded answer, for a recorder to prepare them.
+export interface CacheHitShape {
+  zone: string;
+  server: string;
+  qtype: string;
+  transport: 'udp' | 'tcp';
+  family: 4 | 6;
+  dnssecOk: boolean;
+  rcode: number;
+  plugin: string;
+}
+
+// Prepares, once per encoded answer and client family, what each replay records.
+export type CacheHitRecorder = (shape: CacheHitShape) => (querySize: number, replySize: number, seconds: number) => void;
 
 // What a directive sets up: a handler in the query path and/or a part with a lifecycle.
 export interface PluginInstance {

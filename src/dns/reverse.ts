@@ -49,6 +49,9 @@ export function canonicalIPv6(address: string): string {
   return groups.slice(0, bestStart).join(':') + '::' + groups.slice(bestStart + bestLen).join(':');
 }
 
+// The address itself when already canonical (as the API sends them), so no second copy is kept.
 export function canonicalIP(address: string): string {
-  return isIP(address) === 6 ? canonicalIPv6(address) : address;
+  if (isIP(address) !== 6) return address;
+  const canonical = canonicalIPv6(address);
+  return canonical === address ? address : canonical;
 }

@@ -1,6 +1,7 @@
 import type { ApiModule } from './app.js';
 import { createCloudnetApi } from './cloudnet/index.js';
 import { createIdentityApi } from './identity/index.js';
+import { createKeyManagerApi, type KeyEncryptionKey } from './key-manager/index.js';
 import { createLoadBalancerApi } from './loadbalancer/routes.js';
 import { createNetworkApi } from './network/routes.js';
 
@@ -9,6 +10,8 @@ export interface ApiConfig {
   tokenExpirationSeconds?: number;
   /** Seconds without a heartbeat after which a host is down and its ports DOWN. */
   agentDownTimeSeconds?: number;
+  /** The key manager's key-encryption key; without one the key manager is not served. */
+  keyManagerKek?: KeyEncryptionKey;
 }
 
 /** Every API the server mounts, in one place: `cloudnet server` and the test server both build from this list. */
@@ -18,5 +21,6 @@ export function apiModules(config: ApiConfig = {}): ApiModule[] {
     createNetworkApi(),
     createLoadBalancerApi(),
     createCloudnetApi({ hosts: config.agentDownTimeSeconds === undefined ? {} : { agentDownTimeSeconds: config.agentDownTimeSeconds } }),
+    ...(config.keyManagerKek ? [createKeyManagerApi({ kek: config.keyManagerKek })] : []),
   ];
 }

@@ -5,6 +5,13 @@ import { createService, createSlice, loadClusterFixture, sliceBody, startStandIn
 import { ENDPOINT_SLICES } from '../../src/kube/apiserver/resources.js';
 import { dig } from './support/dns-client.js';
 import { eventually, startTestDns, type TestDns } from './support/server.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startKubeApiServer } from '../../src/kube/apiserver/server.js';
+import { kubeConfigFor } from '../../src/kube/apiserver/kubeconfig.js';
+import { createLogger } from '../../src/lib/logger.js';
 
 describe('kubernetes options', { timeout: 90_000 }, () => {
   let api: StandIn;
@@ -123,5 +130,58 @@ describe('kubernetes options', { timeout: 90_000 }, () => {
     api.registry.update(ENDPOINT_SLICES, 'default', 'grow-1', sliceBody('grow', 'grow-1', 'IPv4', [{ addresses: ['198.18.7.1'], conditions: { ready: true } }], [{ name: 'p', port: 1, protocol: 'TCP' }]));
     const ready = await eventually(() => dig(s.port, 'grow.default.svc.cluster.local'), (x) => x.status === 'NOERROR');
     assert.deepEqual(ready.answer, ['grow.default.svc.cluster.local. 5 IN A 198.18.7.1']);
+  });
+});
+
+// TLS to the API: the stand-in serves https with a certificate from a throwaway CA.
+describe('kubernetes TLS to the API', { timeout: 90_000 }, () => {
+  let dir: string;
+  let api: StandIn;
+  const servers: TestDns[] = [];
+  const file = (name: string): string => join(dir, name);
+  const openssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+  // A CA, and a certificate it signs (with subjectAltName, when given).
+  const ca = (name: string): void => openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', file(`${name}.key`), '-out', file(`${name}.crt`), '-days', '1', '-subj', `/CN=${name}`);
+  const signed = (name: string, by: string, san?: string): void => {
+    openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', `/CN=${name}`);
+    writeFileSync(file(`${name}.ext`), san ? `subjectAltName=${san}\n` : '\n');
+    openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file(`${by}.crt`), '-CAkey', file(`${by}.key`), '-CAcreateserial', '-out', file(`${name}.crt`), '-days', '1', '-extfile', file(`${name}.ext`));
+  };
+  const start = async (options: string): Promise<TestDns> => {
+    const s = await startTestDns(`cluster.local {\n  bind 127.0.0.1\n  kubernetes cluster.local {\n${options}\n  }\n}`);
+    servers.push(s);
+    return s;
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cloudnet-dns-tls-'));
+    ca('ca');
+    ca('other-ca');
+    signed('server', 'ca', 'IP:127.0.0.1');
+    signed('client', 'ca');
+    api = await startKubeApiServer({ host: '127.0.0.1', port: 0, tls: { cert: readFileSync(file('server.crt'), 'utf8'), key: readFileSync(file('server.key'), 'utf8') }, logger: createLogger('kube-apiserver', 'silent') });
+    loadClusterFixture(api);
+  }, { timeout: 30_000 });
+  after(async () => {
+    for (const s of servers) await s.close();
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  }, { timeout: 30_000 });
+
+  it('endpoint https with tls CERT KEY CACERT', async () => {
+    assert.ok(api.url.startsWith('https://'));
+    const s = await start(`    endpoint ${api.url}\n    tls ${file('client.crt')} ${file('client.key')} ${file('ca.crt')}`);
+    assert.deepEqual((await dig(s.port, 'web.default.svc.cluster.local')).answer, ['web.default.svc.cluster.local. 5 IN A 198.19.1.10']);
+  });
+
+  it('kubeconfig with an https server and its CA', async () => {
+    writeFileSync(file('kubeconfig'), kubeConfigFor(api.url, 'tls', readFileSync(file('ca.crt'), 'utf8')));
+    const s = await start(`    kubeconfig ${file('kubeconfig')}`);
+    assert.deepEqual((await dig(s.port, 'web.default.svc.cluster.local')).answer, ['web.default.svc.cluster.local. 5 IN A 198.19.1.10']);
+  });
+
+  it('a server certificate from another CA is refused: never synced, SERVFAIL', async () => {
+    const s = await start(`    endpoint ${api.url}\n    tls ${file('client.crt')} ${file('client.key')} ${file('other-ca.crt')}`);
+    assert.equal((await dig(s.port, 'web.default.svc.cluster.local')).status, 'SERVFAIL');
   });
 });

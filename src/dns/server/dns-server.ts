@@ -9,6 +9,7 @@ import { Rcode, reply, type DnsReply, type DnsRequest, type Transport } from '..
 import type { DnsMetrics } from '../metrics.js';
 import type { Instance, PortConfig, Route } from './instance.js';
 import { PluginError } from '../plugin.js';
+import { ReplyMemo } from './reply-memo.js';
 
 const TCP_IDLE_TIMEOUT_MS = 10_000;
 
@@ -17,6 +18,17 @@ interface PortListeners {
   udp: dgram.Socket[];
   tcp: net.Server[];
   routes: Route[];
+  // Encoded cache answers of these routes, per transport (their sizes limits differ).
+  memos: Record<Transport, ReplyMemo>;
+}
+
+function freshMemos(metrics: DnsMetrics): Record<Transport, ReplyMemo> {
+  return { udp: new ReplyMemo(metrics.replayed.handle(['udp'])), tcp: new ReplyMemo(metrics.replayed.handle(['tcp'])) };
+}
+
+// Metrics' family label: 1 for IPv4, also when it reaches an IPv6 socket v4-mapped.
+function familyOf(address: string): 4 | 6 {
+  return address.includes(':') && !address.startsWith('::ffff:') ? 6 : 4;
 }
 
 export class DnsServer {
@@ -41,6 +53,7 @@ export class DnsServer {
       const existing = this.listeners.get(pc.port);
       if (existing) {
         existing.routes = pc.routes;
+        existing.memos = freshMemos(this.metrics);
         continue;
       }
       const pl = await this.open(pc);
@@ -69,7 +82,7 @@ export class DnsServer {
     // may hold it for TCP, so pick again a few times.
     const attempts = pc.port === 0 ? 20 : 1;
     for (let attempt = 1; ; attempt++) {
-      const pl: PortListeners = { port: pc.port, udp: [], tcp: [], routes: pc.routes };
+      const pl: PortListeners = { port: pc.port, udp: [], tcp: [], routes: pc.routes, memos: freshMemos(this.metrics) };
       try {
         let port = pc.port;
         for (const address of pc.bindAddresses) {
@@ -78,6 +91,11 @@ export class DnsServer {
           // Every socket of this port shares the port the first one got.
           port = udp.address().port;
           udp.on('message', (msg, rinfo) => {
+            const replayed = pl.memos.udp.answer(msg, familyOf(rinfo.address));
+            if (replayed) {
+              udp.send(replayed, rinfo.port, rinfo.address);
+              return;
+            }
             this.handle(pl, msg, 'udp', rinfo.address, rinfo.port).then(
               (wire) => {
                 if (wire) udp.send(wire, rinfo.port, rinfo.address);
@@ -114,6 +132,13 @@ export class DnsServer {
     socket.on('close', () => this.tcpConnections.delete(socket));
     socket.on('error', () => socket.destroy());
     let pending: Buffer = Buffer.alloc(0);
+    const family = familyOf(socket.remoteAddress ?? '');
+    const send = (wire: Buffer): void => {
+      const frame = Buffer.allocUnsafe(2 + wire.length);
+      frame.writeUInt16BE(wire.length, 0);
+      wire.copy(frame, 2);
+      socket.write(frame);
+    };
     socket.on('data', (chunk: Buffer) => {
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
       while (pending.length >= 2) {
@@ -121,13 +146,14 @@ export class DnsServer {
         if (pending.length < 2 + len) break;
         const msg = pending.subarray(2, 2 + len);
         pending = pending.subarray(2 + len);
+        const replayed = pl.memos.tcp.answer(msg, family);
+        if (replayed) {
+          send(replayed);
+          continue;
+        }
         this.handle(pl, msg, 'tcp', socket.remoteAddress ?? '', socket.remotePort ?? 0).then(
           (wire) => {
-            if (!wire || socket.destroyed) return;
-            const frame = Buffer.allocUnsafe(2 + wire.length);
-            frame.writeUInt16BE(wire.length, 0);
-            wire.copy(frame, 2);
-            socket.write(frame);
+            if (wire && !socket.destroyed) send(wire);
           },
           (err: unknown) => this.logger.error({ err }, 'tcp reply failed'),
         );
@@ -162,7 +188,7 @@ export class DnsServer {
     if (!route) {
       return encodeReply(encodeCtx, reply('server', Rcode.REFUSED, [], [], [], false)).wire;
     }
-    const family: 4 | 6 = net.isIPv4(clientAddress) || clientAddress.startsWith('::ffff:') ? 4 : 6;
+    const family = familyOf(clientAddress);
     const req: DnsRequest = {
       name,
       qname,
@@ -194,6 +220,10 @@ export class DnsServer {
       r = reply('server', Rcode.SERVFAIL, [], [], [], false);
     }
     const { wire } = encodeReply(encodeCtx, r);
+    // A query that began before a reload must not leave the old instance's answers behind.
+    if (req.cached?.reply === r && route.cacheHitRecorders && pl.routes.includes(route)) {
+      pl.memos[transport].remember(msg, wire, req.cached, route.cacheHitRecorders, { zone: req.zone, server: req.server, qtype: req.qtype, transport, dnssecOk: req.dnssecOk, rcode: r.rcode, plugin: r.plugin });
+    }
     if (req.observers.length) {
       const seconds = Number(process.hrtime.bigint() - req.startedAt) / 1e9;
       for (const o of req.observers) {

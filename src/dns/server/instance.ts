@@ -9,13 +9,16 @@ import { fqdn } from '../names.js';
 import { Rcode, reply, type DnsRequest } from '../message.js';
 import type { DnsMetrics } from '../metrics.js';
 import type { HttpEndpoints } from '../http-endpoints.js';
-import type { Handler, NextHandler, PluginInstance, Readiness, SetupContext } from '../plugin.js';
+import type { CacheHitRecorder, Handler, NextHandler, PluginInstance, Readiness, SetupContext } from '../plugin.js';
 import { PLUGIN_ORDER, COREDNS_ONLY_PLUGINS, pluginDefinition } from '../plugins/index.js';
 
 export interface Route {
   zone: string;
   server: string;
   chain: NextHandler;
+  // Non-null when the cache's answers may be replayed without the chain: what the handlers in
+  // front of cache record per query. Null without cache or with a handler that must always run.
+  cacheHitRecorders: CacheHitRecorder[] | null;
 }
 
 export interface PortConfig {
@@ -48,6 +51,18 @@ const DEFAULT_BIND = ['::'];
 function terminal(name: string): NextHandler {
   // CoreDNS's NextOrFailure: no plugin left to answer means SERVFAIL.
   return async () => reply(name, Rcode.SERVFAIL, [], [], [], false);
+}
+
+// The recorders of the handlers in front of cache, when every one of them allows replays.
+export function cacheHitRecorders(handlers: Handler[]): CacheHitRecorder[] | null {
+  const cacheAt = handlers.findIndex((h) => h.name === 'cache');
+  if (cacheAt < 0) return null;
+  const recorders: CacheHitRecorder[] = [];
+  for (const h of handlers.slice(0, cacheAt)) {
+    if (h.onCacheHit === undefined) return null;
+    if (h.onCacheHit !== 'passes') recorders.push(h.onCacheHit);
+  }
+  return recorders;
 }
 
 export function composeChain(handlers: Handler[]): NextHandler {
@@ -120,6 +135,7 @@ export function buildInstance(options: InstanceOptions): Instance {
         for (const zone of zones) enabled.push({ server, zone: fqdn(zone), name: d.name });
       }
       const chain = composeChain(handlers);
+      const recorders = cacheHitRecorders(handlers);
       let pc = ports.get(port);
       if (!pc) {
         pc = { port, bindAddresses: binds, routes: [] };
@@ -129,7 +145,7 @@ export function buildInstance(options: InstanceOptions): Instance {
       }
       for (const zone of zones) {
         if (pc.routes.some((r) => r.zone === zone)) throw new CorefileError(block.file, block.line, `cannot serve dns://${fqdn(zone)}:${port} - it is already defined`);
-        pc.routes.push({ zone, server, chain });
+        pc.routes.push({ zone, server, chain, cacheHitRecorders: recorders });
       }
     }
   }

@@ -51,3 +51,26 @@ export function openApiV3Document(prefix: string): object | undefined {
     components: { schemas: {} },
   };
 }
+
+// kubectl before 1.27 reads /openapi/v2, protobuf-encoded (gnostic's openapi_v2.Document), to
+// validate objects on the client; on a 404 it fails. A document without definitions makes it
+// skip validation of every kind, as it does for kinds a real server has no schema for.
+export const OPENAPI_V2_PROTOBUF_TYPE = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
+const OPENAPI_V2_TITLE = 'Kubernetes API stand-in (cloudnet)';
+
+/** GET /openapi/v2 as JSON. */
+export function openApiV2Document(): object {
+  return { swagger: '2.0', info: { title: OPENAPI_V2_TITLE, version: SERVED_VERSION.gitVersion }, paths: {} };
+}
+
+// A protobuf length-delimited field (wire type 2) of a message or string; all parts here are short.
+function lengthDelimited(field: number, body: Buffer): Buffer {
+  if (body.length > 127) throw new Error('openapi v2 field too long for a one-byte length');
+  return Buffer.concat([Buffer.from([(field << 3) | 2, body.length]), body]);
+}
+
+/** GET /openapi/v2 as protobuf: Document { swagger = 1, info = 2 { title = 1, version = 2 }, paths = 8 }. */
+export function openApiV2Protobuf(): Buffer {
+  const info = Buffer.concat([lengthDelimited(1, Buffer.from(OPENAPI_V2_TITLE)), lengthDelimited(2, Buffer.from(SERVED_VERSION.gitVersion))]);
+  return Buffer.concat([lengthDelimited(1, Buffer.from('2.0')), lengthDelimited(2, info), lengthDelimited(8, Buffer.alloc(0))]);
+}

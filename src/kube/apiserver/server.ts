@@ -1,6 +1,7 @@
 // HTTP front of the Kubernetes API stand-in: URL layout, content types, watch streaming.
 // For tests and the lab only: no authentication, no authorization, memory only.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { createLogger, type Logger } from '../../lib/logger.js';
 import { ObjectStore, type KubeObject } from './store.js';
@@ -20,7 +21,7 @@ import {
 } from './discovery.js';
 import { ApiError, badRequest, internalError, methodNotAllowed, pathNotFound, unsupportedMediaType, type Status } from './status.js';
 import type { WatchEvent } from './watch.js';
-import { openApiV3Document, openApiV3Index } from './openapi.js';
+import { OPENAPI_V2_PROTOBUF_TYPE, openApiV2Document, openApiV2Protobuf, openApiV3Document, openApiV3Index } from './openapi.js';
 import { asksFor } from './media-types.js';
 import { decodeProtobufObject, PROTOBUF_CONTENT_TYPE } from './protobuf.js';
 import { TABLE_CONTENT_TYPE, toTable, type IncludeObject } from './tables.js';
@@ -41,6 +42,8 @@ export interface KubeApiServerOptions {
   bookmarkIntervalMs?: number;
   /** How long a deleted namespace stays Terminating before it and its contents go (default 1000). */
   namespaceDeletionDelayMs?: number;
+  /** PEM certificate and key: serve https instead of http (clients then need the CA that signed it). */
+  tls?: { cert: string; key: string };
   logger?: Logger;
 }
 
@@ -295,6 +298,13 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
         return void res.end('ok');
       }
       if (path === '/version') return sendJson(res, 200, versionInfo());
+      if (path === '/openapi/v2') {
+        if (!accept?.includes(OPENAPI_V2_PROTOBUF_TYPE)) return sendJson(res, 200, openApiV2Document());
+        const body = openApiV2Protobuf();
+        // As kube-openapi: clients parse the Content-Type, and Go's mime parser refuses the '@' in the type they ask for.
+        res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length, 'Cache-Control': 'no-cache, private' });
+        return void res.end(body);
+      }
       if (path === '/openapi/v3') return sendJson(res, 200, openApiV3Index());
       if (path.startsWith('/openapi/v3/')) {
         const doc = openApiV3Document(path.slice('/openapi/v3/'.length));
@@ -320,7 +330,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     return serveResource(req, res, target, url.searchParams);
   }
 
-  const server: Server = createServer((req, res) => {
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     const started = Date.now();
     res.on('finish', () => log.debug({ method: req.method, url: req.url, code: res.statusCode, ms: Date.now() - started }, 'request'));
     handle(req, res).catch((err: unknown) => {
@@ -329,7 +339,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       if (res.headersSent) res.end();
       else sendStatus(res, status);
     });
-  });
+  };
+  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, serve) : createServer(serve);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -346,7 +357,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   serverAddress = `${urlHost}:${address.port}`;
   const unspecified = address.address === '0.0.0.0' || address.address === '::';
   registry.publishKubernetesService(unspecified ? '127.0.0.1' : address.address, address.port);
-  const url = `http://${serverAddress}`;
+  const url = `${options.tls ? 'https' : 'http'}://${serverAddress}`;
   log.info({ url, serviceCidrs: cidrs.map((c) => c.text) }, 'Kubernetes API stand-in listening: for tests and the lab only, NOT for production (no authentication, memory only)');
 
   return {

@@ -2,7 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DnsIndex } from '../../../src/dns/plugins/kubernetes/dns-index.js';
-import { synthesize, type SynthesisOptions } from '../../../src/dns/plugins/kubernetes/records.js';
+import { nameserverAddresses, nameservers, nsAnswer, synthesize, type SynthesisOptions } from '../../../src/dns/plugins/kubernetes/records.js';
+import { localAddresses } from '../../../src/dns/plugins/kubernetes/local-addresses.js';
 import { parseRecordRequest } from '../../../src/dns/plugins/kubernetes/request-name.js';
 import { toServiceInfo, toSliceInfo } from '../../../src/dns/plugins/kubernetes/objects.js';
 
@@ -92,4 +93,32 @@ describe('kubernetes request names', () => {
     ['s.ns.other', null],
   ];
   for (const [base, want] of cases) it(`parses '${base}'`, () => assert.deepEqual(parseRecordRequest(base), want));
+});
+
+describe('kubernetes name servers (ns.dns)', () => {
+  const ix = index();
+  ix.upsertService(toServiceInfo({ metadata: { namespace: 'default', name: 'dns' }, spec: { clusterIP: '10.0.0.53', clusterIPs: ['10.0.0.53', 'fd00::35'], ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] } })!);
+  ix.upsertSlice(toSliceInfo({ metadata: { namespace: 'default', name: 'dns-1', labels: { 'kubernetes.io/service-name': 'dns' } }, addressType: 'IPv4', endpoints: [{ addresses: ['10.1.0.53'] }], ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] })!);
+
+  it('names the Services whose endpoints are the server, with their cluster IPs', () => {
+    const servers = nameservers(ix, ['10.1.0.53'], 'cluster.local');
+    assert.deepEqual(servers, [{ name: 'dns.default.svc.cluster.local', ip: '10.0.0.53' }, { name: 'dns.default.svc.cluster.local', ip: 'fd00::35' }]);
+    const ns = nsAnswer(servers, 'cluster.local', 5);
+    assert.deepEqual(ns.answers.map((r) => `${r.name} ${r.type} ${(r as { data: string }).data}`), ['cluster.local NS dns.default.svc.cluster.local']);
+    assert.deepEqual(ns.additionals.map((r) => `${r.name} ${r.type} ${(r as { data: string }).data}`), ['dns.default.svc.cluster.local A 10.0.0.53', 'dns.default.svc.cluster.local AAAA fd00::35']);
+    assert.deepEqual(nameserverAddresses(servers, 'NS.dns.cluster.local', 'AAAA', 5).map((r) => (r as { data: string }).data), ['fd00::35']);
+    assert.deepEqual(nameserverAddresses(servers, 'ns.dns.cluster.local', 'MX', 5), []);
+  });
+
+  it('falls back to its own addresses under ns.dns.<zone>, and has none without any', () => {
+    assert.deepEqual(nameservers(ix, ['192.0.2.7'], 'cluster.local'), [{ name: 'ns.dns.cluster.local', ip: '192.0.2.7' }]);
+    assert.deepEqual(nameservers(ix, [], 'cluster.local'), []);
+  });
+
+  it('takes its addresses from bind, or every interface for a wildcard, never loopback or link-local', () => {
+    const nic = (address: string, scopeid?: number) => ({ address, scopeid });
+    const interfaces = { lo: [nic('127.0.0.1'), nic('::1', 0)], eth0: [nic('192.0.2.7'), nic('fe80::1', 2), nic('2001:db8::7', 0)] };
+    assert.deepEqual(localAddresses(['127.0.0.1', '192.0.2.9'], interfaces), ['192.0.2.9']);
+    assert.deepEqual(localAddresses(['::'], interfaces), ['192.0.2.7', '2001:db8::7']);
+  });
 });

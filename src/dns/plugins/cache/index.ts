@@ -2,7 +2,7 @@
 // prefetch of popular entries before they expire, and serve_stale.
 import type { PluginDefinition } from '../../plugin.js';
 import type { Directive } from '../../corefile/parser.js';
-import type { DnsReply, DnsRecord, DnsRequest } from '../../message.js';
+import type { CachedAnswer, DnsReply, DnsRecord, DnsRequest } from '../../message.js';
 import { fqdn, isSubdomain } from '../../names.js';
 import { directiveError, durationArg, expectArgs, intArg, unsupported, zonesArg } from '../args.js';
 import { cacheTtl, classifyReply, type CachePolicy } from './policy.js';
@@ -175,6 +175,35 @@ export const cachePlugin: PluginDefinition = {
       return { ...r, answers: adjust(r.answers), authorities: adjust(r.authorities), additionals: adjust(r.additionals), plugin: 'cache' };
     };
 
+    // The entry serveDNS answers key from: success before denial.
+    const lookup = (key: string): CacheEntry | undefined => success.get(key) ?? denial.get(key);
+    const remainingSeconds = (entry: CacheEntry, now: number): number => Math.floor(entry.ttl - (now - entry.storedAt) / 1000);
+    // Hits inside the prefetch window, counting one more at now.
+    const windowHits = (entry: CacheEntry, now: number): number => (now - entry.windowStart > o.prefetch!.windowMs ? 0 : entry.hits) + 1;
+    const prefetchDue = (entry: CacheEntry, hits: number, remaining: number): boolean => hits >= o.prefetch!.amount && remaining <= (entry.ttl * o.prefetch!.percentage) / 100;
+    const countPrefetchHit = (entry: CacheEntry, now: number): void => {
+      entry.hits = windowHits(entry, now);
+      if (now - entry.windowStart > o.prefetch!.windowMs) entry.windowStart = now;
+    };
+
+    // For the server's replay of the encoded answer: the same counting as a fresh hit below.
+    const replayer = (key: string, entry: CacheEntry, cls: 'success' | 'denial'): CachedAnswer['replay'] => {
+      const requests = m.cacheRequests.handle(fastLabels);
+      const hits = m.cacheHits.handle(cls === 'success' ? fastSuccess : fastDenial);
+      return (now) => {
+        if (lookup(key) !== entry) return -1;
+        const remaining = remainingSeconds(entry, now);
+        if (remaining <= 0) return -1;
+        if (o.prefetch) {
+          if (prefetchDue(entry, windowHits(entry, now), remaining)) return -1;
+          countPrefetchHit(entry, now);
+        }
+        requests.value++;
+        hits.value++;
+        return remaining;
+      };
+    };
+
     return {
       handler: {
         name: 'cache',
@@ -183,28 +212,23 @@ export const cachePlugin: PluginDefinition = {
           m.cacheRequests.inc(fastLabels);
           const key = cacheKey(req);
           const now = Date.now();
-          let entry = success.get(key);
-          let cls: 'success' | 'denial' = 'success';
-          if (!entry) {
-            entry = denial.get(key);
-            cls = 'denial';
-          }
+          const entry = lookup(key);
           if (entry) {
-            const remaining = Math.floor(entry.ttl - (now - entry.storedAt) / 1000);
+            const cls = success.get(key) === entry ? 'success' : 'denial';
+            const remaining = remainingSeconds(entry, now);
             if (remaining > 0) {
               m.cacheHits.inc(cls === 'success' ? fastSuccess : fastDenial);
               if (o.prefetch) {
-                if (now - entry.windowStart > o.prefetch.windowMs) {
-                  entry.windowStart = now;
-                  entry.hits = 0;
-                }
-                entry.hits++;
-                if (entry.hits >= o.prefetch.amount && remaining <= (entry.ttl * o.prefetch.percentage) / 100) {
+                const due = prefetchDue(entry, windowHits(entry, now), remaining);
+                countPrefetchHit(entry, now);
+                if (due) {
                   m.cachePrefetch.inc(labels);
                   refresh(req, key, entry, next);
                 }
               }
-              return answer(req, entry, remaining);
+              const r = answer(req, entry, remaining);
+              req.cached = { reply: r, ttlFromEntry: !o.keepTtl, replay: replayer(key, entry, cls) };
+              return r;
             }
             const staleMs = now - entry.storedAt - entry.ttl * 1000;
             if (o.serveStaleMs > 0 && staleMs <= o.serveStaleMs) {

@@ -14,6 +14,7 @@ export const errorsPlugin: PluginDefinition = {
     return {
       handler: {
         name: 'errors',
+        onCacheHit: 'passes',
         async serveDNS(req, next) {
           try {
             return await next(req);

@@ -1,34 +1,19 @@
 // The in-memory index queries read: services by namespace/name, their endpoint slices, which
 // namespaces exist, and addresses back to names for PTR. Informer events update it one object at
-// a time, so a query is a few map lookups and a change costs O(that object).
+// a time, so a query is a few map lookups and a change costs O(that object). Every worker holds
+// one, so it is kept compact (multi-map.ts).
 import type { PodInfo, ServiceInfo, SliceInfo } from './objects.js';
-import { serviceKey } from './objects.js';
-
-function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  let set = map.get(key);
-  if (!set) {
-    set = new Set();
-    map.set(key, set);
-  }
-  set.add(value);
-}
-
-function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  const set = map.get(key);
-  if (!set) return;
-  set.delete(value);
-  if (set.size === 0) map.delete(key);
-}
+import { MultiMap, NamespacedMap, NamespacedMultiMap } from './multi-map.js';
 
 export class DnsIndex {
-  readonly services = new Map<string, ServiceInfo>();
-  private readonly slices = new Map<string, SliceInfo>();
-  private readonly slicesByService = new Map<string, Set<SliceInfo>>();
+  private readonly services = new NamespacedMap<ServiceInfo>();
+  private readonly slices = new NamespacedMap<SliceInfo>();
+  private readonly slicesByService = new NamespacedMultiMap<SliceInfo>();
   private readonly namespaces = new Set<string>();
-  private readonly pods = new Map<string, PodInfo>();
-  private readonly clusterIpOwners = new Map<string, Set<string>>();
-  private readonly endpointIpOwners = new Map<string, Set<SliceInfo>>();
-  private readonly podIpOwners = new Map<string, Set<PodInfo>>();
+  private readonly pods = new NamespacedMap<PodInfo>();
+  private readonly clusterIpOwners = new MultiMap<string, ServiceInfo>();
+  private readonly endpointIpOwners = new MultiMap<string, SliceInfo>();
+  private readonly podIpOwners = new MultiMap<string, PodInfo>();
   // Unix seconds of the last change: the SOA serial, as CoreDNS's Modified().
   modified = Math.floor(Date.now() / 1000);
 
@@ -37,38 +22,35 @@ export class DnsIndex {
   }
 
   upsertService(s: ServiceInfo): void {
-    const key = serviceKey(s.namespace, s.name);
     this.removeService(s.namespace, s.name);
-    this.services.set(key, s);
-    for (const ip of s.clusterIPs) addTo(this.clusterIpOwners, ip, key);
+    this.services.set(s.namespace, s.name, s);
+    for (const ip of s.clusterIPs) this.clusterIpOwners.add(ip, s);
     this.touch();
   }
 
   removeService(namespace: string, name: string): void {
-    const key = serviceKey(namespace, name);
-    const old = this.services.get(key);
+    const old = this.services.delete(namespace, name);
     if (!old) return;
-    this.services.delete(key);
-    for (const ip of old.clusterIPs) removeFrom(this.clusterIpOwners, ip, key);
+    for (const ip of old.clusterIPs) this.clusterIpOwners.remove(ip, old);
     this.touch();
   }
 
   upsertSlice(s: SliceInfo): void {
     this.removeSlice(s.namespace, s.name);
-    const key = `${s.namespace}/${s.name}`;
-    this.slices.set(key, s);
-    addTo(this.slicesByService, serviceKey(s.namespace, s.serviceName), s);
-    for (const a of s.addresses) addTo(this.endpointIpOwners, a.ip, s);
+    // The service's own name string, rather than a second copy per slice.
+    const service = this.services.get(s.namespace, s.serviceName);
+    if (service) s.serviceName = service.name;
+    this.slices.set(s.namespace, s.name, s);
+    this.slicesByService.add(s.namespace, s.serviceName, s);
+    for (const a of s.addresses) this.endpointIpOwners.add(a.ip, s);
     this.touch();
   }
 
   removeSlice(namespace: string, name: string): void {
-    const key = `${namespace.toLowerCase()}/${name}`;
-    const old = this.slices.get(key);
+    const old = this.slices.delete(namespace.toLowerCase(), name);
     if (!old) return;
-    this.slices.delete(key);
-    removeFrom(this.slicesByService, serviceKey(old.namespace, old.serviceName), old);
-    for (const a of old.addresses) removeFrom(this.endpointIpOwners, a.ip, old);
+    this.slicesByService.remove(old.namespace, old.serviceName, old);
+    for (const a of old.addresses) this.endpointIpOwners.remove(a.ip, old);
     this.touch();
   }
 
@@ -84,24 +66,22 @@ export class DnsIndex {
 
   upsertPod(p: PodInfo): void {
     this.removePod(p.namespace, p.name);
-    this.pods.set(`${p.namespace}/${p.name}`, p);
-    for (const ip of p.ips) addTo(this.podIpOwners, ip, p);
+    this.pods.set(p.namespace, p.name, p);
+    for (const ip of p.ips) this.podIpOwners.add(ip, p);
   }
 
   removePod(namespace: string, name: string): void {
-    const key = `${namespace.toLowerCase()}/${name}`;
-    const old = this.pods.get(key);
+    const old = this.pods.delete(namespace.toLowerCase(), name);
     if (!old) return;
-    this.pods.delete(key);
-    for (const ip of old.ips) removeFrom(this.podIpOwners, ip, old);
+    for (const ip of old.ips) this.podIpOwners.remove(ip, old);
   }
 
   service(namespace: string, name: string): ServiceInfo | undefined {
-    return this.services.get(serviceKey(namespace, name));
+    return this.services.get(namespace, name);
   }
 
   slicesOf(namespace: string, name: string): Iterable<SliceInfo> {
-    return this.slicesByService.get(serviceKey(namespace, name)) ?? [];
+    return this.slicesByService.get(namespace, name);
   }
 
   hasNamespace(name: string): boolean {
@@ -109,21 +89,16 @@ export class DnsIndex {
   }
 
   podWithIp(ip: string, namespace: string): boolean {
-    for (const p of this.podIpOwners.get(ip) ?? []) if (p.namespace === namespace) return true;
+    for (const p of this.podIpOwners.get(ip)) if (p.namespace === namespace) return true;
     return false;
   }
 
-  servicesWithClusterIp(ip: string): ServiceInfo[] {
-    const out: ServiceInfo[] = [];
-    for (const key of this.clusterIpOwners.get(ip) ?? []) {
-      const s = this.services.get(key);
-      if (s) out.push(s);
-    }
-    return out;
+  servicesWithClusterIp(ip: string): readonly ServiceInfo[] {
+    return this.clusterIpOwners.get(ip);
   }
 
-  slicesWithEndpointIp(ip: string): SliceInfo[] {
-    return [...(this.endpointIpOwners.get(ip) ?? [])];
+  slicesWithEndpointIp(ip: string): readonly SliceInfo[] {
+    return this.endpointIpOwners.get(ip);
   }
 
   get counts(): { services: number; slices: number; namespaces: number; pods: number } {

@@ -2,12 +2,13 @@
 // (and Pods) kept up to date by list and watch. SERVFAIL until the first sync completes.
 import type { PluginDefinition, PluginInstance, SetupContext } from '../../plugin.js';
 import type { Directive } from '../../corefile/parser.js';
-import { Rcode, reply, type DnsReply, type DnsRequest } from '../../message.js';
+import { Rcode, reply, type DnsRecord, type DnsReply, type DnsRequest } from '../../message.js';
 import { isSubdomain, matchZone } from '../../names.js';
 import { directiveError } from '../args.js';
 import { DnsIndex } from './dns-index.js';
 import { parseKubernetesOptions, type KubernetesOptions } from './options.js';
-import { isReverseZone, nsRecord, soaRecord, synthesize } from './records.js';
+import { isReverseZone, nameserverAddresses, nameserverName, nameservers, nsAnswer, soaRecord, synthesize } from './records.js';
+import { localAddresses } from './local-addresses.js';
 import { loadKubeConfig, watchKubernetes, type KubeWatch } from './watch.js';
 
 const FIRST_SYNC_WAIT_MS = 5000;
@@ -19,9 +20,11 @@ export interface KubernetesDataSource {
 }
 
 // The query side, separate from where the data comes from so tests can fill the index directly.
-export function kubernetesHandler(o: KubernetesOptions, index: DnsIndex, synced: () => boolean): PluginInstance['handler'] {
+// localIPs: this server's own addresses, by which it finds the Services in front of it (ns.dns).
+export function kubernetesHandler(o: KubernetesOptions, index: DnsIndex, synced: () => boolean, localIPs: readonly string[]): PluginInstance['handler'] {
   const clusterZone = o.zones.find((z) => !isReverseZone(z)) ?? o.zones[0];
   const negative = (rcode: number, zone: string): DnsReply => reply('kubernetes', rcode, [], [soaRecord(zone, o.ttl, index.modified)]);
+  const answerOrNodata = (zone: string, answers: DnsRecord[], additionals: DnsRecord[] = []): DnsReply => (answers.length ? reply('kubernetes', Rcode.NOERROR, answers, [], additionals) : negative(Rcode.NOERROR, zone));
   return {
     name: 'kubernetes',
     async serveDNS(req: DnsRequest, next) {
@@ -30,9 +33,13 @@ export function kubernetesHandler(o: KubernetesOptions, index: DnsIndex, synced:
       if (!synced()) return reply('kubernetes', Rcode.SERVFAIL, [], [], [], false);
       if (req.qname === zone) {
         if (req.qtype === 'SOA') return reply('kubernetes', Rcode.NOERROR, [{ ...soaRecord(zone, o.ttl, index.modified), name: req.name || '.' }]);
-        if (req.qtype === 'NS') return reply('kubernetes', Rcode.NOERROR, [{ ...nsRecord(zone, o.ttl), name: req.name || '.' }]);
+        if (req.qtype === 'NS') {
+          const ns = nsAnswer(nameservers(index, localIPs, zone), req.name || '.', o.ttl);
+          return answerOrNodata(zone, ns.answers, ns.additionals);
+        }
         return negative(Rcode.NOERROR, zone);
       }
+      if (req.qname === nameserverName(zone)) return answerOrNodata(zone, nameserverAddresses(nameservers(index, localIPs, zone), req.name, req.qtype, o.ttl));
       const s = synthesize(index, o, { qname: req.qname, name: req.name, qtype: req.qtype }, zone, clusterZone);
       if (s.kind === 'nxdomain') {
         if (o.fallthrough.through(req.qname)) return next(req);
@@ -68,7 +75,7 @@ function setupKubernetes(d: Directive, ctx: SetupContext): PluginInstance {
   let watch: KubeWatch | null = null;
   const logger = ctx.logger.child({ plugin: 'kubernetes' });
   return {
-    handler: kubernetesHandler(o, index, () => watch?.synced() ?? false),
+    handler: kubernetesHandler(o, index, () => watch?.synced() ?? false, localAddresses(ctx.bindAddresses)),
     ready: () => watch?.synced() ?? false,
     async start() {
       watch = watchKubernetes(kc, o, index, ctx.metrics, logger);

@@ -17,7 +17,7 @@ export interface ServiceInfo {
   headless: boolean;
   clusterIPs: string[];
   externalName: string;
-  ports: PortInfo[];
+  ports: readonly PortInfo[];
 }
 
 export interface EndpointAddressInfo {
@@ -32,7 +32,7 @@ export interface SliceInfo {
   serviceName: string;
   // Ready endpoints only: CoreDNS serves neither not-ready nor terminating endpoints.
   addresses: EndpointAddressInfo[];
-  ports: PortInfo[];
+  ports: readonly PortInfo[];
   lastChangeTriggerTime: number | null;
 }
 
@@ -45,8 +45,34 @@ export interface PodInfo {
 export const LAST_CHANGE_TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
-export function serviceKey(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
+// Namespaces, port names, protocols, service types and whole port lists repeat across tens of
+// thousands of objects, and every object parsed from the API brings its own copy; the index keeps
+// one. Entries are never dropped, so each table stops taking new values at a bound: past it a
+// value is simply not shared.
+const INTERN_LIMIT = 50_000;
+
+class Interned<T> {
+  private readonly values = new Map<string, T>();
+
+  get(key: string, value: T): T {
+    const known = this.values.get(key);
+    if (known !== undefined) return known;
+    if (this.values.size < INTERN_LIMIT) this.values.set(key, value);
+    return value;
+  }
+}
+
+const strings = new Interned<string>();
+const portLists = new Interned<readonly PortInfo[]>();
+
+function intern(s: string): string {
+  return strings.get(s, s);
+}
+
+// Shared between objects, so frozen.
+function toPorts(ports: { name?: string; port?: number; protocol?: string }[] | undefined): readonly PortInfo[] {
+  const list = (ports ?? []).map((p) => Object.freeze({ name: intern((p.name ?? '').toLowerCase()), port: p.port ?? 0, protocol: intern((p.protocol ?? 'TCP').toLowerCase()) }));
+  return portLists.get(list.map((p) => `${p.name}/${p.port}/${p.protocol}`).join(','), Object.freeze(list));
 }
 
 export function toServiceInfo(svc: V1Service): ServiceInfo | null {
@@ -57,17 +83,18 @@ export function toServiceInfo(svc: V1Service): ServiceInfo | null {
   const ips = spec.clusterIPs?.length ? spec.clusterIPs : spec.clusterIP ? [spec.clusterIP] : [];
   const headless = type !== 'ExternalName' && (ips.length === 0 || ips[0] === 'None');
   return {
-    namespace: meta.namespace.toLowerCase(),
+    namespace: intern(meta.namespace.toLowerCase()),
     name: meta.name.toLowerCase(),
-    type,
+    type: intern(type) as ServiceInfo['type'],
     headless,
     clusterIPs: headless || type === 'ExternalName' ? [] : ips.filter((ip) => ip && ip !== 'None').map(canonicalIP),
     externalName: type === 'ExternalName' ? (spec.externalName ?? '').toLowerCase().replace(/\.$/, '') : '',
-    ports: (spec.ports ?? []).map((p) => ({ name: (p.name ?? '').toLowerCase(), port: p.port, protocol: (p.protocol ?? 'TCP').toLowerCase() })),
+    ports: toPorts(spec.ports),
   };
 }
 
-export function toSliceInfo(slice: V1EndpointSlice): SliceInfo | null {
+// keepPodNames: keep each endpoint's pod name (only `endpoint_pod_names` uses it).
+export function toSliceInfo(slice: V1EndpointSlice, keepPodNames = true): SliceInfo | null {
   const meta = slice.metadata;
   const serviceName = meta?.labels?.[SERVICE_NAME_LABEL];
   if (!meta?.name || !meta.namespace || !serviceName) return null;
@@ -77,17 +104,18 @@ export function toSliceInfo(slice: V1EndpointSlice): SliceInfo | null {
     // A nil ready condition means ready (EndpointSlice API); terminating endpoints are not ready.
     if (ep.conditions?.ready === false) continue;
     for (const ip of ep.addresses ?? []) {
-      addresses.push({ ip: canonicalIP(ip), hostname: (ep.hostname ?? '').toLowerCase(), targetRefName: (ep.targetRef?.kind === 'Pod' ? ep.targetRef.name ?? '' : '').toLowerCase() });
+      const podName = keepPodNames && ep.targetRef?.kind === 'Pod' ? (ep.targetRef.name ?? '').toLowerCase() : '';
+      addresses.push({ ip: canonicalIP(ip), hostname: (ep.hostname ?? '').toLowerCase(), targetRefName: podName });
     }
   }
   const trigger = meta.annotations?.[LAST_CHANGE_TRIGGER_TIME];
   const triggerMs = trigger ? Date.parse(trigger) : NaN;
   return {
-    namespace: meta.namespace.toLowerCase(),
+    namespace: intern(meta.namespace.toLowerCase()),
     name: meta.name,
     serviceName: serviceName.toLowerCase(),
     addresses,
-    ports: (slice.ports ?? []).map((p) => ({ name: (p.name ?? '').toLowerCase(), port: p.port ?? 0, protocol: (p.protocol ?? 'TCP').toLowerCase() })),
+    ports: toPorts(slice.ports),
     lastChangeTriggerTime: Number.isFinite(triggerMs) ? triggerMs : null,
   };
 }
@@ -96,7 +124,7 @@ export function toPodInfo(pod: V1Pod): PodInfo | null {
   const meta = pod.metadata;
   if (!meta?.name || !meta.namespace) return null;
   const ips = pod.status?.podIPs?.map((p) => p.ip) ?? (pod.status?.podIP ? [pod.status.podIP] : []);
-  return { namespace: meta.namespace.toLowerCase(), name: meta.name, ips: ips.filter(Boolean).map(canonicalIP) };
+  return { namespace: intern(meta.namespace.toLowerCase()), name: meta.name, ips: ips.filter(Boolean).map(canonicalIP) };
 }
 
 export function namespaceName(ns: V1Namespace): string | null {

@@ -1,4 +1,4 @@
-// The kubernetes directive: `kubernetes [ZONES...] { endpoint, kubeconfig, namespaces, labels,
+// The kubernetes directive: `kubernetes [ZONES...] { endpoint, tls, kubeconfig, namespaces, labels,
 // pods, endpoint_pod_names, ttl, noendpoints, fallthrough, ignore empty_service }`.
 import type { Directive } from '../../corefile/parser.js';
 import { directiveError, expectArgs, intArg, unsupported, zonesArg } from '../args.js';
@@ -9,6 +9,9 @@ import type { SynthesisOptions } from './records.js';
 export interface KubernetesOptions extends SynthesisOptions {
   zones: string[];
   endpoint: string | null;
+  // Client certificate, key and the CA the endpoint's certificate is checked against; as in
+  // CoreDNS, only used with endpoint.
+  tls: { certFile: string; keyFile: string; caFile: string } | null;
   kubeconfig: { path: string; context: string | null } | null;
   labels: { text: string; selector: LabelSelector } | null;
   noEndpoints: boolean;
@@ -19,6 +22,7 @@ export function parseKubernetesOptions(d: Directive, blockZones: string[]): Kube
   const o: KubernetesOptions = {
     zones: zonesArg(d, d.args, blockZones),
     endpoint: null,
+    tls: null,
     kubeconfig: null,
     labels: null,
     noEndpoints: false,
@@ -35,6 +39,10 @@ export function parseKubernetesOptions(d: Directive, blockZones: string[]): Kube
         expectArgs(sub, 1, 1);
         if (!/^https?:\/\//.test(sub.args[0])) throw directiveError(sub, `'${sub.args[0]}' is not an http(s) URL`);
         o.endpoint = sub.args[0];
+        break;
+      case 'tls':
+        expectArgs(sub, 3, 3);
+        o.tls = { certFile: sub.args[0], keyFile: sub.args[1], caFile: sub.args[2] };
         break;
       case 'kubeconfig':
         expectArgs(sub, 1, 2);

@@ -200,6 +200,52 @@ export function synthesize(index: DnsIndex, o: SynthesisOptions, q: Query, zone:
   return { kind: 'answer', answers: dedupe(answers), additionals: dedupe(additionals), externalTarget };
 }
 
+// The name server's name in the SOA, and in NS records when no Service fronts this server.
+export function nameserverName(zone: string): string {
+  return zone === '' ? 'ns.dns' : `ns.dns.${zone}`;
+}
+
+export interface Nameserver {
+  name: string;
+  ip: string;
+}
+
+// The zone's name servers as CoreDNS's kubernetes plugin finds them: the cluster IPs of the
+// Services whose endpoints are this server's own addresses, named as those Services; without
+// any, the addresses themselves, named ns.dns.<zone>.
+export function nameservers(index: DnsIndex, localIPs: readonly string[], zone: string): Nameserver[] {
+  const found: Nameserver[] = [];
+  const seen = new Set<string>();
+  for (const local of localIPs) {
+    for (const slice of index.slicesWithEndpointIp(local)) {
+      const s = index.service(slice.namespace, slice.serviceName);
+      for (const ip of s?.clusterIPs ?? []) {
+        const ns = { name: serviceName(s!, zone), ip };
+        if (seen.has(`${ns.name} ${ip}`)) continue;
+        seen.add(`${ns.name} ${ip}`);
+        found.push(ns);
+      }
+    }
+  }
+  if (found.length) return found;
+  return localIPs.map((ip) => ({ name: nameserverName(zone), ip }));
+}
+
+// NS at the zone apex: one record per name server name, their addresses as glue.
+export function nsAnswer(servers: Nameserver[], owner: string, ttl: number): { answers: DnsRecord[]; additionals: DnsRecord[] } {
+  const names = [...new Set(servers.map((s) => s.name))];
+  return {
+    answers: names.map((name) => ({ name: owner, type: 'NS', class: 'IN', ttl, data: name })),
+    additionals: servers.map((s) => addressRecord(s.name, s.ip, ttl)),
+  };
+}
+
+// A or AAAA for ns.dns.<zone>: the name servers' addresses of that family.
+export function nameserverAddresses(servers: Nameserver[], owner: string, qtype: string, ttl: number): DnsRecord[] {
+  const family = qtype === 'A' ? 4 : qtype === 'AAAA' ? 6 : 0;
+  return servers.filter((s) => isIP(s.ip) === family).map((s) => addressRecord(owner, s.ip, ttl));
+}
+
 export function soaRecord(zone: string, ttl: number, serial: number): DnsRecord {
   const z = zone === '' ? '.' : zone;
   return {
@@ -207,10 +253,7 @@ export function soaRecord(zone: string, ttl: number, serial: number): DnsRecord 
     type: 'SOA',
     class: 'IN',
     ttl,
-    data: { mname: `ns.dns.${zone}`.replace(/\.$/, ''), rname: `hostmaster.${zone}`.replace(/\.$/, ''), serial, refresh: 7200, retry: 1800, expire: 86400, minimum: ttl },
+    data: { mname: nameserverName(zone), rname: `hostmaster.${zone}`.replace(/\.$/, ''), serial, refresh: 7200, retry: 1800, expire: 86400, minimum: ttl },
   };
 }
 
-export function nsRecord(zone: string, ttl: number): DnsRecord {
-  return { name: zone === '' ? '.' : zone, type: 'NS', class: 'IN', ttl, data: `ns.dns.${zone}`.replace(/\.$/, '') };
-}

@@ -9,7 +9,8 @@ import type { Logger } from '../../../lib/logger.js';
 import type { DnsMetrics } from '../../metrics.js';
 import type { DnsIndex } from './dns-index.js';
 import { matchesLabels } from '../../../kube/label-selector.js';
-import { namespaceName, serviceKey, toPodInfo, toServiceInfo, toSliceInfo } from './objects.js';
+import { NamespacedMap } from './multi-map.js';
+import { namespaceName, toPodInfo, toServiceInfo, toSliceInfo } from './objects.js';
 import type { KubernetesOptions } from './options.js';
 import { isFirstWorker } from '../../cluster.js';
 
@@ -20,7 +21,11 @@ export function loadKubeConfig(o: KubernetesOptions): KubeConfig {
   const kc = new KubeConfig();
   if (o.endpoint) {
     // The client refuses plain http unless TLS verification is off, which means nothing for http.
-    kc.loadFromClusterAndUser({ name: 'endpoint', server: o.endpoint, skipTLSVerify: o.endpoint.startsWith('http://') }, { name: 'coredns' });
+    const plain = o.endpoint.startsWith('http://');
+    kc.loadFromClusterAndUser(
+      { name: 'endpoint', server: o.endpoint, skipTLSVerify: plain, ...(o.tls && !plain ? { caFile: o.tls.caFile } : {}) },
+      { name: 'coredns', ...(o.tls && !plain ? { certFile: o.tls.certFile, keyFile: o.tls.keyFile } : {}) },
+    );
   } else if (o.kubeconfig) {
     kc.loadFromFile(o.kubeconfig.path);
     if (o.kubeconfig.context) kc.setCurrentContext(o.kubeconfig.context);
@@ -31,10 +36,8 @@ export function loadKubeConfig(o: KubernetesOptions): KubeConfig {
 }
 
 // What a removal needs of an object that vanished while the watch was down: its name and namespace.
-function stubOf(key: string): KubernetesObject {
-  const slash = key.indexOf('/');
-  const namespace = key.slice(0, slash);
-  return { metadata: { name: key.slice(slash + 1), ...(namespace ? { namespace } : {}) } };
+function stubOf(namespace: string, name: string): KubernetesObject {
+  return { metadata: { name, ...(namespace ? { namespace } : {}) } };
 }
 
 export interface KubeWatch {
@@ -94,7 +97,7 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
       list: (page) => discovery.listEndpointSliceForAllNamespaces({ labelSelector, ...page }),
       labelSelector,
       upsert: (slice) => {
-        const info = selected(slice) ? toSliceInfo(slice) : null;
+        const info = selected(slice) ? toSliceInfo(slice, o.endpointPodNames) : null;
         if (!info) {
           if (slice.metadata?.namespace && slice.metadata.name) index.removeSlice(slice.metadata.namespace, slice.metadata.name);
           return;
@@ -102,7 +105,7 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
         index.upsertSlice(info);
         // As CoreDNS: only endpoints of a headless service with a selector carry a trigger time
         // that measures programming latency.
-        const svc = index.services.get(serviceKey(info.namespace, info.serviceName));
+        const svc = index.service(info.namespace, info.serviceName);
         if (recordLatency && svc?.headless && info.lastChangeTriggerTime !== null) {
           metrics.kubernetesProgrammingDuration.observe({ service_kind: 'headless_with_selector' }, Math.max(0, Date.now() - info.lastChangeTriggerTime) / 1000);
         }
@@ -131,13 +134,14 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
   const aborts = new Set<AbortController>();
   const syncedFlags = feeds.map(() => false);
   const timers = new Set<NodeJS.Timeout>();
-  const keyOf = (obj: KubernetesObject): string => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+  const namespaceOf = (obj: KubernetesObject): string => obj.metadata?.namespace ?? '';
+  const nameOf = (obj: KubernetesObject): string => obj.metadata?.name ?? '';
 
   const firstSync = Promise.all(
     feeds.map(
       (feed, i) =>
         new Promise<void>((resolveSynced) => {
-          const known = new Set<string>();
+          const known = new NamespacedMap<true>();
           let resourceVersion = '';
           let backoff = 500;
           let generation = 0;
@@ -178,10 +182,10 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
                   if (rv) resourceVersion = rv;
                   if (phase === 'BOOKMARK') return;
                   if (phase === 'DELETED') {
-                    known.delete(keyOf(obj));
+                    known.delete(namespaceOf(obj), nameOf(obj));
                     feed.remove(obj);
                   } else {
-                    known.add(keyOf(obj));
+                    known.set(namespaceOf(obj), nameOf(obj), true);
                     feed.upsert(obj);
                   }
                 },
@@ -204,7 +208,7 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
           const list = async (): Promise<void> => {
             if (stopped) return;
             const mine = ++generation;
-            const seen = new Set<string>();
+            const seen = new NamespacedMap<true>();
             let page: Awaited<ReturnType<typeof feed.list>> | undefined;
             let continueToken: string | undefined;
             let items = 0;
@@ -219,18 +223,17 @@ export function watchKubernetes(kc: KubeConfig, o: KubernetesOptions, index: Dns
               }
               if (mine !== generation || stopped) return;
               for (const obj of page.items) {
-                const key = keyOf(obj);
-                seen.add(key);
-                known.add(key);
+                seen.set(namespaceOf(obj), nameOf(obj), true);
+                known.set(namespaceOf(obj), nameOf(obj), true);
                 feed.upsert(obj);
               }
               items += page.items.length;
               continueToken = page.metadata?._continue || undefined;
             } while (continueToken);
-            for (const key of known) {
-              if (!seen.has(key)) {
-                known.delete(key);
-                feed.remove(stubOf(key));
+            for (const [namespace, name] of [...known.keys()]) {
+              if (seen.get(namespace, name) === undefined) {
+                known.delete(namespace, name);
+                feed.remove(stubOf(namespace, name));
               }
             }
             resourceVersion = page?.metadata?.resourceVersion ?? '';

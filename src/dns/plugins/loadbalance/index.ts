@@ -26,10 +26,12 @@ export const loadbalancePlugin: PluginDefinition = {
     return {
       handler: {
         name: 'loadbalance',
+        onCacheHit: 'passes',
         async serveDNS(req, next) {
           const r = await next(req);
-          if (r.answers.length < 2) return r;
-          return { ...r, answers: shuffleAddressRecords(r.answers) };
+          const answers = shuffleAddressRecords(r.answers);
+          // The reply itself when nothing moved, so a cache answer can still be replayed.
+          return answers === r.answers ? r : { ...r, answers };
         },
       },
     };

@@ -79,6 +79,14 @@ test('discovery documents describe the served kinds', async (t) => {
   for (const path of ['/healthz', '/readyz', '/livez']) assert.equal((await fetch(server.url + path)).status, 200);
   const openapi = await call(server, 'GET', '/openapi/v3');
   assert.ok(openapi.body.paths['api/v1'].serverRelativeURL.startsWith('/openapi/v3/api/v1?hash='));
+  // kubectl before 1.27 asks for OpenAPI v2 in gnostic's protobuf; a 404 there fails its create -f.
+  assert.equal((await call(server, 'GET', '/openapi/v2')).body.swagger, '2.0');
+  const v2 = await fetch(server.url + '/openapi/v2', { headers: { Accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' } });
+  assert.equal(v2.headers.get('content-type'), 'application/octet-stream');
+  const pb = Buffer.from(await v2.arrayBuffer());
+  // Field 1 (swagger) = "2.0", then field 2 (info), then an empty field 8 (paths).
+  assert.deepEqual([...pb.subarray(0, 6)], [0x0a, 3, ...Buffer.from('2.0'), 0x12]);
+  assert.deepEqual([...pb.subarray(pb.length - 2)], [0x42, 0]);
 });
 
 test('errors are Status objects with the real codes', async (t) => {
