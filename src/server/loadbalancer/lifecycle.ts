@@ -3,7 +3,7 @@ import type { WriteTx } from '../../store/store.js';
 import type { ResourceSpec, WireObject } from '../network/attributes.js';
 import type { Row } from '../network/repository.js';
 import { deleteObject, getObject, toWireObjects, updateObject } from './objects.js';
-import { CHILD_SPECS, healthMonitorSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
+import { CHILD_SPECS, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
 
 /**
  * Octavia's state machine, as the provisioning controller and the health manager drive it. Each step runs in
@@ -24,9 +24,14 @@ async function childRows(tx: WriteTx, spec: ResourceSpec, loadBalancerId: string
   return (await q.orderBy('created_at').orderBy('id').execute()) as Row[];
 }
 
+/** Objects with no health of their own: Octavia shows them ONLINE once provisioned, OFFLINE when disabled. */
+const STATELESS = new Set<ResourceSpec>([healthMonitorSpec, l7PolicySpec, l7RuleSpec]);
+
 async function setProvisioning(tx: WriteTx, spec: ResourceSpec, objects: WireObject[], status: string): Promise<void> {
   for (const object of objects) {
-    if (object.provisioning_status !== status) await updateObject(tx, spec, object, { provisioning_status: status });
+    const changes: WireObject = { provisioning_status: status };
+    if (status === 'ACTIVE' && STATELESS.has(spec)) changes.operating_status = object.admin_state_up ? 'ONLINE' : 'OFFLINE';
+    if (object.provisioning_status !== status || changes.operating_status !== undefined) await updateObject(tx, spec, object, changes);
   }
 }
 
@@ -201,6 +206,7 @@ export async function applyHealth(tx: WriteTx, loadBalancerId: string, reports: 
   await setOperating(tx, listenerSpec, listeners, statuses.listeners);
   await setOperating(tx, poolSpec, pools, statuses.pools);
   await setOperating(tx, memberSpec, members, statuses.members);
+  if (!lb.admin_state_up) statuses.loadBalancer = 'OFFLINE';
   if (lb.operating_status !== statuses.loadBalancer) await updateObject(tx, loadBalancerSpec, lb, { operating_status: statuses.loadBalancer });
   await storeListenerStats(tx, loadBalancerId, listeners.map((l) => l.id as string), reports);
 }

@@ -1,6 +1,6 @@
 import type { Db } from '../../store/database.js';
 import type { WriteTx } from '../../store/store.js';
-import { notFound, rowToObject, toColumns, type ResourceSpec, type WireObject } from '../network/attributes.js';
+import { attribute, hasTags, notFound, rowToObject, toColumns, type ResourceSpec, type WireObject } from '../network/attributes.js';
 import { chunks, getRowForUpdate, tagsOf, type Row } from '../network/repository.js';
 import {
   CHANGE_RESOURCE,
@@ -34,10 +34,12 @@ export async function toWireObjects(db: Db, spec: ResourceSpec, rows: Row[]): Pr
   const objects = rows.map((r) => rowToObject(spec, r));
   if (objects.length === 0) return objects;
   const ids = objects.map((o) => o.id as string);
-  const tags = await tagsOf(db, spec.collection, ids);
-  objects.forEach((o, i) => {
-    o.tags = tags.get(ids[i]) ?? [];
-  });
+  if (hasTags(spec)) {
+    const tags = await tagsOf(db, spec.collection, ids);
+    objects.forEach((o, i) => {
+      o.tags = tags.get(ids[i]) ?? [];
+    });
+  }
   if (spec === loadBalancerSpec) {
     const listeners = await idsBy(db, 'lb_listeners', 'load_balancer_id', ids);
     const pools = await idsBy(db, 'lb_pools', 'load_balancer_id', ids);
@@ -105,7 +107,7 @@ export async function getForWrite(tx: WriteTx, spec: ResourceSpec, id: string): 
 
 export function recordChange(tx: WriteTx, spec: ResourceSpec, action: 'create' | 'update' | 'delete', body: WireObject | null, previous: WireObject | null): void {
   const object = (body ?? previous)!;
-  tx.record({ resource: CHANGE_RESOURCE.get(spec)!, id: object.id as string, projectId: object.project_id as string, action, body, previous });
+  tx.record({ resource: CHANGE_RESOURCE.get(spec)!, id: object.id as string, projectId: (object.project_id as string | undefined) ?? null, action, body, previous });
 }
 
 /** Inserts an object (attribute values plus columns that are no attribute, e.g. load_balancer_id) and logs it. */
@@ -121,7 +123,7 @@ export async function insertObject(tx: WriteTx, spec: ResourceSpec, values: Wire
 /** Writes changed attributes (and extra columns), stamps updated_at, logs before and after. */
 export async function updateObject(tx: WriteTx, spec: ResourceSpec, previous: WireObject, changes: WireObject, columns: Row = {}): Promise<WireObject> {
   const id = previous.id as string;
-  const set = { ...toColumns(spec, changes), ...columns, updated_at: tx.now };
+  const set = { ...toColumns(spec, changes), ...columns, ...(attribute(spec, 'updated_at') ? { updated_at: tx.now } : {}) };
   await tx.db.updateTable(spec.table).set(set).where('id', '=', id).execute();
   if (changes.tags !== undefined) {
     await tx.db.deleteFrom('tags').where('resource_type', '=', spec.collection).where('resource_id', '=', id).execute();

@@ -4,8 +4,13 @@ import { authOf, requireToken, type AuthContext } from '../auth.js';
 import { renderOctaviaFault, useFaultFormat } from '../faults.js';
 import type { ResourceSpec, WireObject } from '../network/attributes.js';
 import { valuesOf, type QueryParams } from '../network/list-query.js';
+import { notFound } from '../../lib/errors.js';
+import type { Store } from '../../store/store.js';
+import { FLAVOR_CAPABILITIES, OperationsService } from './operations.js';
+import { requireLbAdmin, requireRead } from './policy.js';
 import { DEFAULT_LB_QUOTAS } from './quotas.js';
-import { healthMonitorSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
+import { statistics, statusTree } from './status.js';
+import { PROVIDERS, amphoraSpec, flavorProfileSpec, flavorSpec, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
 import { LoadBalancerService, type ListScope, type LoadBalancerConfig } from './service.js';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: QueryParams }>;
@@ -29,6 +34,7 @@ export function createLoadBalancerApi(config: LoadBalancerConfig = defaultLoadBa
       useFaultFormat(app, renderOctaviaFault);
       const base = () => `${ctx.publicUrl}/load-balancer`;
       const service = new LoadBalancerService(ctx.store, config);
+      const operations = new OperationsService(ctx.store, config.defaultQuotas);
 
       app.get('/', async () => ({
         versions: VERSIONS.map((id, i) => ({
@@ -43,6 +49,7 @@ export function createLoadBalancerApi(config: LoadBalancerConfig = defaultLoadBa
           async (v2) => {
             v2.addHook('preHandler', requireToken(ctx.tokens));
             registerRoutes(v2, service, () => ctx.publicUrl);
+            registerOperationRoutes(v2, ctx.store, service, operations, () => ctx.publicUrl);
           },
           { prefix: `/${version}` },
         );
@@ -62,23 +69,7 @@ function registerRoutes(app: FastifyInstance, service: LoadBalancerService, publ
       [spec.member]: await service.show(spec, authOf(request), request.params.id, fieldsOf(request), scope?.(request)),
     }));
   };
-  /** POST 201 with the object, PUT 202 with the object, DELETE 204, as Octavia's api-ref has them. */
-  const writes = (spec: ResourceSpec, path: string, ops: Writes) => {
-    app.post(path, async (request: Req, reply: FastifyReply) => {
-      const object = await ops.create(authOf(request), request);
-      void reply.status(201);
-      return { [spec.member]: object };
-    });
-    app.put(`${path}/:id`, async (request: Req, reply: FastifyReply) => {
-      const object = await ops.update(authOf(request), request);
-      void reply.status(202);
-      return { [spec.member]: object };
-    });
-    app.delete(`${path}/:id`, async (request: Req, reply: FastifyReply) => {
-      await ops.remove(authOf(request), request);
-      void reply.status(204);
-    });
-  };
+  const writes = (spec: ResourceSpec, path: string, ops: Writes) => registerWrites(app, spec, path, ops);
   const flag = (request: Req, name: string) => (valuesOf(request.query, name)[0] ?? 'false').toLowerCase() === 'true';
 
   collection(loadBalancerSpec, '/lbaas/loadbalancers');
@@ -120,10 +111,140 @@ function registerRoutes(app: FastifyInstance, service: LoadBalancerService, publ
     update: (auth, r) => service.updateHealthMonitor(auth, r.params.id, r.body),
     remove: (auth, r) => service.deleteHealthMonitor(auth, r.params.id),
   });
+
+  collection(l7PolicySpec, '/lbaas/l7policies');
+  writes(l7PolicySpec, '/lbaas/l7policies', {
+    create: (auth, r) => service.createL7Policy(auth, r.body),
+    update: (auth, r) => service.updateL7Policy(auth, r.params.id, r.body),
+    remove: (auth, r) => service.deleteL7Policy(auth, r.params.id),
+  });
+
+  const ofPolicy = (request: Req): ListScope => ({ column: 'l7policy_id', value: request.params.policy_id });
+  collection(l7RuleSpec, '/lbaas/l7policies/:policy_id/rules', ofPolicy);
+  writes(l7RuleSpec, '/lbaas/l7policies/:policy_id/rules', {
+    create: (auth, r) => service.createL7Rule(auth, r.params.policy_id, r.body),
+    update: (auth, r) => service.updateL7Rule(auth, r.params.policy_id, r.params.id, r.body),
+    remove: (auth, r) => service.deleteL7Rule(auth, r.params.policy_id, r.params.id),
+  });
+}
+
+/**
+ * POST 201 with the object, PUT 200 with the object, DELETE 204. The api-ref says 202 for updates, but Octavia
+ * answers 200 and octavia-tempest-plugin's clients insist on it (`_update_object`: expected_success(200)).
+ */
+function registerWrites(app: FastifyInstance, spec: ResourceSpec, path: string, ops: Writes): void {
+  app.post(path, async (request: Req, reply: FastifyReply) => {
+    const object = await ops.create(authOf(request), request);
+    void reply.status(201);
+    return { [spec.member]: object };
+  });
+  app.put(`${path}/:id`, async (request: Req, reply: FastifyReply) => {
+    const object = await ops.update(authOf(request), request);
+    void reply.status(200);
+    return { [spec.member]: object };
+  });
+  app.delete(`${path}/:id`, async (request: Req, reply: FastifyReply) => {
+    await ops.remove(authOf(request), request);
+    void reply.status(204);
+  });
 }
 
 interface Writes {
   create(auth: AuthContext, request: Req): Promise<WireObject>;
   update(auth: AuthContext, request: Req): Promise<WireObject>;
   remove(auth: AuthContext, request: Req): Promise<void>;
+}
+
+/** Status and statistics, failovers, amphorae, providers, flavors and their profiles, quotas. */
+function registerOperationRoutes(app: FastifyInstance, store: Store, service: LoadBalancerService, operations: OperationsService, publicUrl: () => string): void {
+  const selfUrl = (request: Req) => `${publicUrl()}${request.url.split('?')[0]}`;
+
+  app.get('/lbaas/loadbalancers/:id/status', async (request: Req) => {
+    await service.show(loadBalancerSpec, authOf(request), request.params.id, ['id']);
+    return store.read((db) => statusTree(db, request.params.id));
+  });
+  app.get('/lbaas/loadbalancers/:id/stats', async (request: Req) => {
+    await service.show(loadBalancerSpec, authOf(request), request.params.id, ['id']);
+    return { stats: await store.read((db) => statistics(db, 'load_balancer_id', request.params.id)) };
+  });
+  app.get('/lbaas/listeners/:id/stats', async (request: Req) => {
+    await service.show(listenerSpec, authOf(request), request.params.id, ['id']);
+    return { stats: await store.read((db) => statistics(db, 'listener_id', request.params.id)) };
+  });
+  app.put('/lbaas/loadbalancers/:id/failover', async (request: Req, reply: FastifyReply) => {
+    await operations.failoverLoadBalancer(authOf(request), request.params.id);
+    void reply.status(202);
+  });
+
+  const adminList = (spec: ResourceSpec, path: string) => {
+    app.get(path, async (request: Req) => {
+      requireLbAdmin(authOf(request));
+      const { items, links } = await service.list(spec, authOf(request), request.query, selfUrl(request));
+      return { [spec.collection]: items, [`${spec.collection}_links`]: links };
+    });
+    app.get(`${path}/:id`, async (request: Req) => {
+      requireLbAdmin(authOf(request));
+      return { [spec.member]: await service.show(spec, authOf(request), request.params.id, fieldsOf(request)) };
+    });
+  };
+  adminList(amphoraSpec, '/octavia/amphorae');
+  app.put('/octavia/amphorae/:id/failover', async (request: Req, reply: FastifyReply) => {
+    await operations.failoverAmphora(authOf(request), request.params.id);
+    void reply.status(202);
+  });
+  app.put('/octavia/amphorae/:id/config', async (request: Req, reply: FastifyReply) => {
+    await operations.refreshAmphoraConfig(authOf(request), request.params.id);
+    void reply.status(202);
+  });
+  app.get('/octavia/amphorae/:id/stats', async (request: Req) => ({ amphora_stats: await operations.amphoraStats(authOf(request), request.params.id) }));
+
+  app.get('/lbaas/providers', async (request: Req) => {
+    requireRead(authOf(request), authOf(request).projectId);
+    return { providers: PROVIDERS };
+  });
+  const provider = (request: Req) => {
+    requireLbAdmin(authOf(request));
+    if (!PROVIDERS.some((p) => p.name === request.params.provider)) throw notFound(`Provider ${request.params.provider} could not be found.`);
+  };
+  app.get('/lbaas/providers/:provider/flavor_capabilities', async (request: Req) => {
+    provider(request);
+    return { flavor_capabilities: FLAVOR_CAPABILITIES };
+  });
+  app.get('/lbaas/providers/:provider/availability_zone_capabilities', async (request: Req) => {
+    provider(request);
+    return { availability_zone_capabilities: [] };
+  });
+
+  adminList(flavorProfileSpec, '/lbaas/flavorprofiles');
+  registerWrites(app, flavorProfileSpec, '/lbaas/flavorprofiles', {
+    create: (auth, r) => operations.createFlavorProfile(auth, r.body),
+    update: (auth, r) => operations.updateFlavorProfile(auth, r.params.id, r.body),
+    remove: (auth, r) => operations.deleteFlavorProfile(auth, r.params.id),
+  });
+
+  app.get('/lbaas/flavors', async (request: Req) => {
+    const { items, links } = await service.list(flavorSpec, authOf(request), request.query, selfUrl(request));
+    return { flavors: items, flavors_links: links };
+  });
+  app.get('/lbaas/flavors/:id', async (request: Req) => ({ flavor: await service.show(flavorSpec, authOf(request), request.params.id, fieldsOf(request)) }));
+  registerWrites(app, flavorSpec, '/lbaas/flavors', {
+    create: (auth, r) => operations.createFlavor(auth, r.body),
+    update: (auth, r) => operations.updateFlavor(auth, r.params.id, r.body),
+    remove: (auth, r) => operations.deleteFlavor(auth, r.params.id),
+  });
+
+  app.get('/lbaas/quotas', async (request: Req) => ({
+    quotas: await operations.listQuotas(authOf(request), valuesOf(request.query, 'project_id')[0]),
+  }));
+  app.get('/lbaas/quotas/defaults', async (request: Req) => ({ quota: operations.defaults(authOf(request)) }));
+  app.get('/lbaas/quotas/:project_id', async (request: Req) => ({ quota: await operations.showQuota(authOf(request), request.params.project_id) }));
+  app.put('/lbaas/quotas/:project_id', async (request: Req, reply: FastifyReply) => {
+    const quota = await operations.updateQuota(authOf(request), request.params.project_id, request.body);
+    void reply.status(202);
+    return { quota };
+  });
+  app.delete('/lbaas/quotas/:project_id', async (request: Req, reply: FastifyReply) => {
+    await operations.resetQuota(authOf(request), request.params.project_id);
+    void reply.status(204);
+  });
 }

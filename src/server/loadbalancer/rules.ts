@@ -117,3 +117,71 @@ export function checkHealthMonitor(poolProtocol: PoolProtocol, values: WireObjec
 export function listenerPortConflicts(a: { protocol: string; protocol_port: number }, b: { protocol: string; protocol_port: number }): boolean {
   return a.protocol_port === b.protocol_port && (a.protocol === 'UDP') === (b.protocol === 'UDP');
 }
+
+/** L7 policies act on parsed HTTP, and each action needs its own target (Octavia's l7policy validation). */
+export function checkL7Policy(listenerProtocol: ListenerProtocol, values: WireObject): WireObject {
+  if (listenerMode(listenerProtocol) !== 'http') {
+    throw validationFailure(`L7 policies are only supported on HTTP and TERMINATED_HTTPS listeners, not ${listenerProtocol}.`);
+  }
+  const out: WireObject = { ...values };
+  const need = (field: string) => {
+    if (!values[field]) throw validationFailure(`${field} is required for the ${String(values.action)} action.`);
+  };
+  switch (values.action) {
+    case 'REDIRECT_TO_POOL':
+      need('redirect_pool_id');
+      Object.assign(out, { redirect_url: null, redirect_prefix: null, redirect_http_code: null });
+      break;
+    case 'REDIRECT_TO_URL':
+      need('redirect_url');
+      Object.assign(out, { redirect_pool_id: null, redirect_prefix: null, redirect_http_code: values.redirect_http_code ?? 302 });
+      break;
+    case 'REDIRECT_PREFIX':
+      need('redirect_prefix');
+      Object.assign(out, { redirect_pool_id: null, redirect_url: null, redirect_http_code: values.redirect_http_code ?? 302 });
+      break;
+    default:
+      Object.assign(out, { redirect_pool_id: null, redirect_url: null, redirect_prefix: null, redirect_http_code: null });
+  }
+  return out;
+}
+
+const KEYED_RULES = ['HEADER', 'COOKIE', 'SSL_DN_FIELD'];
+const DN_FIELDS = ['C', 'ST', 'L', 'O', 'OU', 'CN', 'EMAILADDRESS', 'UID', 'DC', 'SN', 'GN', 'T', 'DNQUALIFIER', 'SERIALNUMBER'];
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** An L7 rule by its type (Octavia's l7rule validation, and what the HAProxy renderer can express). */
+export function checkL7Rule(listenerProtocol: ListenerProtocol, values: WireObject): WireObject {
+  const type = values.type as string;
+  const compare = values.compare_type as string;
+  const value = values.value as string;
+  const key = values.key as string | null;
+  const out: WireObject = { ...values };
+  if (KEYED_RULES.includes(type)) {
+    if (!key) throw validationFailure(`A key is required for rule type ${type}.`);
+    if (type === 'SSL_DN_FIELD' ? !DN_FIELDS.includes(key.toUpperCase()) : !TOKEN.test(key)) throw validationFailure(`'${key}' is not a valid key for rule type ${type}.`);
+  } else {
+    out.key = null;
+  }
+  if (type.startsWith('SSL_') && listenerProtocol !== 'TERMINATED_HTTPS') {
+    throw validationFailure(`Rule type ${type} needs a TERMINATED_HTTPS listener.`);
+  }
+  // The renderer single-quotes values, where HAProxy knows no escape.
+  if (value.includes("'")) throw validationFailure(`A rule value cannot contain a single quote: ${value}`);
+  if (type === 'FILE_TYPE' && compare !== 'EQUAL_TO' && compare !== 'REGEX') throw validationFailure('FILE_TYPE rules compare with EQUAL_TO or REGEX only.');
+  if ((type === 'SSL_CONN_HAS_CERT' || type === 'SSL_VERIFY_RESULT') && compare !== 'EQUAL_TO') throw validationFailure(`${type} rules compare with EQUAL_TO only.`);
+  if (type === 'SSL_CONN_HAS_CERT' && value.toLowerCase() !== 'true') throw validationFailure('SSL_CONN_HAS_CERT takes the value True.');
+  if (type === 'SSL_VERIFY_RESULT' && !/^\d+$/.test(value)) throw validationFailure('SSL_VERIFY_RESULT takes an OpenSSL verify result code.');
+  if (type === 'HOST_NAME' && compare !== 'REGEX' && !/^[A-Za-z0-9*.-]+$/.test(value)) throw validationFailure(`'${value}' is not a valid host name.`);
+  if (type === 'PATH' && compare !== 'REGEX' && !value.startsWith('/') && compare !== 'CONTAINS' && compare !== 'ENDS_WITH') {
+    throw validationFailure(`'${value}' is not a valid path.`);
+  }
+  if (compare === 'REGEX') {
+    try {
+      new RegExp(value);
+    } catch {
+      throw validationFailure(`'${value}' is not a valid regular expression.`);
+    }
+  }
+  return out;
+}

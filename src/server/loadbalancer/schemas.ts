@@ -36,6 +36,12 @@ export const L7_RULE_TYPES: readonly L7RuleType[] = ['HOST_NAME', 'PATH', 'FILE_
 export const L7_COMPARE_TYPES: readonly L7CompareType[] = ['EQUAL_TO', 'STARTS_WITH', 'ENDS_WITH', 'CONTAINS', 'REGEX'];
 export const REDIRECT_HTTP_CODES = [301, 302, 303, 307, 308] as const;
 
+/** The one provider cloudnet has, and Octavia's deprecated alias of it. */
+export const PROVIDERS = [
+  { name: 'amphora', description: 'The Octavia Amphora driver.' },
+  { name: 'octavia', description: 'Deprecated alias of the Octavia Amphora driver.' },
+];
+
 /** Octavia's listener defaults (octavia.conf [haproxy_amphora] and [api_settings]). */
 export const LISTENER_DEFAULTS = {
   timeoutClientData: 50000,
@@ -323,6 +329,44 @@ export const l7RuleSpec: ResourceSpec = lbSpec('rules', 'rule', 'lb_l7rules', 'L
   tags,
 ]);
 
+/** Octavia's amphora record as the admin API shows it (cloudnet's own columns stay in the control plane). */
+export const amphoraSpec: ResourceSpec = lbSpec('amphorae', 'amphora', 'amphorae', 'Amphora', [
+  id,
+  text('loadbalancer_id'),
+  text('compute_id'),
+  text('lb_network_ip'),
+  text('vrrp_ip'),
+  text('ha_ip'),
+  text('vrrp_port_id'),
+  text('ha_port_id'),
+  text('cert_expiration'),
+  { name: 'cert_busy', storage: 'column', type: 'boolean', filter: true },
+  text('role'),
+  text('status'),
+  text('vrrp_interface'),
+  { name: 'vrrp_id', storage: 'column', type: 'integer', filter: true, sort: true },
+  { name: 'vrrp_priority', storage: 'column', type: 'integer', filter: true, sort: true },
+  text('cached_zone'),
+  ...timestamps,
+  text('image_id'),
+  text('compute_flavor'),
+]);
+
+export const flavorProfileSpec: ResourceSpec = lbSpec('flavorprofiles', 'flavorprofile', 'lb_flavor_profiles', 'Flavor profile', [
+  id,
+  text('name', { post: true, put: true, convert: string(255) }),
+  text('provider_name', { post: true, put: true, convert: string(255) }),
+  text('flavor_data', { post: true, put: true, convert: string(4096) }),
+]);
+
+export const flavorSpec: ResourceSpec = lbSpec('flavors', 'flavor', 'lb_flavors', 'Flavor', [
+  id,
+  text('name', { post: true, put: true, convert: string(255) }),
+  text('description', { post: true, put: true, default: '', convert: orNull(string(255)) }),
+  { name: 'enabled', storage: 'column', type: 'boolean', post: true, put: true, default: true, convert: boolean, filter: true, sort: true },
+  text('flavor_profile_id', { post: true, convert: uuid }),
+]);
+
 /** The change-log resource name of each object kind (what the provisioning controller follows). */
 export const CHANGE_RESOURCE = new Map<ResourceSpec, string>([
   [loadBalancerSpec, 'loadbalancer'],
@@ -332,6 +376,9 @@ export const CHANGE_RESOURCE = new Map<ResourceSpec, string>([
   [healthMonitorSpec, 'healthmonitor'],
   [l7PolicySpec, 'l7policy'],
   [l7RuleSpec, 'l7rule'],
+  [amphoraSpec, 'amphora'],
+  [flavorSpec, 'flavor'],
+  [flavorProfileSpec, 'flavorprofile'],
 ]);
 
 /** Child kinds of a balancer, in the order their rows must be deleted (dependents first). */

@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError, conflict } from '../../lib/errors.js';
+import { cidrContains, parseCidr, parseIp } from '../../lib/ip.js';
+import type { Db } from '../../store/database.js';
 import type { Store, WriteTx } from '../../store/store.js';
 import type { ListenerProtocol, PoolProtocol } from '../../agents/amphora/types.js';
 import type { AuthContext } from '../auth.js';
-import { memberBody, notFound, prepareCreate, prepareUpdate, type ResourceSpec, type WireObject } from '../network/attributes.js';
+import { attribute, memberBody, notFound, prepareCreate, prepareUpdate, type ResourceSpec, type WireObject } from '../network/attributes.js';
 import { parseListQuery, valuesOf, type QueryParams } from '../network/list-query.js';
 import { getRow, listRows, type Builder, type CustomFilter, type Row, type Select } from '../network/repository.js';
 import { paginationLinks } from '../network/resource.js';
 import { getForWrite, getObject, insertObject, present, toWireObjects, updateObject } from './objects.js';
 import { isGlobalReader, isLbAdmin, requireRead, requireWrite } from './policy.js';
 import { enforceLbQuota } from './quotas.js';
-import { checkHealthMonitor, checkListener, checkPoolOnListener, checkSessionPersistence, listenerPortConflicts, validationFailure } from './rules.js';
-import { CHILD_SPECS, healthMonitorSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
+import { checkHealthMonitor, checkL7Policy, checkL7Rule, checkListener, checkPoolOnListener, checkSessionPersistence, listenerPortConflicts, validationFailure } from './rules.js';
+import { CHILD_SPECS, PROVIDERS, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
 
 export type Topology = 'SINGLE' | 'ACTIVE_STANDBY';
 
@@ -64,7 +66,8 @@ export class LoadBalancerService {
     requireRead(auth, auth.projectId);
     const customFilters = spec === listenerSpec || spec === poolSpec ? { loadbalancer_id: byBalancer } : undefined;
     const query = parseListQuery(spec, withSortKeys(params), Object.keys(customFilters ?? {}));
-    const global = isGlobalReader(auth);
+    // Flavors, profiles and amphorae belong to no project: whoever may list them sees them all.
+    const global = isGlobalReader(auth) || !attribute(spec, 'project_id');
     const visible = (eb: Builder) => {
       const clauses = [];
       if (!global) clauses.push(eb('project_id', '=', auth.projectId));
@@ -92,10 +95,10 @@ export class LoadBalancerService {
   }
 
   /** Octavia answers 404 for what does not exist and 403 for another project's object. */
-  private async visibleObject(db: Parameters<typeof getObject>[0], spec: ResourceSpec, auth: AuthContext, id: string, scope?: ListScope): Promise<WireObject> {
+  private async visibleObject(db: Db, spec: ResourceSpec, auth: AuthContext, id: string, scope?: ListScope): Promise<WireObject> {
     const row = (await db.selectFrom(spec.table).selectAll().where('id', '=', id).executeTakeFirst()) as Row | undefined;
     if (!row || (scope && row[scope.column] !== scope.value)) throw notFound(spec, id);
-    requireRead(auth, row.project_id as string);
+    requireRead(auth, (row.project_id as string | undefined) ?? auth.projectId);
     return (await toWireObjects(db, spec, [row]))[0];
   }
 
@@ -107,7 +110,7 @@ export class LoadBalancerService {
     requireWrite(auth, projectId);
     const values = prepareCreate(loadBalancerSpec, requested, { ...auth, isAdmin: isLbAdmin(auth) });
     const provider = (values.provider as string | undefined) ?? 'amphora';
-    if (provider !== 'amphora' && provider !== 'octavia') throw new ApiError(400, 'ProviderNotEnabled', `Provider '${provider}' is not enabled.`);
+    if (!PROVIDERS.some((p) => p.name === provider)) throw new ApiError(400, 'ProviderNotEnabled', `Provider '${provider}' is not enabled.`);
     if (!values.vip_subnet_id && !values.vip_network_id && !values.vip_port_id) {
       throw validationFailure('VIP must contain one of: vip_port_id, vip_network_id, vip_subnet_id.');
     }
@@ -469,6 +472,123 @@ export class LoadBalancerService {
   async deleteHealthMonitor(auth: AuthContext, id: string): Promise<void> {
     await this.deleteChild(healthMonitorSpec, auth, id, async () => undefined);
   }
+
+  // ---- L7 policies and rules -------------------------------------------------------------------------------------
+
+  private async listenerRow(tx: WriteTx, id: string): Promise<Row> {
+    const row = (await tx.db.selectFrom('lb_listeners').selectAll().where('id', '=', id).executeTakeFirst()) as Row | undefined;
+    if (!row) throw notFound(listenerSpec, id);
+    return row;
+  }
+
+  /** A policy's target pool: on the listener's balancer, not being deleted, and of a protocol the listener can use. */
+  private async checkRedirectPool(tx: WriteTx, listener: Row, poolId: string): Promise<void> {
+    const pool = (await tx.db.selectFrom('lb_pools').selectAll().where('id', '=', poolId).where('load_balancer_id', '=', listener.load_balancer_id as string).executeTakeFirst()) as Row | undefined;
+    if (!pool || pool.provisioning_status === 'PENDING_DELETE') throw notFound(poolSpec, poolId);
+    checkPoolOnListener(listener.protocol as ListenerProtocol, { protocol: pool.protocol as PoolProtocol, session_persistence: pool.session_persistence ? JSON.parse(pool.session_persistence as string) : null });
+  }
+
+  /**
+   * Octavia's policy positions: 1..n on each listener without gaps. The policy `moving` takes its requested place
+   * (the end when absent or beyond it) and the others shift; `leaving` is taken out. Returns `moving`'s position.
+   */
+  private async arrangePolicies(tx: WriteTx, listenerId: string, moving?: { id: string; position?: number }, leaving?: string): Promise<number> {
+    const rows = (await tx.db
+      .selectFrom('lb_l7policies')
+      .selectAll()
+      .where('listener_id', '=', listenerId)
+      .where('provisioning_status', '!=', 'PENDING_DELETE')
+      .orderBy('position')
+      .orderBy('created_at')
+      .execute()) as Row[];
+    const others = rows.filter((r) => r.id !== moving?.id && r.id !== leaving);
+    const position = Math.min(moving?.position ?? others.length + 1, others.length + 1);
+    const order = others.map((r) => r.id as string);
+    if (moving) order.splice(position - 1, 0, moving.id);
+    const objects = new Map((await toWireObjects(tx.db, l7PolicySpec, others)).map((o) => [o.id as string, o]));
+    for (const [i, id] of order.entries()) {
+      const object = objects.get(id);
+      if (object && object.position !== i + 1) await updateObject(tx, l7PolicySpec, object, { position: i + 1 });
+    }
+    return position;
+  }
+
+  async createL7Policy(auth: AuthContext, body: unknown): Promise<WireObject> {
+    const values = prepareCreate(l7PolicySpec, memberBody(l7PolicySpec, body), auth);
+    const object = await this.store.write(async (tx) => {
+      const listener = await this.listenerRow(tx, values.listener_id as string);
+      return this.onBalancer(tx, auth, listener.load_balancer_id as string, async (lb) => {
+        await enforceLbQuota(tx, this.config.defaultQuotas, lb.project_id as string, 'l7policy');
+        const checked = checkL7Policy(listener.protocol as ListenerProtocol, values);
+        if (checked.redirect_pool_id) await this.checkRedirectPool(tx, listener, checked.redirect_pool_id as string);
+        const id = randomUUID();
+        const position = await this.arrangePolicies(tx, listener.id as string, { id, position: values.position as number | undefined });
+        const created = await insertObject(tx, l7PolicySpec, { ...this.newChild(tx, lb, checked), id, position }, { load_balancer_id: lb.id });
+        await this.markPendingUpdate(tx, listenerSpec, listener.id as string);
+        return created;
+      });
+    });
+    return present(l7PolicySpec, object);
+  }
+
+  async updateL7Policy(auth: AuthContext, id: string, body: unknown): Promise<WireObject> {
+    return this.updateChild(l7PolicySpec, auth, id, body, async (tx, row, current, changes) => {
+      const listener = await this.listenerRow(tx, row.listener_id as string);
+      const checked = checkL7Policy(listener.protocol as ListenerProtocol, { ...current, ...changes });
+      if (checked.redirect_pool_id) await this.checkRedirectPool(tx, listener, checked.redirect_pool_id as string);
+      const more: WireObject = { redirect_pool_id: checked.redirect_pool_id, redirect_url: checked.redirect_url, redirect_prefix: checked.redirect_prefix, redirect_http_code: checked.redirect_http_code };
+      if (changes.position !== undefined) more.position = await this.arrangePolicies(tx, listener.id as string, { id, position: changes.position as number });
+      await this.markPendingUpdate(tx, listenerSpec, listener.id as string);
+      return more;
+    });
+  }
+
+  async deleteL7Policy(auth: AuthContext, id: string): Promise<void> {
+    await this.deleteChild(l7PolicySpec, auth, id, async (tx, row) => {
+      await markChildren(tx, row.load_balancer_id as string, (q) => q.where('l7policy_id', '=', id), 'PENDING_DELETE', ['rules']);
+      await this.arrangePolicies(tx, row.listener_id as string, undefined, id);
+      await this.markPendingUpdate(tx, listenerSpec, row.listener_id as string);
+    });
+  }
+
+  private async policyListenerProtocol(tx: WriteTx, policy: Row): Promise<ListenerProtocol> {
+    return (await this.listenerRow(tx, policy.listener_id as string)).protocol as ListenerProtocol;
+  }
+
+  async createL7Rule(auth: AuthContext, policyId: string, body: unknown): Promise<WireObject> {
+    const values = prepareCreate(l7RuleSpec, memberBody(l7RuleSpec, body), auth);
+    const object = await this.store.write(async (tx) => {
+      const { row: policy } = await this.childForWrite(tx, l7PolicySpec, auth, policyId);
+      const checked = checkL7Rule(await this.policyListenerProtocol(tx, policy), values);
+      return this.onBalancer(tx, auth, policy.load_balancer_id as string, async (lb) => {
+        await enforceLbQuota(tx, this.config.defaultQuotas, lb.project_id as string, 'l7rule');
+        const created = await insertObject(tx, l7RuleSpec, this.newChild(tx, lb, checked), { load_balancer_id: lb.id, l7policy_id: policyId });
+        await this.markPendingUpdate(tx, l7PolicySpec, policyId);
+        return created;
+      });
+    });
+    return present(l7RuleSpec, object);
+  }
+
+  async updateL7Rule(auth: AuthContext, policyId: string, id: string, body: unknown): Promise<WireObject> {
+    return this.updateChild(
+      l7RuleSpec,
+      auth,
+      id,
+      body,
+      async (tx, _row, current, changes) => {
+        const policy = (await tx.db.selectFrom('lb_l7policies').selectAll().where('id', '=', policyId).executeTakeFirstOrThrow()) as Row;
+        const checked = checkL7Rule(await this.policyListenerProtocol(tx, policy), { ...current, ...changes });
+        await this.markPendingUpdate(tx, l7PolicySpec, policyId);
+        return { key: checked.key };
+      },
+      { column: 'l7policy_id', value: policyId },
+    );
+  }
+
+  async deleteL7Rule(auth: AuthContext, policyId: string, id: string): Promise<void> {
+    await this.deleteChild(l7RuleSpec, auth, id, (tx) => this.markPendingUpdate(tx, l7PolicySpec, policyId), { column: 'l7policy_id', value: policyId });
+  }
 }
 
 /** Marks the balancer's children selected by `where` (of every kind, or of the `collections` named) with `status`. */
@@ -524,9 +644,13 @@ async function resolveVip(tx: WriteTx, values: WireObject): Promise<WireObject> 
     vip.vip_address = vip.vip_address ?? ip?.ip_address ?? null;
   }
   if (vip.vip_subnet_id) {
-    const subnet = (await tx.db.selectFrom('subnets').select(['network_id']).where('id', '=', vip.vip_subnet_id as string).executeTakeFirst()) as Row | undefined;
+    const subnet = (await tx.db.selectFrom('subnets').select(['network_id', 'cidr']).where('id', '=', vip.vip_subnet_id as string).executeTakeFirst()) as Row | undefined;
     if (!subnet) throw validationFailure(`Subnet ${String(vip.vip_subnet_id)} not found.`);
     if (vip.vip_network_id && vip.vip_network_id !== subnet.network_id) throw validationFailure('vip_subnet_id is not on vip_network_id.');
+    const address = vip.vip_address ? parseIp(vip.vip_address as string) : undefined;
+    if (address && !cidrContains(parseCidr(subnet.cidr as string)!, address)) {
+      throw validationFailure(`The VIP address ${String(vip.vip_address)} is not in subnet ${String(vip.vip_subnet_id)} (${String(subnet.cidr)}).`);
+    }
     vip.vip_network_id = subnet.network_id;
   } else if (vip.vip_network_id) {
     const network = await tx.db.selectFrom('networks').select('id').where('id', '=', vip.vip_network_id as string).executeTakeFirst();

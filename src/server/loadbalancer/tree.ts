@@ -114,7 +114,7 @@ export async function loadBalancerTree(db: Db, loadBalancerId: string): Promise<
       allowedCidrs: l.allowed_cidrs as string[],
       tls,
       defaultPoolId: l.default_pool_id && poolIds.has(l.default_pool_id as string) ? (l.default_pool_id as string) : null,
-      l7Policies: ownPolicies.filter((p): p is L7Policy => p !== null),
+      l7Policies: ownPolicies.filter((p): p is L7Policy => p !== null).sort((a, b) => a.position - b.position),
     };
   });
 

@@ -9,13 +9,13 @@ import type { Db } from '../database.js';
 type Table = CreateTableBuilder<any, any>;
 
 /** Columns every balancer object has: identity, ownership, Octavia's two statuses and timestamps. */
-function lbObject(table: Table, parent: boolean): Table {
+function lbObject(table: Table, parent: boolean, named = true): Table {
   let t = table
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('project_id', 'text', (c) => c.notNull());
   if (parent) t = t.addColumn('load_balancer_id', 'text', (c) => c.notNull().references('load_balancers.id'));
+  if (named) t = t.addColumn('name', 'text', (c) => c.notNull());
   return t
-    .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('admin_state_up', 'integer', (c) => c.notNull())
     .addColumn('provisioning_status', 'text', (c) => c.notNull())
     .addColumn('operating_status', 'text', (c) => c.notNull())
@@ -123,7 +123,8 @@ export async function up(db: Db): Promise<void> {
   await db.schema.createIndex('lb_l7policies_listener').on('lb_l7policies').column('listener_id').execute();
   await db.schema.createIndex('lb_l7policies_lb').on('lb_l7policies').column('load_balancer_id').execute();
 
-  await lbObject(db.schema.createTable('lb_l7rules'), true)
+  // L7 rules are Octavia's one object without a name.
+  await lbObject(db.schema.createTable('lb_l7rules'), true, false)
     .addColumn('l7policy_id', 'text', (c) => c.notNull().references('lb_l7policies.id'))
     .addColumn('type', 'text', (c) => c.notNull())
     .addColumn('compare_type', 'text', (c) => c.notNull())

@@ -27,7 +27,7 @@ for (const dialect of DIALECTS) {
       assertFault(await lb.get('/v2/lbaas/no-such-thing'), 404);
     });
 
-    test('balancer lifecycle: PENDING_CREATE, immutable while pending, ACTIVE, update 202, delete 204', async () => {
+    test('balancer lifecycle: PENDING_CREATE, immutable while pending, ACTIVE, update 200, delete 204', async () => {
       const { server } = world;
       const { lb, subnetId, networkId, projectId } = world.alice;
       const revision = Number((await server.store.read((db) => db.selectFrom('revision_counter').select('revision').executeTakeFirstOrThrow())).revision);
@@ -53,7 +53,7 @@ for (const dialect of DIALECTS) {
       await settle(server, body.id);
       assert.equal((await lb.get(`/v2/lbaas/loadbalancers/${body.id}`)).body.loadbalancer.provisioning_status, 'ACTIVE');
       const updated = await lb.put(`/v2/lbaas/loadbalancers/${body.id}`, { loadbalancer: { name: 'web2', description: 'renamed' } });
-      assert.equal(updated.status, 202);
+      assert.equal(updated.status, 200);
       assert.equal(updated.body.loadbalancer.name, 'web2');
       assert.equal(updated.body.loadbalancer.provisioning_status, 'PENDING_UPDATE');
       assertFault(await lb.put(`/v2/lbaas/loadbalancers/${body.id}`, { loadbalancer: { vip_subnet_id: subnetId } }), 400);
@@ -70,12 +70,25 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(statuses, ['PENDING_CREATE', 'ACTIVE', 'PENDING_UPDATE', 'ACTIVE', 'PENDING_DELETE', 'deleted']);
     });
 
+    test('concurrent writes to one balancer: exactly one wins, the others are 409 (the balancer row is the lock)', async () => {
+      const { server } = world;
+      const { lb } = world.alice;
+      const lbId = await createActiveLb(server, world.alice);
+      const attempts = await Promise.all(
+        [81, 82, 83, 84].map((port) => lb.post('/v2/lbaas/listeners', { listener: { loadbalancer_id: lbId, protocol: 'TCP', protocol_port: port } })),
+      );
+      assert.deepEqual(attempts.map((a) => a.status).sort(), [201, 409, 409, 409]);
+      const listeners = await server.store.read((db) => db.selectFrom('lb_listeners').select('id').where('load_balancer_id', '=', lbId).execute());
+      assert.equal(listeners.length, 1);
+    });
+
     test('VIP: one of subnet, network or port is required and must exist', async () => {
       const { lb, networkId } = world.alice;
       assertFault(await lb.post('/v2/lbaas/loadbalancers', { loadbalancer: { name: 'novip' } }), 400, /VIP must contain one of/);
       assertFault(await lb.post('/v2/lbaas/loadbalancers', { loadbalancer: { vip_subnet_id: '6a0a3c54-0000-4000-8000-000000000000' } }), 400, /Subnet .* not found/);
       assertFault(await lb.post('/v2/lbaas/loadbalancers', { loadbalancer: { vip_network_id: networkId, provider: 'ovn' } }), 400, /Provider 'ovn' is not enabled/);
       assertFault(await lb.post('/v2/lbaas/loadbalancers', { loadbalancer: { vip_network_id: networkId, vip_address: 'not-an-ip' } }), 400);
+      assertFault(await lb.post('/v2/lbaas/loadbalancers', { loadbalancer: { vip_subnet_id: world.alice.subnetId, vip_address: '198.18.99.1' } }), 400, /not in subnet/);
       const byNetwork = await lb.post('/v2/lbaas/loadbalancers', { loadbalancer: { vip_network_id: networkId } });
       assert.equal(byNetwork.status, 201);
       assert.equal(byNetwork.body.loadbalancer.vip_network_id, networkId);
@@ -150,7 +163,7 @@ for (const dialect of DIALECTS) {
       assertFault(await lb.post('/v2/lbaas/healthmonitors', { healthmonitor: { pool_id: p.id, type: 'TCP', delay: 5, timeout: 3, max_retries: 2 } }), 409, /already has a health monitor/);
 
       const updated = await lb.put(`/v2/lbaas/healthmonitors/${hm.body.healthmonitor.id}`, { healthmonitor: { delay: 10, expected_codes: '200-204' } });
-      assert.equal(updated.status, 202);
+      assert.equal(updated.status, 200);
       assert.equal(updated.body.healthmonitor.provisioning_status, 'PENDING_UPDATE');
       await settle(server, lbId);
       assertFault(await lb.put(`/v2/lbaas/healthmonitors/${hm.body.healthmonitor.id}`, { healthmonitor: { type: 'TCP' } }), 400);
@@ -162,6 +175,48 @@ for (const dialect of DIALECTS) {
       assertFault(await lb.get(`/v2/lbaas/healthmonitors/${hm.body.healthmonitor.id}`), 404);
       assertFault(await lb.get(`/v2/lbaas/pools/${p.id}`), 404);
       assert.equal((await lb.get(`/v2/lbaas/listeners/${l.id}`)).body.listener.default_pool_id, null);
+    });
+
+    test('listener, pool and member fields: TLS refs, timeouts, ALPN, TLS versions, monitor address; children follow RBAC', async () => {
+      const { server, bob } = world;
+      const { lb } = world.alice;
+      const lbId = await createActiveLb(server, world.alice);
+      const ref = (n: number) => `https://keys.example/key-manager/v1/containers/6f1c1e2a-1b7e-4c7b-9a55-${String(n).padStart(12, '0')}`;
+      const created = await lb.post('/v2/lbaas/listeners', {
+        listener: {
+          loadbalancer_id: lbId, protocol: 'TERMINATED_HTTPS', protocol_port: 443, default_tls_container_ref: ref(1), sni_container_refs: [ref(2)],
+          tls_versions: ['TLSv1.3'], alpn_protocols: ['h2'], tls_ciphers: 'ECDHE-RSA-AES256-GCM-SHA384', connection_limit: 500,
+          timeout_client_data: 1000, timeout_member_connect: 2000, timeout_member_data: 3000, timeout_tcp_inspect: 4000,
+          insert_headers: { 'X-Forwarded-Proto': 'true' },
+        },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const l = created.body.listener;
+      assert.deepEqual([l.tls_versions, l.alpn_protocols, l.tls_ciphers, l.sni_container_refs], [['TLSv1.3'], ['h2'], 'ECDHE-RSA-AES256-GCM-SHA384', [ref(2)]]);
+      assert.deepEqual([l.timeout_client_data, l.timeout_member_connect, l.timeout_member_data, l.timeout_tcp_inspect, l.connection_limit], [1000, 2000, 3000, 4000, 500]);
+      await settle(server, lbId);
+      const updated = await lb.put(`/v2/lbaas/listeners/${l.id}`, { listener: { alpn_protocols: ['http/1.1'], sni_container_refs: [], timeout_client_data: 9000 } });
+      assert.equal(updated.status, 200, JSON.stringify(updated.body));
+      assert.deepEqual([updated.body.listener.alpn_protocols, updated.body.listener.tls_versions, updated.body.listener.sni_container_refs], [['http/1.1'], ['TLSv1.3'], []]);
+      assert.equal(updated.body.listener.timeout_client_data, 9000);
+      await settle(server, lbId);
+      assertFault(await lb.put(`/v2/lbaas/listeners/${l.id}`, { listener: { protocol_port: 444 } }), 400);
+      assertFault(await lb.put(`/v2/lbaas/listeners/${l.id}`, { listener: { tls_versions: ['TLSv9'] } }), 400);
+
+      const poolId = await createSettled(server, lb, '/v2/lbaas/pools', { pool: { listener_id: l.id, protocol: 'HTTP', lb_algorithm: 'SOURCE_IP', tls_enabled: true, tls_versions: ['TLSv1.2'] } }, lbId);
+      const pool = (await lb.get(`/v2/lbaas/pools/${poolId}`)).body.pool;
+      assert.deepEqual([pool.tls_enabled, pool.tls_versions, pool.lb_algorithm], [true, ['TLSv1.2'], 'SOURCE_IP']);
+      const member = await lb.post(`/v2/lbaas/pools/${poolId}/members`, { member: { address: 'fd00:18::11', protocol_port: 80, backup: true, monitor_address: '198.18.60.90', monitor_port: 9000 } });
+      assert.equal(member.status, 201);
+      assert.deepEqual([member.body.member.address, member.body.member.backup, member.body.member.monitor_address, member.body.member.monitor_port], ['fd00:18::11', true, '198.18.60.90', 9000]);
+      await settle(server, lbId);
+
+      // Another project's children are 403 too, whatever the path to them.
+      assertFault(await bob.lb.get(`/v2/lbaas/listeners/${l.id}`), 403);
+      assertFault(await bob.lb.put(`/v2/lbaas/pools/${poolId}`, { pool: { name: 'x' } }), 403);
+      assertFault(await bob.lb.post(`/v2/lbaas/pools/${poolId}/members`, { member: { address: '198.18.61.5', protocol_port: 80 } }), 403);
+      assertFault(await bob.lb.delete(`/v2/lbaas/pools/${poolId}/members/${member.body.member.id}`), 403);
+      assert.deepEqual((await bob.lb.get('/v2/lbaas/listeners')).body.listeners, []);
     });
 
     test('batch member update: create, update and delete by address and port in one request', async () => {
@@ -258,7 +313,7 @@ for (const dialect of DIALECTS) {
       const lbAdmin = await server.createProjectUser('lb-admin', ['load-balancer_admin']);
       const lbAdminClient = jsonClient(`${server.url}/load-balancer`, lbAdmin.token);
       const renamed = await lbAdminClient.put(`/v2/lbaas/loadbalancers/${lbId}`, { loadbalancer: { name: 'by-lb-admin' } });
-      assert.equal(renamed.status, 202);
+      assert.equal(renamed.status, 200);
       await settle(server, lbId);
     });
 

@@ -88,7 +88,7 @@ for (const dialect of DIALECTS) {
 
       // A balancer that is administratively down disables every listener.
       await settle(server, lbId);
-      assert.equal((await lb.put(`/v2/lbaas/loadbalancers/${lbId}`, { loadbalancer: { admin_state_up: false } })).status, 202);
+      assert.equal((await lb.put(`/v2/lbaas/loadbalancers/${lbId}`, { loadbalancer: { admin_state_up: false } })).status, 200);
       const down = await server.store.read((d) => loadBalancerTree(d, lbId));
       assert.deepEqual(down.tree.listeners.map((l) => l.adminStateUp), [false, false]);
     });
