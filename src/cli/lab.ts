@@ -3,7 +3,7 @@ import { openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../lib/logger.js';
-import { LabControlClient, serveControl } from '../lab/control.js';
+import { LabControlClient } from '../lab/control.js';
 import { Lab } from '../lab/lab.js';
 import { execInNamespace } from '../lab/netns.js';
 import { cloudnetCommand, isRunning, waitUntil } from '../lab/processes.js';
@@ -104,10 +104,8 @@ async function up(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     const lab = await Lab.start({ dir, hosts, agents: !values['no-agents'], logger });
-    const control = await serveControl(lab.state().controlSocket, lab, logger);
     process.stdout.write(renderLabUsage(lab.state(), invocation()));
     await stopSignal;
-    control.close();
     await lab.down();
     process.stdout.write(`cloudnet lab: down; logs kept in ${join(dir, 'logs')}\n`);
     return 0;

@@ -1,3 +1,4 @@
+import type { Compute } from '../controllers/balancer/compute.js';
 import type { ApiModule } from './app.js';
 import { createCloudnetApi } from './cloudnet/index.js';
 import { createIdentityApi } from './identity/index.js';
@@ -8,6 +9,10 @@ export interface ApiConfig {
   tokenExpirationSeconds?: number;
   /** Seconds without a heartbeat after which a host is down and its ports DOWN. */
   agentDownTimeSeconds?: number;
+  /** Where amphora VMs are made (`--compute`); without, creating a load balancer ends in ERROR. */
+  compute?: Compute;
+  /** Seconds without a health report after which an amphora is failed over. */
+  amphoraHeartbeatTimeoutSeconds?: number;
 }
 
 /** Every API the server mounts, in one place: `cloudnet server` and the test server both build from this list. */
