@@ -184,6 +184,7 @@ export class BalancerController {
           appliedConfigRevision: a.applied_config_revision === null ? null : Number(a.applied_config_revision),
           applyError: health?.applyError ?? null,
           reporting: a.heartbeat_at !== null && now - Date.parse(a.heartbeat_at) <= this.options.heartbeatTimeoutMs,
+          failoverRequested: Number(a.failover_requested) === 1,
         };
       }),
       ports: ports.map((p) => observedPort(p, balancerId)),
@@ -203,16 +204,18 @@ export class BalancerController {
     const compute = this.options.compute;
     switch (action.kind) {
       case 'createVipPort': {
+        // Only a network given: the Network API picks the address, and its subnet becomes the VIP subnet.
+        const fixedIp = { ...(balancer.vipSubnetId ? { subnet_id: balancer.vipSubnetId } : {}), ...(balancer.vipAddress ? { ip_address: balancer.vipAddress } : {}) };
         const port = await this.createPort(auth, {
           network_id: balancer.vipNetworkId,
           project_id: balancer.projectId,
           name: `octavia-lb-${balancer.id}`,
           device_owner: DEVICE_OWNER,
           device_id: `lb-${balancer.id}`,
-          fixed_ips: [{ subnet_id: balancer.vipSubnetId, ...(balancer.vipAddress ? { ip_address: balancer.vipAddress } : {}) }],
+          ...(Object.keys(fixedIp).length ? { fixed_ips: [fixedIp] } : {}),
         });
-        const address = (port.fixed_ips as { ip_address: string }[])[0].ip_address;
-        await this.store.write((tx) => records.setBalancerVip(tx, balancer.id, { portId: port.id as string, address }));
+        const fixed = (port.fixed_ips as { subnet_id: string; ip_address: string }[]).find((f) => !f.ip_address.includes(':')) ?? (port.fixed_ips as { subnet_id: string; ip_address: string }[])[0];
+        await this.store.write((tx) => records.setBalancerVip(tx, balancer.id, { portId: port.id as string, address: fixed.ip_address, subnetId: fixed.subnet_id }));
         return;
       }
       case 'createSecurityGroup':
@@ -237,7 +240,7 @@ export class BalancerController {
           name: `${VRRP_PORT_PREFIX}${action.amphoraId}`,
           device_owner: DEVICE_OWNER,
           device_id: action.amphoraId,
-          fixed_ips: [{ subnet_id: balancer.vipSubnetId }],
+          fixed_ips: [{ subnet_id: balancer.vipSubnetId! }],
           security_groups: [state.securityGroup!.id],
           allowed_address_pairs: [{ ip_address: balancer.vipAddress }],
         });
@@ -291,8 +294,8 @@ export class BalancerController {
         this.logger.warn({ balancer: balancer.id, reason: action.reason }, 'balancer provisioning failed');
         await this.store.write((tx) => this.lifecycle.fail(tx, balancer.id, action.reason));
         return;
-      case 'setOperatingStatus':
-        await this.store.write((tx) => this.lifecycle.setOperatingStatus(tx, balancer.id, action.status));
+      case 'setDegraded':
+        await this.store.write((tx) => this.lifecycle.setDegraded(tx, balancer.id));
         return;
     }
   }

@@ -7,6 +7,7 @@
 import type { Logger } from '../../lib/logger.js';
 import type { Store } from '../../store/store.js';
 import type { BalancerLifecycle } from './lifecycle.js';
+import { DESIRED_ROLES, type Topology } from './planner.js';
 import * as records from './records.js';
 
 export interface StalenessRules {
@@ -19,6 +20,21 @@ export function isSilent(row: Pick<records.AmphoraRow, 'status' | 'heartbeat_at'
   if (row.status !== 'ALLOCATED') return false;
   if (row.heartbeat_at) return now - Date.parse(row.heartbeat_at) > rules.heartbeatTimeoutMs;
   return now - Date.parse(row.updated_at ?? row.created_at) > rules.bootTimeoutMs;
+}
+
+/**
+ * Every role the topology wants is held by an amphora with a VM that reports. Until then the balancer stays
+ * DEGRADED: reports from a lone survivor must not turn it ONLINE.
+ */
+export function isWhole(
+  topology: Topology,
+  rows: Pick<records.AmphoraRow, 'role' | 'status' | 'failover_requested' | 'heartbeat_at'>[],
+  now: number,
+  heartbeatTimeoutMs: number,
+): boolean {
+  return DESIRED_ROLES[topology].every((role) =>
+    rows.some((a) => a.role === role && a.status === 'ALLOCATED' && Number(a.failover_requested) !== 1 && a.heartbeat_at !== null && now - Date.parse(a.heartbeat_at) <= heartbeatTimeoutMs),
+  );
 }
 
 export interface HealthManagerOptions extends StalenessRules {
@@ -66,7 +82,7 @@ export class HealthManager {
         if (!row || !isSilent(row, Date.now(), this.options)) return false;
         const balancer = await records.readBalancer(tx.db, row.loadbalancer_id);
         await records.updateAmphora(tx, row.id, balancer?.projectId ?? null, { status: 'ERROR' });
-        if (balancer && !balancer.provisioningStatus.startsWith('PENDING_DELETE')) await this.lifecycle.setOperatingStatus(tx, balancer.id, 'DEGRADED');
+        if (balancer) await this.lifecycle.setDegraded(tx, balancer.id);
         return true;
       });
       if (!done) continue;

@@ -10,8 +10,8 @@ export interface BalancerLifecycle {
   complete(tx: WriteTx, balancerId: string): Promise<void>;
   /** A pending change could not be made: ERROR, with the reason logged. */
   fail(tx: WriteTx, balancerId: string, reason: string): Promise<void>;
-  /** DEGRADED while fewer amphorae serve than the topology wants; ONLINE once all of them report again. */
-  setOperatingStatus(tx: WriteTx, balancerId: string, status: 'ONLINE' | 'DEGRADED'): Promise<void>;
+  /** Fewer amphorae serve than the topology wants (ONLINE again comes from `applyHealth` once they all report). */
+  setDegraded(tx: WriteTx, balancerId: string): Promise<void>;
   /** Operating statuses of the balancer, its listeners, pools and members from its amphorae's latest reports. */
   applyHealth(tx: WriteTx, balancerId: string, reports: AmphoraHealthReport[]): Promise<void>;
 }

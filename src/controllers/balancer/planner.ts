@@ -23,7 +23,8 @@ export interface ObservedBalancer {
   operatingStatus: string;
   topology: Topology;
   vipNetworkId: string;
-  vipSubnetId: string;
+  /** Null until the VIP port chose one when only the network was given. */
+  vipSubnetId: string | null;
   /** The requested address, or the one the VIP port got. */
   vipAddress: string | null;
   /** Networks of member subnets other than the VIP network: each amphora needs a port on each. */
@@ -54,6 +55,8 @@ export interface ObservedAmphora {
   applyError: string | null;
   /** Heard from within the heartbeat timeout (false until its first report). */
   reporting: boolean;
+  /** The API asked for this amphora to be replaced (amphora or balancer failover). */
+  failoverRequested: boolean;
 }
 
 export type PortKind = 'vip' | 'vrrp' | 'member';
@@ -109,7 +112,7 @@ export type BalancerAction =
   | { kind: 'deleteSecurityGroup'; securityGroupId: string }
   | { kind: 'complete' }
   | { kind: 'fail'; reason: string }
-  | { kind: 'setOperatingStatus'; status: 'ONLINE' | 'DEGRADED' };
+  | { kind: 'setDegraded' };
 
 export interface Plan {
   actions: BalancerAction[];
@@ -157,8 +160,14 @@ export function planBalancer(state: ObservedState): Plan {
   const actions: BalancerAction[] = [...ruleActions];
   // Failed amphorae go first, so that their replacements are made in the same pass and avoid no dead host.
   const failed = state.amphorae.filter((a) => a.status === 'ERROR');
+  // Failover asked through the API: one amphora at a time, and only while every other one serves, so that a
+  // balancer failover rolls through the pair without ever leaving the VIP without an amphora.
+  const requested = state.amphorae.find((a) => a.failoverRequested && a.status !== 'ERROR');
+  const othersServe =
+    state.amphorae.length >= DESIRED_ROLES[balancer.topology].length && state.amphorae.every((a) => a === requested || (a.status === 'ALLOCATED' && a.reporting));
+  if (requested && othersServe) failed.push(requested);
   for (const a of failed) actions.push({ kind: 'retireAmphora', amphoraId: a.id, computeId: a.computeId });
-  const live = state.amphorae.filter((a) => a.status !== 'ERROR');
+  const live = state.amphorae.filter((a) => !failed.includes(a));
   const roles = DESIRED_ROLES[balancer.topology];
   for (const a of live) {
     if (!roles.includes(a.role)) actions.push({ kind: 'retireAmphora', amphoraId: a.id, computeId: a.computeId });
@@ -173,10 +182,11 @@ export function planBalancer(state: ObservedState): Plan {
   for (const amphora of kept) actions.push(...planAmphora(state, amphora, kept));
   if (actions.length) return { actions, waitingFor: null };
 
-  const notReady = kept.filter((a) => !a.reporting || a.status !== 'ALLOCATED');
-  const status = notReady.length === 0 && kept.length === roles.length ? 'ONLINE' : 'DEGRADED';
-  const statusAction: BalancerAction[] = !pending && balancer.operatingStatus !== status && balancer.operatingStatus !== 'OFFLINE' ? [{ kind: 'setOperatingStatus', status }] : [];
-  if (!pending) return { actions: statusAction, waitingFor: null };
+  if (!pending) {
+    // ONLINE again comes from the amphorae's reports once the pair is whole (the health endpoint applies them).
+    const short = kept.some((a) => !a.reporting || a.status !== 'ALLOCATED');
+    return { actions: short && balancer.operatingStatus === 'ONLINE' ? [{ kind: 'setDegraded' }] : [], waitingFor: null };
+  }
 
   const broken = kept.find((a) => a.applyError !== null);
   if (broken) return only({ kind: 'fail', reason: `amphora ${broken.id} could not apply the configuration: ${broken.applyError}` });

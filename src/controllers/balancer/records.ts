@@ -20,7 +20,8 @@ export interface BalancerRecord {
   operatingStatus: string;
   topology: Topology;
   vipNetworkId: string;
-  vipSubnetId: string;
+  /** Null when only the network was given: the VIP port then takes an address where the Network API puts it. */
+  vipSubnetId: string | null;
   vipAddress: string | null;
   vipPortId: string | null;
   updatedAt: string;
@@ -49,12 +50,14 @@ export interface AmphoraRow {
   heartbeat_at: string | null;
   health: string | null;
   applied_config_revision: number | null;
+  /** Set by the API's failover requests (balancer or amphora): replace this amphora. */
+  failover_requested: number;
   created_at: string;
   updated_at: string | null;
 }
 
 export async function readBalancer(db: Db, id: string): Promise<BalancerRecord | undefined> {
-  const row = (await db.selectFrom('loadbalancers').selectAll().where('id', '=', id).executeTakeFirst()) as Record<string, unknown> | undefined;
+  const row = (await db.selectFrom('load_balancers').selectAll().where('id', '=', id).executeTakeFirst()) as Record<string, unknown> | undefined;
   if (!row) return undefined;
   return {
     id: row.id as string,
@@ -63,7 +66,7 @@ export async function readBalancer(db: Db, id: string): Promise<BalancerRecord |
     operatingStatus: row.operating_status as string,
     topology: (row.topology as Topology | null) ?? 'ACTIVE_STANDBY',
     vipNetworkId: row.vip_network_id as string,
-    vipSubnetId: row.vip_subnet_id as string,
+    vipSubnetId: (row.vip_subnet_id as string | null) ?? null,
     vipAddress: (row.vip_address as string | null) ?? null,
     vipPortId: (row.vip_port_id as string | null) ?? null,
     updatedAt: ((row.updated_at ?? row.created_at) as string) ?? '',
@@ -72,11 +75,16 @@ export async function readBalancer(db: Db, id: string): Promise<BalancerRecord |
 
 /** Every balancer, for the periodic resync. */
 export async function balancerIds(db: Db): Promise<string[]> {
-  return ((await db.selectFrom('loadbalancers').select('id').execute()) as { id: string }[]).map((r) => r.id);
+  return ((await db.selectFrom('load_balancers').select('id').execute()) as { id: string }[]).map((r) => r.id);
 }
 
 export async function listenerPorts(db: Db, balancerId: string): Promise<ListenerPort[]> {
-  const rows = (await db.selectFrom('listeners').select(['protocol', 'protocol_port']).where('loadbalancer_id', '=', balancerId).execute()) as {
+  const rows = (await db
+    .selectFrom('lb_listeners')
+    .select(['protocol', 'protocol_port'])
+    .where('load_balancer_id', '=', balancerId)
+    .where('provisioning_status', '!=', 'PENDING_DELETE')
+    .execute()) as {
     protocol: string;
     protocol_port: number;
   }[];
@@ -86,16 +94,16 @@ export async function listenerPorts(db: Db, balancerId: string): Promise<Listene
 /** The subnets the balancer's members name (members without a subnet are reached through the VIP network). */
 export async function memberSubnetIds(db: Db, balancerId: string): Promise<string[]> {
   const rows = (await db
-    .selectFrom('members')
-    .innerJoin('pools', 'pools.id', 'members.pool_id')
-    .select('members.subnet_id as subnet_id')
-    .where('pools.loadbalancer_id', '=', balancerId)
+    .selectFrom('lb_members')
+    .select('subnet_id')
+    .where('load_balancer_id', '=', balancerId)
+    .where('provisioning_status', '!=', 'PENDING_DELETE')
     .execute()) as { subnet_id: string | null }[];
   return [...new Set(rows.flatMap((r) => (r.subnet_id ? [r.subnet_id] : [])))].sort();
 }
 
-export async function setBalancerVip(tx: WriteTx, balancerId: string, vip: { portId: string; address: string }): Promise<void> {
-  await tx.db.updateTable('loadbalancers').set({ vip_port_id: vip.portId, vip_address: vip.address }).where('id', '=', balancerId).execute();
+export async function setBalancerVip(tx: WriteTx, balancerId: string, vip: { portId: string; address: string; subnetId: string }): Promise<void> {
+  await tx.db.updateTable('load_balancers').set({ vip_port_id: vip.portId, vip_address: vip.address, vip_subnet_id: vip.subnetId }).where('id', '=', balancerId).execute();
 }
 
 export async function amphoraeOf(db: Db, balancerId: string): Promise<AmphoraRow[]> {
@@ -150,6 +158,7 @@ export async function insertAmphora(tx: WriteTx, balancer: { id: string; project
     heartbeat_at: null,
     health: null,
     applied_config_revision: null,
+    failover_requested: 0,
     created_at: tx.now,
     updated_at: tx.now,
   };

@@ -13,7 +13,7 @@ import { buildAmphoraTarget } from '../../controllers/balancer/amphora-target.js
 import type { Compute } from '../../controllers/balancer/compute.js';
 import { BalancerConfigRevisions } from '../../controllers/balancer/config-revisions.js';
 import { BalancerController, DEFAULT_CONTROLLER_OPTIONS } from '../../controllers/balancer/controller.js';
-import { HealthManager } from '../../controllers/balancer/health-manager.js';
+import { HealthManager, isWhole } from '../../controllers/balancer/health-manager.js';
 import type { BalancerLifecycle } from '../../controllers/balancer/lifecycle.js';
 import * as records from '../../controllers/balancer/records.js';
 import { badRequest, notFound } from '../../lib/errors.js';
@@ -115,8 +115,12 @@ export async function registerAmphoraeRoutes(app: FastifyInstance, ctx: ServerCo
       const before = await records.getAmphora(tx.db, id);
       if (!before) throw notFound(`Amphora ${id} could not be found.`);
       await records.recordAmphoraHealth(tx, id, report, heard);
-      const live = (await records.amphoraeOf(tx.db, before.loadbalancer_id)).filter((a) => a.status !== 'ERROR');
-      await options.lifecycle.applyHealth(tx, before.loadbalancer_id, live.flatMap((a) => records.healthOf(a) ?? []));
+      const balancer = await records.readBalancer(tx.db, before.loadbalancer_id);
+      const rows = await records.amphoraeOf(tx.db, before.loadbalancer_id);
+      if (balancer && isWhole(balancer.topology, rows, heard.getTime(), options.heartbeatTimeoutMs)) {
+        const live = rows.filter((a) => records.amphoraStatusOf(a) === 'ALLOCATED');
+        await options.lifecycle.applyHealth(tx, balancer.id, live.flatMap((a) => records.healthOf(a) ?? []));
+      }
       const previous = records.healthOf(before);
       const wasSilent = !before.heartbeat_at || heard.getTime() - Date.parse(before.heartbeat_at) > options.heartbeatTimeoutMs;
       // What the controller waits for: a first report, a newly applied revision, an error appearing or clearing.
@@ -139,7 +143,9 @@ export async function readTarget(store: Store, revisions: BalancerConfigRevision
     const balancer = row && (await records.readBalancer(db, row.loadbalancer_id));
     if (!row || !balancer) return undefined;
     const peers = (await records.amphoraeOf(db, balancer.id)).filter((a) => a.id !== row.id && a.status !== 'ERROR');
-    const subnet = (await db.selectFrom('subnets').select('cidr').where('id', '=', balancer.vipSubnetId).executeTakeFirst()) as { cidr: string } | undefined;
+    const subnet = balancer.vipSubnetId
+      ? ((await db.selectFrom('subnets').select('cidr').where('id', '=', balancer.vipSubnetId).executeTakeFirst()) as { cidr: string } | undefined)
+      : undefined;
     const deleting = balancer.provisioningStatus === 'PENDING_DELETE';
     const built = deleting ? { tree: null, certificates: {} } : await tree(db, balancer.id, balancer.projectId);
     return buildAmphoraTarget({

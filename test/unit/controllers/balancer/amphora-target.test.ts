@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildAmphoraTarget, type AmphoraTargetInput } from '../../../../src/controllers/balancer/amphora-target.js';
-import { isSilent } from '../../../../src/controllers/balancer/health-manager.js';
+import { isSilent, isWhole } from '../../../../src/controllers/balancer/health-manager.js';
 import { balancerOfChange } from '../../../../src/controllers/balancer/config-revisions.js';
 import type { LoadBalancer } from '../../../../src/agents/amphora/types.js';
 
@@ -74,4 +74,15 @@ test('config revisions: balancer and amphora changes name their balancer; others
   assert.equal(balancerOfChange({ resource: 'amphora', id: 'a', body: { loadbalancer_id: 'lb1' }, previous: null }), 'lb1');
   assert.equal(balancerOfChange({ resource: 'amphora', id: 'a', body: null, previous: { loadbalancer_id: 'lb2' } }), 'lb2');
   assert.equal(balancerOfChange({ resource: 'port', id: 'p', body: { loadbalancer_id: 'lb1' }, previous: null }), undefined);
+});
+
+test('whole: every role held by an allocated, reporting amphora not asked to fail over', () => {
+  const now = at('2026-01-01T00:00:10.000Z');
+  const ok = { status: 'ALLOCATED', failover_requested: 0, heartbeat_at: '2026-01-01T00:00:09.500Z' };
+  assert.equal(isWhole('ACTIVE_STANDBY', [{ ...ok, role: 'MASTER' }, { ...ok, role: 'BACKUP' }], now, 3000), true);
+  assert.equal(isWhole('ACTIVE_STANDBY', [{ ...ok, role: 'BACKUP' }], now, 3000), false);
+  assert.equal(isWhole('ACTIVE_STANDBY', [{ ...ok, role: 'MASTER' }, { ...ok, role: 'BACKUP', heartbeat_at: '2026-01-01T00:00:05.000Z' }], now, 3000), false);
+  assert.equal(isWhole('ACTIVE_STANDBY', [{ ...ok, role: 'MASTER', failover_requested: 1 }, { ...ok, role: 'BACKUP' }], now, 3000), false);
+  assert.equal(isWhole('ACTIVE_STANDBY', [{ ...ok, role: 'MASTER', status: 'BOOTING' }, { ...ok, role: 'BACKUP' }], now, 3000), false);
+  assert.equal(isWhole('SINGLE', [{ ...ok, role: 'STANDALONE' }], now, 3000), true);
 });

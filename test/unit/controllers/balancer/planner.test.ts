@@ -48,7 +48,7 @@ function state(overrides: StateOverrides = {}): ObservedState {
 }
 
 function amphora(id: string, role: ObservedAmphora['role'], extra: Partial<ObservedAmphora> = {}): ObservedAmphora {
-  return { id, role, status: 'ALLOCATED', computeId: id, host: `host-${id}`, appliedConfigRevision: 50, applyError: null, reporting: true, ...extra };
+  return { id, role, status: 'ALLOCATED', computeId: id, host: `host-${id}`, appliedConfigRevision: 50, applyError: null, reporting: true, failoverRequested: false, ...extra };
 }
 
 function vrrpPort(amphoraId: string, host = `host-${amphoraId}`): ObservedPort {
@@ -150,14 +150,35 @@ const cases: { name: string; state: ObservedState; actions: unknown[]; waitingFo
     actions: [{ kind: 'retireAmphora', amphoraId: 'a', computeId: 'a' }, { kind: 'createAmphora', role: 'MASTER' }],
   },
   {
-    name: 'the replacement is made and both report: ONLINE',
-    state: state({ balancer: { provisioningStatus: 'ACTIVE', operatingStatus: 'DEGRADED' }, amphorae: [amphora('c', 'MASTER'), amphora('b', 'BACKUP')], ports: [vip, vrrpPort('c'), vrrpPort('b')] }),
-    actions: [{ kind: 'setOperatingStatus', status: 'ONLINE' }],
+    name: 'balancer failover (both asked): one amphora at a time',
+    state: state({ balancer: { provisioningStatus: 'PENDING_UPDATE' }, amphorae: [amphora('a', 'MASTER', { failoverRequested: true }), amphora('b', 'BACKUP', { failoverRequested: true })], ports: [vip, vrrpPort('a'), vrrpPort('b')] }),
+    actions: [{ kind: 'retireAmphora', amphoraId: 'a', computeId: 'a' }, { kind: 'createAmphora', role: 'MASTER' }],
   },
   {
-    name: 'ACTIVE with an amphora still booting: DEGRADED',
+    name: 'balancer failover: the second waits while the first one’s replacement boots',
+    state: state({ balancer: { provisioningStatus: 'PENDING_UPDATE' }, amphorae: [amphora('b', 'BACKUP', { failoverRequested: true }), amphora('c', 'MASTER', { reporting: false })], ports: [vip, vrrpPort('b'), vrrpPort('c')] }),
+    actions: [],
+    waitingFor: /amphorae c/,
+  },
+  {
+    name: 'balancer failover: then the second',
+    state: state({ balancer: { provisioningStatus: 'PENDING_UPDATE' }, amphorae: [amphora('b', 'BACKUP', { failoverRequested: true }), amphora('c', 'MASTER')], ports: [vip, vrrpPort('b'), vrrpPort('c')] }),
+    actions: [{ kind: 'retireAmphora', amphoraId: 'b', computeId: 'b' }, { kind: 'createAmphora', role: 'BACKUP' }],
+  },
+  {
+    name: 'the replacement is made: ONLINE again is left to the reports',
+    state: state({ balancer: { provisioningStatus: 'ACTIVE', operatingStatus: 'DEGRADED' }, amphorae: [amphora('c', 'MASTER'), amphora('b', 'BACKUP')], ports: [vip, vrrpPort('c'), vrrpPort('b')] }),
+    actions: [],
+  },
+  {
+    name: 'ACTIVE and ONLINE with an amphora not reporting: DEGRADED',
     state: state({ balancer: { provisioningStatus: 'ACTIVE', operatingStatus: 'ONLINE' }, amphorae: [amphora('c', 'MASTER', { reporting: false }), amphora('b', 'BACKUP')], ports: [vip, vrrpPort('c'), vrrpPort('b')] }),
-    actions: [{ kind: 'setOperatingStatus', status: 'DEGRADED' }],
+    actions: [{ kind: 'setDegraded' }],
+  },
+  {
+    name: 'already DEGRADED: nothing more',
+    state: state({ balancer: { provisioningStatus: 'ACTIVE', operatingStatus: 'DEGRADED' }, amphorae: [amphora('c', 'MASTER', { reporting: false }), amphora('b', 'BACKUP')], ports: [vip, vrrpPort('c'), vrrpPort('b')] }),
+    actions: [],
   },
   {
     name: 'converged: nothing to do',
