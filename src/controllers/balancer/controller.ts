@@ -160,14 +160,7 @@ export class BalancerController {
     const now = Date.now();
     return {
       balancer: {
-        id: balancer.id,
-        projectId: balancer.projectId,
-        provisioningStatus: balancer.provisioningStatus,
-        operatingStatus: balancer.operatingStatus,
-        topology: balancer.topology,
-        vipNetworkId: balancer.vipNetworkId,
-        vipSubnetId: balancer.vipSubnetId,
-        vipAddress: balancer.vipAddress,
+        ...balancer,
         memberNetworkIds: [...new Set(subnets.map((s) => s.network_id))].filter((n) => n !== balancer.vipNetworkId).sort(),
         configRevision: this.revisions.revisionOf(balancerId),
         listenerPorts: read.listeners,

@@ -11,18 +11,11 @@ import type { AmphoraHealthReport } from '../../agents/amphora/target.js';
 import type { Db } from '../../store/database.js';
 import type { WriteTx } from '../../store/store.js';
 import { AMPHORA_RESOURCE } from './config-revisions.js';
-import type { AmphoraRole, AmphoraStatus, ListenerPort, Topology } from './planner.js';
+import type { AmphoraRole, AmphoraStatus, ListenerPort, ObservedBalancer, Topology } from './planner.js';
 
-export interface BalancerRecord {
-  id: string;
-  projectId: string;
-  provisioningStatus: string;
-  operatingStatus: string;
-  topology: Topology;
-  vipNetworkId: string;
-  /** Null when only the network was given: the VIP port then takes an address where the Network API puts it. */
-  vipSubnetId: string | null;
-  vipAddress: string | null;
+/** The balancer row as the controller reads it. */
+export interface BalancerRecord
+  extends Pick<ObservedBalancer, 'id' | 'projectId' | 'provisioningStatus' | 'operatingStatus' | 'topology' | 'vipNetworkId' | 'vipSubnetId' | 'vipAddress'> {
   vipPortId: string | null;
   updatedAt: string;
 }

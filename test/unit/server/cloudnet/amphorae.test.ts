@@ -12,7 +12,7 @@ import { parseHealthReport } from '../../../../src/server/cloudnet/amphorae.js';
 import { apiModules } from '../../../../src/server/apis.js';
 import { waitUntil } from '../../../../src/lab/processes.js';
 import { DIALECTS } from '../../../support/databases.js';
-import { jsonClient, type JsonClient } from '../../../support/http.js';
+import { jsonClient, readNdjson, type JsonClient } from '../../../support/http.js';
 import { startTestServer, type TestServer } from '../../../support/server.js';
 
 /** Places amphorae on three hosts, keeping away from the hosts asked, and binds their ports as a hypervisor would. */
@@ -62,27 +62,10 @@ class AgentDouble {
     const response = await fetch(`${this.url}/cloudnet/v1/amphorae/${this.amphoraId}/target`, { headers: { 'x-auth-token': this.token }, signal: this.abort.signal });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), 'application/x-ndjson');
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let buffered = '';
-    void (async () => {
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return;
-          buffered += decoder.decode(value, { stream: true });
-          let nl: number;
-          while ((nl = buffered.indexOf('\n')) >= 0) {
-            const line = JSON.parse(buffered.slice(0, nl)) as { type: string; target?: AmphoraTarget };
-            buffered = buffered.slice(nl + 1);
-            this.lines.push(line);
-            if (line.type === 'target') this.targets.push(line.target!);
-          }
-        }
-      } catch {
-        // Aborted by stop().
-      }
-    })();
+    readNdjson<{ type: string; target?: AmphoraTarget }>(response, (line) => {
+      this.lines.push(line);
+      if (line.type === 'target') this.targets.push(line.target!);
+    });
     this.timer = setInterval(() => void this.report(), 100);
   }
 
