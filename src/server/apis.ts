@@ -1,7 +1,9 @@
 import type { Compute } from '../controllers/balancer/compute.js';
 import type { ApiModule } from './app.js';
+import { amphoraeApiOptions } from './cloudnet/amphorae.js';
 import { createCloudnetApi } from './cloudnet/index.js';
 import { createIdentityApi } from './identity/index.js';
+import { createLoadBalancerApi } from './loadbalancer/routes.js';
 import { createNetworkApi } from './network/routes.js';
 
 export interface ApiConfig {
@@ -20,6 +22,13 @@ export function apiModules(config: ApiConfig = {}): ApiModule[] {
   return [
     createIdentityApi({ tokenExpirationSeconds: config.tokenExpirationSeconds }),
     createNetworkApi(),
-    createCloudnetApi({ hosts: config.agentDownTimeSeconds === undefined ? {} : { agentDownTimeSeconds: config.agentDownTimeSeconds } }),
+    createLoadBalancerApi(),
+    createCloudnetApi({
+      hosts: config.agentDownTimeSeconds === undefined ? {} : { agentDownTimeSeconds: config.agentDownTimeSeconds },
+      amphorae: amphoraeApiOptions({
+        compute: config.compute,
+        ...(config.amphoraHeartbeatTimeoutSeconds === undefined ? {} : { heartbeatTimeoutMs: config.amphoraHeartbeatTimeoutSeconds * 1000 }),
+      }),
+    }),
   ];
 }

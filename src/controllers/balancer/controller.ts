@@ -96,10 +96,10 @@ export class BalancerController {
     this.resync.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.revisions.off('changed', this.onChanged);
     clearInterval(this.resync);
-    this.queue.stop();
+    await this.queue.stop();
   }
 
   /** Look at this balancer soon (a health report came, a failover was asked for). */

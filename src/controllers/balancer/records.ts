@@ -8,6 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AmphoraHealthReport } from '../../agents/amphora/target.js';
+import { getObject, updateObject } from '../../server/loadbalancer/objects.js';
+import { loadBalancerSpec } from '../../server/loadbalancer/schemas.js';
 import type { Db } from '../../store/database.js';
 import type { WriteTx } from '../../store/store.js';
 import { AMPHORA_RESOURCE } from './config-revisions.js';
@@ -95,8 +97,11 @@ export async function memberSubnetIds(db: Db, balancerId: string): Promise<strin
   return [...new Set(rows.flatMap((r) => (r.subnet_id ? [r.subnet_id] : [])))].sort();
 }
 
+/** The VIP port is made: the balancer's VIP fields, through the API's own write (logged like any other). */
 export async function setBalancerVip(tx: WriteTx, balancerId: string, vip: { portId: string; address: string; subnetId: string }): Promise<void> {
-  await tx.db.updateTable('load_balancers').set({ vip_port_id: vip.portId, vip_address: vip.address, vip_subnet_id: vip.subnetId }).where('id', '=', balancerId).execute();
+  const lb = await getObject(tx.db, loadBalancerSpec, balancerId);
+  if (!lb) return;
+  await updateObject(tx, loadBalancerSpec, lb, { vip_port_id: vip.portId, vip_address: vip.address, vip_subnet_id: vip.subnetId });
 }
 
 export async function amphoraeOf(db: Db, balancerId: string): Promise<AmphoraRow[]> {

@@ -16,7 +16,7 @@ export interface WorkQueueOptions {
 
 export class WorkQueue {
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly running = new Set<string>();
+  private readonly running = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private stopped = false;
@@ -38,10 +38,12 @@ export class WorkQueue {
     this.schedule(key, delayMs);
   }
 
-  stop(): void {
+  /** No more runs; resolves once the ones under way have finished (so the store they use can be closed). */
+  async stop(): Promise<void> {
     this.stopped = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    await Promise.all(this.running.values());
   }
 
   /** True while any key is running or waiting to run. */
@@ -69,20 +71,22 @@ export class WorkQueue {
       this.dirty.add(key);
       return;
     }
-    this.running.add(key);
     let next: number | undefined;
-    try {
-      const outcome = await this.reconcile(key);
-      this.failures.delete(key);
-      next = outcome.requeueAfterMs;
-    } catch (err) {
-      const failures = (this.failures.get(key) ?? 0) + 1;
-      this.failures.set(key, failures);
-      next = Math.min(this.options.maxBackoffMs, this.options.baseBackoffMs * 2 ** (failures - 1));
-      this.logger.warn({ err, key, failures, retryInMs: next }, 'reconcile failed; retrying');
-    } finally {
-      this.running.delete(key);
-    }
+    const done = (async () => {
+      try {
+        const outcome = await this.reconcile(key);
+        this.failures.delete(key);
+        next = outcome.requeueAfterMs;
+      } catch (err) {
+        const failures = (this.failures.get(key) ?? 0) + 1;
+        this.failures.set(key, failures);
+        next = Math.min(this.options.maxBackoffMs, this.options.baseBackoffMs * 2 ** (failures - 1));
+        if (!this.stopped) this.logger.warn({ err, key, failures, retryInMs: next }, 'reconcile failed; retrying');
+      }
+    })();
+    this.running.set(key, done);
+    await done;
+    this.running.delete(key);
     if (this.dirty.delete(key)) next = 0;
     if (next !== undefined) this.add(key, next);
   }

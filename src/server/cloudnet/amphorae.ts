@@ -22,6 +22,8 @@ import type { Db } from '../../store/database.js';
 import type { Store } from '../../store/store.js';
 import type { ServerContext } from '../app.js';
 import { requireAdmin } from '../auth.js';
+import { applyHealth, completeProvisioning, failProvisioning, setDegraded } from '../loadbalancer/lifecycle.js';
+import { loadBalancerTree } from '../loadbalancer/tree.js';
 import { NdjsonQueue, startNdjson } from '../ndjson.js';
 
 /** The balancer's tree and the PEM bundles its TERMINATED_HTTPS listeners name, read in the caller's transaction. */
@@ -38,11 +40,31 @@ export interface AmphoraeApiOptions {
   healthCheckMs: number;
 }
 
-export const DEFAULT_AMPHORAE_OPTIONS = {
-  heartbeatTimeoutMs: DEFAULT_CONTROLLER_OPTIONS.heartbeatTimeoutMs,
-  streamHeartbeatMs: 5000,
-  healthCheckMs: 250,
+/** The Load Balancer API's state machine, which the controller drives. */
+export const LOAD_BALANCER_LIFECYCLE: BalancerLifecycle = { complete: completeProvisioning, fail: failProvisioning, setDegraded, applyHealth };
+
+/**
+ * The tree from the Load Balancer API. TERMINATED_HTTPS certificates are not resolved yet (the key manager is
+ * another part of the server): a tree that names one is refused, so its balancer's change fails rather than
+ * serving without its certificate.
+ */
+export const loadBalancerTrees: TreeSource = async (db, balancerId) => {
+  const { tree, certificateRefs } = await loadBalancerTree(db, balancerId);
+  if (certificateRefs.length) throw new Error(`balancer ${balancerId} names certificates, which amphora targets do not carry yet`);
+  return { tree, certificates: {} };
 };
+
+/** The server's amphora endpoints with their defaults: the API's lifecycle and trees, a 3 s heartbeat timeout. */
+export function amphoraeApiOptions(options: Pick<AmphoraeApiOptions, 'compute'> & Partial<AmphoraeApiOptions>): AmphoraeApiOptions {
+  return {
+    lifecycle: LOAD_BALANCER_LIFECYCLE,
+    tree: loadBalancerTrees,
+    heartbeatTimeoutMs: DEFAULT_CONTROLLER_OPTIONS.heartbeatTimeoutMs,
+    streamHeartbeatMs: 5000,
+    healthCheckMs: 250,
+    ...options,
+  };
+}
 
 export async function registerAmphoraeRoutes(app: FastifyInstance, ctx: ServerContext, options: AmphoraeApiOptions): Promise<void> {
   const revisions = new BalancerConfigRevisions(ctx.store, ctx.logger);
@@ -61,7 +83,7 @@ export async function registerAmphoraeRoutes(app: FastifyInstance, ctx: ServerCo
   healthManager.start();
   app.addHook('onClose', async () => {
     healthManager.stop();
-    controller.stop();
+    await controller.stop();
     revisions.stop();
   });
 

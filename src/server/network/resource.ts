@@ -276,7 +276,8 @@ function checkRevision(current: WireObject, expected: number | undefined): void 
   }
 }
 
-function paginationLinks(selfUrl: string, params: QueryParams, objects: WireObject[], limit: number | undefined, pageReverse: boolean) {
+/** Neutron's (and Octavia's) `links` of one page: next and previous, each with the marker of the page's edge. */
+export function paginationLinks(selfUrl: string, params: QueryParams, objects: WireObject[], limit: number | undefined, pageReverse: boolean) {
   const links: { rel: string; href: string }[] = [];
   if (!limit) return links;
   const link = (marker: string | undefined, reverse: boolean) => {

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AmphoraHealthReport, AmphoraTarget } from '../../../../src/agents/amphora/target.js';
 import type { AmphoraVm, AmphoraVmRequest, Compute } from '../../../../src/controllers/balancer/compute.js';
+import { amphoraeOf } from '../../../../src/controllers/balancer/records.js';
 import { parseHealthReport } from '../../../../src/server/cloudnet/amphorae.js';
 import { apiModules } from '../../../../src/server/apis.js';
 import { waitUntil } from '../../../../src/lab/processes.js';
@@ -127,7 +128,7 @@ for (const dialect of DIALECTS) {
       adminToken = await server.issueToken();
       admin = jsonClient(server.url, adminToken);
       compute.admin = admin;
-      const user = await server.createProjectUser('tenant');
+      const user = await server.createProjectUser('tenant', ['member', 'load-balancer_member']);
       member = jsonClient(server.url, user.token);
       const net = await admin.post('/network/v2.0/networks', { network: { name: 'public', 'router:external': true } });
       vipNetwork = net.body.network.id;
@@ -142,7 +143,7 @@ for (const dialect of DIALECTS) {
     });
 
     const balancer = async (id: string) => (await member.get(`/load-balancer/v2/lbaas/loadbalancers/${id}`)).body.loadbalancer;
-    const amphorae = async (id: string) => (await admin.get(`/load-balancer/v2/octavia/amphorae?loadbalancer_id=${id}`)).body.amphorae as any[];
+    const amphorae = (id: string) => server.store.read((db) => amphoraeOf(db, id));
 
     /** Plays an agent for every amphora that has a VM and no agent yet. */
     async function runAgents(balancerId: string): Promise<void> {
@@ -179,7 +180,7 @@ for (const dialect of DIALECTS) {
 
       const amps = await amphorae(balancerId);
       assert.deepEqual(amps.map((a) => [a.role, a.vrrp_priority, a.status]).sort(), [['BACKUP', 90, 'ALLOCATED'], ['MASTER', 100, 'ALLOCATED']]);
-      assert.notEqual(compute.vms.get(amps[0].compute_id)!.host, compute.vms.get(amps[1].compute_id)!.host);
+      assert.notEqual(compute.vms.get(amps[0].compute_id!)!.host, compute.vms.get(amps[1].compute_id!)!.host);
       for (const a of amps) {
         const port = (await admin.get(`/network/v2.0/ports/${a.vrrp_port_id}`)).body.port;
         assert.deepEqual(port.allowed_address_pairs.map((p: { ip_address: string }) => p.ip_address), ['198.19.5.77']);
@@ -213,8 +214,8 @@ for (const dialect of DIALECTS) {
         const ports = (await admin.get(`/network/v2.0/ports?device_id=${a.id}`)).body.ports as any[];
         const memberPort = ports.find((p) => p.fixed_ips[0]?.subnet_id === memberSubnet);
         assert.ok(memberPort, `amphora ${a.id} has a port on the member subnet`);
-        assert.equal(memberPort['binding:host_id'], compute.vms.get(a.compute_id)!.host);
-        assert.ok(compute.vms.get(a.compute_id)!.ports.includes(memberPort.id));
+        assert.equal(memberPort['binding:host_id'], compute.vms.get(a.compute_id!)!.host);
+        assert.ok(compute.vms.get(a.compute_id!)!.ports.includes(memberPort.id));
         assert.equal(agents.get(a.id)!.latest!.loadBalancer!.pools[0].members[0].address, '198.18.5.10');
       }
     });
@@ -226,9 +227,14 @@ for (const dialect of DIALECTS) {
       assert.equal((await admin.get('/cloudnet/v1/amphorae/00000000-0000-0000-0000-000000000000/target')).status, 404);
       assert.equal((await member.put(`/cloudnet/v1/amphorae/${a.id}/health`, GOOD_REPORT)).status, 403);
       assert.equal((await admin.put('/cloudnet/v1/amphorae/00000000-0000-0000-0000-000000000000/health', GOOD_REPORT)).status, 404);
-      const bad = await admin.put(`/cloudnet/v1/amphorae/${a.id}/health`, { ...GOOD_REPORT, haproxy: 'MAYBE' });
+      agents.get(a.id)!.silent = true;
+      const stored = (await amphorae(balancerId)).find((b) => b.id === a.id)!;
+      const bad = await admin.put(`/cloudnet/v1/amphorae/${a.id}/health`, { ...GOOD_REPORT, appliedConfigRevision: 10_000_000, haproxy: 'MAYBE' });
       assert.equal(bad.status, 400);
       assert.match(bad.body.NeutronError.message, /Invalid input for haproxy/);
+      const after = (await amphorae(balancerId)).find((b) => b.id === a.id)!;
+      assert.deepEqual([after.health, after.heartbeat_at], [stored.health, stored.heartbeat_at], 'nothing stored');
+      agents.get(a.id)!.silent = false;
     });
 
     test('a silent amphora: the balancer DEGRADED, the amphora replaced with the same role, the survivor told its new peer, ONLINE again', async () => {
@@ -246,8 +252,8 @@ for (const dialect of DIALECTS) {
       assert.ok(replaced, JSON.stringify(now));
       const fresh = now.find((a) => a.id !== survivor.id)!;
       assert.equal(fresh.role, 'MASTER');
-      assert.ok(!compute.vms.has(victim.compute_id), 'the dead VM is deleted');
-      assert.notEqual(compute.vms.get(fresh.compute_id)!.host, compute.vms.get(survivor.compute_id)!.host);
+      assert.ok(!compute.vms.has(victim.compute_id!), 'the dead VM is deleted');
+      assert.notEqual(compute.vms.get(fresh.compute_id!)!.host, compute.vms.get(survivor.compute_id!)!.host);
       assert.ok(await waitUntil(() => agents.get(survivor.id)!.latest!.vrrp!.unicastPeers[0] === fresh.vrrp_ip, 10_000, 50), 'the survivor hears of its new peer');
       assert.ok(await waitUntil(async () => (await balancer(balancerId)).operating_status === 'ONLINE', 10_000, 50), 'ONLINE');
       assert.equal((await balancer(balancerId)).provisioning_status, 'ACTIVE');
@@ -259,7 +265,7 @@ for (const dialect of DIALECTS) {
       const vipPort = (await balancer(balancerId)).vip_port_id;
       assert.equal((await member.delete(`/load-balancer/v2/lbaas/loadbalancers/${balancerId}?cascade=true`)).status, 204);
       assert.ok(await waitUntil(async () => (await member.get(`/load-balancer/v2/lbaas/loadbalancers/${balancerId}`)).status === 404, 20_000, 50), 'gone');
-      for (const a of amps) assert.ok(!compute.vms.has(a.compute_id));
+      for (const a of amps) assert.ok(!compute.vms.has(a.compute_id!));
       assert.equal((await admin.get(`/network/v2.0/ports/${vipPort}`)).status, 404);
       assert.deepEqual((await admin.get('/network/v2.0/ports?device_owner=Octavia')).body.ports, []);
       assert.deepEqual((await admin.get(`/network/v2.0/security-groups?name=lb-${balancerId}`)).body.security_groups, []);

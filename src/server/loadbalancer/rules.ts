@@ -1,0 +1,119 @@
+import { ApiError } from '../../lib/errors.js';
+import { MONITOR_TYPES_BY_POOL, POOL_PROTOCOLS_BY_LISTENER, listenerMode } from '../../agents/amphora/protocols.js';
+import type { HealthMonitorType, ListenerProtocol, PoolProtocol } from '../../agents/amphora/types.js';
+import type { WireObject } from '../network/attributes.js';
+import { LISTENER_DEFAULTS } from './schemas.js';
+
+/**
+ * Octavia's validation rules for listeners, pools and health monitors, as pure functions of the objects'
+ * wire values (after defaults and conversion). Each refuses with Octavia's ValidationException (400).
+ */
+
+export function validationFailure(detail: string): ApiError {
+  return new ApiError(400, 'ValidationException', `Validation failure: ${detail}`);
+}
+
+const TLS_LISTENER_FIELDS = ['default_tls_container_ref', 'sni_container_refs', 'client_ca_tls_container_ref', 'client_crl_container_ref'];
+
+/**
+ * A listener's values, checked as a whole and completed: TLS settings only on TERMINATED_HTTPS (where a default
+ * certificate is required and TLS versions and ALPN take Octavia's defaults), headers only where HTTP is parsed.
+ */
+export function checkListener(values: WireObject): WireObject {
+  const protocol = values.protocol as ListenerProtocol;
+  const out = { ...values };
+  if (protocol === 'TERMINATED_HTTPS') {
+    if (!values.default_tls_container_ref) {
+      throw validationFailure('An SNI or default certificate container reference must be provided for TERMINATED_HTTPS listeners.');
+    }
+    out.tls_versions = (values.tls_versions as string[] | null | undefined) ?? [...LISTENER_DEFAULTS.tlsVersions];
+    out.alpn_protocols = (values.alpn_protocols as string[] | null | undefined) ?? [...LISTENER_DEFAULTS.alpnProtocols];
+    out.tls_ciphers = values.tls_ciphers ?? null;
+    if ((out.tls_versions as string[]).length === 0) throw validationFailure('tls_versions must name at least one TLS version.');
+  } else {
+    for (const field of TLS_LISTENER_FIELDS) {
+      const v = values[field];
+      if (v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)) {
+        throw validationFailure(`Certificate container references are only allowed on TERMINATED_HTTPS protocol listeners (${field}).`);
+      }
+    }
+    if (values.client_authentication !== undefined && values.client_authentication !== 'NONE') {
+      throw validationFailure('client_authentication is only allowed on TERMINATED_HTTPS protocol listeners.');
+    }
+    for (const field of ['tls_versions', 'alpn_protocols', 'tls_ciphers']) {
+      const v = values[field];
+      if (v !== null && v !== undefined) throw validationFailure(`${field} is only allowed on TERMINATED_HTTPS protocol listeners.`);
+    }
+    out.tls_versions = null;
+    out.alpn_protocols = null;
+    out.tls_ciphers = null;
+  }
+  const headers = Object.keys((values.insert_headers as Record<string, string> | undefined) ?? {});
+  if (headers.length && listenerMode(protocol) !== 'http') {
+    throw validationFailure(`The following headers: ${headers.join(', ')} are not supported for listeners of protocol ${protocol}.`);
+  }
+  if (protocol === 'UDP' && (values.allowed_cidrs as string[] | undefined)?.length) {
+    throw validationFailure('allowed_cidrs is not supported for UDP listeners yet.');
+  }
+  return out;
+}
+
+/** A pool may serve a listener only in Octavia's protocol combinations, and cookie persistence needs HTTP. */
+export function checkPoolOnListener(listenerProtocol: ListenerProtocol, pool: { protocol: PoolProtocol; session_persistence: unknown }): void {
+  if (!POOL_PROTOCOLS_BY_LISTENER[listenerProtocol].includes(pool.protocol)) {
+    throw validationFailure(`The pool protocol '${pool.protocol}' is invalid while the listener protocol is '${listenerProtocol}'.`);
+  }
+  const persistence = pool.session_persistence as { type: string } | null;
+  if (persistence && persistence.type !== 'SOURCE_IP' && listenerMode(listenerProtocol) !== 'http') {
+    throw validationFailure(`Session persistence of type ${persistence.type} needs an HTTP or TERMINATED_HTTPS listener, not ${listenerProtocol}.`);
+  }
+}
+
+/** Persistence by the pool's own protocol: UDP pools stick by source only, and only they take a timeout or granularity. */
+export function checkSessionPersistence(protocol: PoolProtocol, persistence: Record<string, unknown> | null): void {
+  if (!persistence) return;
+  if (protocol === 'UDP') {
+    if (persistence.type !== 'SOURCE_IP') throw validationFailure(`Session persistence of type ${String(persistence.type)} is not supported for UDP pools.`);
+    return;
+  }
+  if (persistence.persistence_timeout !== null || persistence.persistence_granularity !== null) {
+    throw validationFailure('persistence_timeout and persistence_granularity are only valid for UDP pools.');
+  }
+}
+
+const HTTP_MONITOR_FIELDS = ['http_method', 'url_path', 'expected_codes', 'http_version', 'domain_name'];
+
+/** A health monitor's values by its type and its pool's protocol, completed with Octavia's HTTP defaults. */
+export function checkHealthMonitor(poolProtocol: PoolProtocol, values: WireObject): WireObject {
+  const type = values.type as HealthMonitorType;
+  if (!MONITOR_TYPES_BY_POOL[poolProtocol].includes(type)) {
+    throw validationFailure(`The associated pool protocol '${poolProtocol}' is not compatible with health monitor type '${type}'.`);
+  }
+  const out = { ...values };
+  if (type === 'HTTP' || type === 'HTTPS') {
+    out.http_method = values.http_method ?? 'GET';
+    out.url_path = values.url_path ?? '/';
+    out.expected_codes = values.expected_codes ?? '200';
+    out.http_version = values.http_version ?? null;
+    out.domain_name = values.domain_name ?? null;
+    if (out.domain_name !== null && out.http_version !== 1.1) {
+      throw validationFailure('http_version 1.1 is required for a health monitor with a domain_name.');
+    }
+  } else {
+    for (const field of HTTP_MONITOR_FIELDS) {
+      if (values[field] !== null && values[field] !== undefined) {
+        throw validationFailure(`${field} is not a valid option for health monitors of type ${type}`);
+      }
+      out[field] = null;
+    }
+  }
+  if ((values.timeout as number) > (values.delay as number)) {
+    throw validationFailure('The health monitor timeout must not be greater than its delay.');
+  }
+  return out;
+}
+
+/** TCP-based listeners share no port with each other, nor UDP ones with each other; TCP and UDP may share one. */
+export function listenerPortConflicts(a: { protocol: string; protocol_port: number }, b: { protocol: string; protocol_port: number }): boolean {
+  return a.protocol_port === b.protocol_port && (a.protocol === 'UDP') === (b.protocol === 'UDP');
+}

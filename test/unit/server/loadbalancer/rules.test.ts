@@ -1,0 +1,189 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AmphoraHealthReport } from '../../../../src/agents/amphora/target.js';
+import { authoritativeReport, operatingStatuses } from '../../../../src/server/loadbalancer/lifecycle.js';
+import { checkHealthMonitor, checkListener, checkPoolOnListener, checkSessionPersistence, listenerPortConflicts } from '../../../../src/server/loadbalancer/rules.js';
+import { ApiError } from '../../../../src/lib/errors.js';
+
+const REF = 'http://127.0.0.1:1/key-manager/v1/containers/0b9f1a7e-4a3c-4a8f-9d55-0c1e0d4a1b2c';
+
+function refusal(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ApiError, String(err));
+    assert.equal(err.status, 400);
+    return err.message;
+  }
+  assert.fail('expected a 400');
+}
+
+describe('listener/pool protocol combinations (Octavia api-ref)', () => {
+  // Every pair of the two protocol lists, with whether Octavia accepts it (SCTP left out).
+  const VALID: Record<string, string[]> = {
+    HTTP: ['HTTP', 'PROXY', 'PROXYV2'],
+    HTTPS: ['HTTPS', 'PROXY', 'PROXYV2', 'TCP'],
+    TCP: ['HTTP', 'HTTPS', 'PROXY', 'PROXYV2', 'TCP'],
+    TERMINATED_HTTPS: ['HTTP', 'PROXY', 'PROXYV2'],
+    UDP: ['UDP'],
+  };
+  for (const listener of Object.keys(VALID)) {
+    for (const pool of ['HTTP', 'HTTPS', 'PROXY', 'PROXYV2', 'TCP', 'UDP']) {
+      const ok = VALID[listener].includes(pool);
+      test(`${listener} listener with a ${pool} pool: ${ok ? 'valid' : 'refused'}`, () => {
+        const check = () => checkPoolOnListener(listener as never, { protocol: pool as never, session_persistence: null });
+        if (ok) check();
+        else assert.match(refusal(check), new RegExp(`pool protocol '${pool}' is invalid while the listener protocol is '${listener}'`));
+      });
+    }
+  }
+
+  test('cookie persistence needs a listener whose traffic is parsed as HTTP', () => {
+    checkPoolOnListener('HTTP', { protocol: 'HTTP', session_persistence: { type: 'HTTP_COOKIE' } });
+    checkPoolOnListener('TCP', { protocol: 'HTTP', session_persistence: { type: 'SOURCE_IP' } });
+    assert.match(refusal(() => checkPoolOnListener('TCP', { protocol: 'HTTP', session_persistence: { type: 'APP_COOKIE' } })), /needs an HTTP/);
+  });
+
+  test('session persistence by pool protocol', () => {
+    const sp = (type: string, extra = {}) => ({ type, cookie_name: null, persistence_timeout: null, persistence_granularity: null, ...extra });
+    checkSessionPersistence('UDP', sp('SOURCE_IP', { persistence_timeout: 60 }));
+    assert.match(refusal(() => checkSessionPersistence('UDP', sp('HTTP_COOKIE'))), /not supported for UDP/);
+    assert.match(refusal(() => checkSessionPersistence('TCP', sp('SOURCE_IP', { persistence_timeout: 60 }))), /only valid for UDP/);
+    checkSessionPersistence('HTTP', null);
+  });
+});
+
+describe('listener rules', () => {
+  const base = { protocol: 'HTTP', insert_headers: {}, sni_container_refs: [], default_tls_container_ref: null, client_authentication: 'NONE', allowed_cidrs: [] };
+  const cases: Array<[string, Record<string, unknown>, RegExp | null]> = [
+    ['HTTP with X-Forwarded-For', { insert_headers: { 'X-Forwarded-For': 'True' } }, null],
+    ['TCP with insert_headers', { protocol: 'TCP', insert_headers: { 'X-Forwarded-For': 'True' } }, /not supported for listeners of protocol TCP/],
+    ['TERMINATED_HTTPS without a certificate', { protocol: 'TERMINATED_HTTPS' }, /must be provided for TERMINATED_HTTPS/],
+    ['TERMINATED_HTTPS with a certificate', { protocol: 'TERMINATED_HTTPS', default_tls_container_ref: REF }, null],
+    ['HTTP with a certificate', { default_tls_container_ref: REF }, /only allowed on TERMINATED_HTTPS/],
+    ['HTTPS (pass-through) with SNI refs', { protocol: 'HTTPS', sni_container_refs: [REF] }, /only allowed on TERMINATED_HTTPS/],
+    ['TCP with tls_versions', { protocol: 'TCP', tls_versions: ['TLSv1.3'] }, /only allowed on TERMINATED_HTTPS/],
+    ['HTTP with alpn_protocols', { alpn_protocols: ['h2'] }, /only allowed on TERMINATED_HTTPS/],
+    ['TERMINATED_HTTPS with no TLS version', { protocol: 'TERMINATED_HTTPS', default_tls_container_ref: REF, tls_versions: [] }, /at least one/],
+    ['UDP with allowed_cidrs', { protocol: 'UDP', allowed_cidrs: ['198.18.0.0/16'] }, /UDP/],
+  ];
+  for (const [name, values, refused] of cases) {
+    test(name, () => {
+      const check = () => checkListener({ ...base, ...values });
+      if (refused) assert.match(refusal(check), refused);
+      else check();
+    });
+  }
+
+  test('TERMINATED_HTTPS takes Octavia defaults for TLS versions and ALPN; other protocols store none', () => {
+    const tls = checkListener({ ...base, protocol: 'TERMINATED_HTTPS', default_tls_container_ref: REF });
+    assert.deepEqual(tls.tls_versions, ['TLSv1.2', 'TLSv1.3']);
+    assert.deepEqual(tls.alpn_protocols, ['h2', 'http/1.1', 'http/1.0']);
+    const explicit = checkListener({ ...base, protocol: 'TERMINATED_HTTPS', default_tls_container_ref: REF, alpn_protocols: ['http/1.1'] });
+    assert.deepEqual(explicit.alpn_protocols, ['http/1.1']);
+    const plain = checkListener(base);
+    assert.equal(plain.tls_versions, null);
+    assert.equal(plain.alpn_protocols, null);
+  });
+
+  test('ports: TCP-based listeners share none, TCP and UDP may share one', () => {
+    assert.equal(listenerPortConflicts({ protocol: 'HTTP', protocol_port: 80 }, { protocol: 'TCP', protocol_port: 80 }), true);
+    assert.equal(listenerPortConflicts({ protocol: 'UDP', protocol_port: 53 }, { protocol: 'TCP', protocol_port: 53 }), false);
+    assert.equal(listenerPortConflicts({ protocol: 'UDP', protocol_port: 53 }, { protocol: 'UDP', protocol_port: 53 }), true);
+    assert.equal(listenerPortConflicts({ protocol: 'HTTP', protocol_port: 80 }, { protocol: 'HTTP', protocol_port: 81 }), false);
+  });
+});
+
+describe('health monitor rules', () => {
+  const hm = (type: string, extra: Record<string, unknown> = {}) => ({ type, delay: 5, timeout: 3, max_retries: 3, ...extra });
+  const cases: Array<[string, string, Record<string, unknown>, RegExp | null]> = [
+    ['HTTP on an HTTP pool', 'HTTP', hm('HTTP'), null],
+    ['PING on a TCP pool', 'TCP', hm('PING'), null],
+    ['TLS-HELLO on an HTTPS pool', 'HTTPS', hm('TLS-HELLO'), null],
+    ['UDP-CONNECT on a UDP pool', 'UDP', hm('UDP-CONNECT'), null],
+    ['UDP-CONNECT on a TCP pool', 'TCP', hm('UDP-CONNECT'), /not compatible/],
+    ['PING on a UDP pool', 'UDP', hm('PING'), /not compatible/],
+    ['TCP with a url_path', 'TCP', hm('TCP', { url_path: '/health' }), /url_path is not a valid option/],
+    ['domain_name without HTTP/1.1', 'HTTP', hm('HTTP', { domain_name: 'example.com' }), /http_version 1.1/],
+    ['domain_name with HTTP/1.1', 'HTTP', hm('HTTP', { domain_name: 'example.com', http_version: 1.1 }), null],
+    ['timeout above delay', 'HTTP', hm('HTTP', { timeout: 9 }), /timeout/],
+  ];
+  for (const [name, pool, values, refused] of cases) {
+    test(name, () => {
+      const check = () => checkHealthMonitor(pool as never, values);
+      if (refused) assert.match(refusal(check), refused);
+      else check();
+    });
+  }
+
+  test('HTTP monitors get Octavia defaults, others none', () => {
+    const http = checkHealthMonitor('HTTP', hm('HTTP'));
+    assert.deepEqual([http.http_method, http.url_path, http.expected_codes], ['GET', '/', '200']);
+    const tcp = checkHealthMonitor('TCP', hm('TCP'));
+    assert.deepEqual([tcp.http_method, tcp.url_path, tcp.expected_codes], [null, null, null]);
+  });
+});
+
+describe('operating status from health reports', () => {
+  const stats = { activeConnections: 0, totalConnections: 0, bytesIn: 0, bytesOut: 0, requestErrors: 0 };
+  const report = (r: Partial<AmphoraHealthReport>): AmphoraHealthReport => ({
+    appliedConfigRevision: 1,
+    applyError: null,
+    haproxy: 'RUNNING',
+    vrrpState: 'MASTER',
+    listeners: {},
+    pools: {},
+    ...r,
+  });
+  const tree = {
+    listeners: [
+      { id: 'l1', adminStateUp: true },
+      { id: 'l2', adminStateUp: false },
+    ],
+    pools: [
+      { id: 'p1', adminStateUp: true, monitored: true, members: [{ id: 'm1', adminStateUp: true }, { id: 'm2', adminStateUp: true }, { id: 'm3', adminStateUp: false }] },
+      { id: 'p2', adminStateUp: true, monitored: false, members: [{ id: 'm4', adminStateUp: true }] },
+    ],
+  };
+
+  const cases: Array<[string, Partial<AmphoraHealthReport>, Record<string, string>]> = [
+    [
+      'all healthy: ONLINE, admin-down objects OFFLINE, unmonitored members NO_MONITOR',
+      { listeners: { l1: { status: 'OPEN', stats } }, pools: { p1: { status: 'UP', members: { m1: 'UP', m2: 'UP' } }, p2: { status: 'UP', members: { m4: 'NO_CHECK' } } } },
+      { lb: 'ONLINE', l1: 'ONLINE', l2: 'OFFLINE', p1: 'ONLINE', m1: 'ONLINE', m2: 'ONLINE', m3: 'OFFLINE', p2: 'ONLINE', m4: 'NO_MONITOR' },
+    ],
+    [
+      'a member down degrades its pool and the balancer',
+      { listeners: { l1: { status: 'OPEN', stats } }, pools: { p1: { status: 'UP', members: { m1: 'UP', m2: 'DOWN' } }, p2: { status: 'UP', members: { m4: 'NO_CHECK' } } } },
+      { lb: 'DEGRADED', l1: 'ONLINE', p1: 'DEGRADED', m1: 'ONLINE', m2: 'ERROR' },
+    ],
+    [
+      'a backend down is a pool ERROR; drained and maintained members',
+      { listeners: { l1: { status: 'FULL', stats } }, pools: { p1: { status: 'DOWN', members: { m1: 'DRAIN', m2: 'MAINT' } } } },
+      { lb: 'DEGRADED', l1: 'DEGRADED', p1: 'ERROR', m1: 'DRAINING', m2: 'OFFLINE', p2: 'OFFLINE', m4: 'NO_MONITOR' },
+    ],
+    [
+      'nothing reported (HAProxy not yet running the listener): OFFLINE, monitored members OFFLINE',
+      { haproxy: 'STOPPED' },
+      { lb: 'ONLINE', l1: 'OFFLINE', p1: 'OFFLINE', m1: 'OFFLINE', m4: 'NO_MONITOR' },
+    ],
+    ['a listener DOWN is ERROR', { listeners: { l1: { status: 'DOWN', stats } } }, { lb: 'DEGRADED', l1: 'ERROR' }],
+  ];
+  for (const [name, r, expected] of cases) {
+    test(name, () => {
+      const out = operatingStatuses(tree, report(r));
+      const all = new Map([['lb', out.loadBalancer], ...out.listeners, ...out.pools, ...out.members]);
+      for (const [id, status] of Object.entries(expected)) assert.equal(all.get(id), status, id);
+    });
+  }
+
+  test('the master speaks for the balancer, else an amphora whose HAProxy runs', () => {
+    const backup = report({ vrrpState: 'BACKUP' });
+    const master = report({ vrrpState: 'MASTER' });
+    assert.equal(authoritativeReport([backup, master]), master);
+    const stopped = report({ vrrpState: 'FAULT', haproxy: 'STOPPED' });
+    const running = report({ vrrpState: 'BACKUP' });
+    assert.equal(authoritativeReport([stopped, running]), running);
+    assert.equal(authoritativeReport([]), undefined);
+  });
+});

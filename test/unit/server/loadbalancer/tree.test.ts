@@ -1,0 +1,96 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderHaproxyConfig } from '../../../../src/agents/amphora/haproxy-config.js';
+import { loadBalancerTree } from '../../../../src/server/loadbalancer/tree.js';
+import { DIALECTS } from '../../../support/databases.js';
+import { OPTIONS } from '../../agents/amphora/fixtures.js';
+import { createActiveLb, createSettled, settle, startLbWorld, type LbWorld } from './support.js';
+
+const CERT = (n: number) => `http://127.0.0.1:9311/key-manager/v1/containers/0b9f1a7e-4a3c-4a8f-9d55-0c1e0d4a1b2${n}`;
+
+for (const dialect of DIALECTS) {
+  describe(`Balancer tree for the amphora on ${dialect}`, () => {
+    let world: LbWorld;
+    before(async () => {
+      world = await startLbWorld(dialect);
+    });
+    after(() => world.close());
+
+    test('the tree carries what the renderer needs, certificates by name, and nothing being deleted', async () => {
+      const { server } = world;
+      const { lb } = world.alice;
+      const lbId = await createActiveLb(server, world.alice, { vip_address: '198.18.60.80' });
+      const https = await createSettled(server, lb, '/v2/lbaas/listeners', {
+        listener: {
+          loadbalancer_id: lbId, protocol: 'TERMINATED_HTTPS', protocol_port: 443, default_tls_container_ref: CERT(0), sni_container_refs: [CERT(1), CERT(2)],
+          alpn_protocols: ['h2', 'http/1.1'], insert_headers: { 'X-Forwarded-For': 'true', 'X-Forwarded-Proto': 'true', 'X-Forwarded-Port': 'false' },
+          connection_limit: 1000, timeout_client_data: 30000,
+        },
+      }, lbId);
+      const tcp = await createSettled(server, lb, '/v2/lbaas/listeners', { listener: { loadbalancer_id: lbId, protocol: 'TCP', protocol_port: 5432, allowed_cidrs: ['198.18.0.0/16'] } }, lbId);
+      const web = await createSettled(server, lb, '/v2/lbaas/pools', { pool: { listener_id: https, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', session_persistence: { type: 'HTTP_COOKIE' } } }, lbId);
+      const db = await createSettled(server, lb, '/v2/lbaas/pools', { pool: { listener_id: tcp, protocol: 'PROXYV2', lb_algorithm: 'SOURCE_IP' } }, lbId);
+      const m1 = await createSettled(server, lb, `/v2/lbaas/pools/${web}/members`, { member: { address: '198.18.60.11', protocol_port: 8080, weight: 3, monitor_port: 9090 } }, lbId);
+      const m2 = await createSettled(server, lb, `/v2/lbaas/pools/${web}/members`, { member: { address: '198.18.60.12', protocol_port: 8080, admin_state_up: false, backup: true } }, lbId);
+      const m3 = await createSettled(server, lb, `/v2/lbaas/pools/${db}/members`, { member: { address: '198.18.60.13', protocol_port: 5432 } }, lbId);
+      const hm = await createSettled(server, lb, '/v2/lbaas/healthmonitors', { healthmonitor: { pool_id: web, type: 'HTTP', delay: 5, timeout: 3, max_retries: 2, url_path: '/healthz', http_version: 1.1, domain_name: 'web.example' } }, lbId);
+      // A member on its way out is no longer part of the tree.
+      assert.equal((await lb.delete(`/v2/lbaas/pools/${db}/members/${m3}`)).status, 204);
+
+      const { tree, certificateRefs } = await server.store.read((d) => loadBalancerTree(d, lbId));
+      assert.equal(tree.id, lbId);
+      assert.equal(tree.vipAddress, '198.18.60.80');
+      assert.deepEqual(certificateRefs, [
+        { name: `${https}/0.pem`, containerRef: CERT(0) },
+        { name: `${https}/1.pem`, containerRef: CERT(1) },
+        { name: `${https}/2.pem`, containerRef: CERT(2) },
+      ]);
+      const l443 = tree.listeners.find((l) => l.id === https)!;
+      assert.deepEqual(l443.tls, {
+        defaultCertificatePath: `${https}/0.pem`,
+        sniCertificatePaths: [`${https}/1.pem`, `${https}/2.pem`],
+        alpnProtocols: ['h2', 'http/1.1'],
+        tlsVersions: ['TLSv1.2', 'TLSv1.3'],
+        tlsCiphers: null,
+      });
+      assert.deepEqual(l443.insertHeaders, ['X-Forwarded-For', 'X-Forwarded-Proto']);
+      assert.equal(l443.connectionLimit, 1000);
+      assert.equal(l443.timeoutClientData, 30000);
+      assert.equal(l443.defaultPoolId, web);
+      const l5432 = tree.listeners.find((l) => l.id === tcp)!;
+      assert.deepEqual(l5432.allowedCidrs, ['198.18.0.0/16']);
+      assert.equal(l5432.tls, null);
+
+      const webPool = tree.pools.find((p) => p.id === web)!;
+      assert.deepEqual(webPool.sessionPersistence, { type: 'HTTP_COOKIE' });
+      assert.deepEqual(webPool.healthMonitor, {
+        id: hm, type: 'HTTP', adminStateUp: true, delay: 5, timeout: 3, maxRetries: 2, maxRetriesDown: 3,
+        httpMethod: 'GET', urlPath: '/healthz', expectedCodes: '200', httpVersion: 1.1, domainName: 'web.example',
+      });
+      const members = Object.fromEntries(webPool.members.map((m) => [m.id, [m.weight, m.adminStateUp, m.backup, m.monitorPort]]));
+      assert.deepEqual(members, { [m1]: [3, true, false, 9090], [m2]: [1, false, true, null] });
+      assert.deepEqual(tree.pools.find((p) => p.id === db)!.members, []);
+
+      // The real renderer takes it once certificate names are paths, as the agent writes them under its state directory.
+      const onDisk = (name: string) => `/var/lib/cloudnet-amphora/certs/${name}`;
+      const config = renderHaproxyConfig(
+        {
+          ...tree,
+          listeners: tree.listeners.map((l) => ({
+            ...l,
+            tls: l.tls && { ...l.tls, defaultCertificatePath: onDisk(l.tls.defaultCertificatePath), sniCertificatePaths: l.tls.sniCertificatePaths.map(onDisk) },
+          })),
+        },
+        OPTIONS,
+      );
+      assert.match(config, new RegExp(`frontend ${https}`));
+      assert.match(config, new RegExp(`server ${m2} 198.18.60.12:8080 .*disabled`));
+
+      // A balancer that is administratively down disables every listener.
+      await settle(server, lbId);
+      assert.equal((await lb.put(`/v2/lbaas/loadbalancers/${lbId}`, { loadbalancer: { admin_state_up: false } })).status, 202);
+      const down = await server.store.read((d) => loadBalancerTree(d, lbId));
+      assert.deepEqual(down.tree.listeners.map((l) => l.adminStateUp), [false, false]);
+    });
+  });
+}
