@@ -8,7 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { amphoraeOf, type AmphoraRow } from '../../../src/controllers/balancer/records.js';
 import { createLogger } from '../../../src/lib/logger.js';
+import { openDatabase } from '../../../src/store/database.js';
 import { execTool } from '../../../src/lib/exec.js';
 import { deleteNetns, listNetns } from '../../../src/lib/netns.js';
 import { KeystoneSession } from '../../../src/lib/openstack-session.js';
@@ -35,6 +37,16 @@ async function getJson(s: KeystoneSession, path: string): Promise<any> {
   const response = await s.fetch(lab.state().server!.url + path);
   assert.equal(response.status, 200, `GET ${path}`);
   return response.json();
+}
+
+/** The balancer's amphora rows, read from the lab server's SQLite database (WAL: a reader beside its writer). */
+async function amphoraRows(balancerId: string): Promise<AmphoraRow[]> {
+  const database = await openDatabase(lab.state().server!.db);
+  try {
+    return await amphoraeOf(database.db, balancerId);
+  } finally {
+    await database.close();
+  }
 }
 
 /** Until the balancer is ACTIVE again after a change (bounded); ERROR fails at once with its status. */
@@ -139,10 +151,10 @@ test('a balancer on public with a TCP listener and a round-robin pool of two mem
   const createToActiveMs = performance.now() - started;
   process.stdout.write(`# loadbalancer create -> ACTIVE: ${(createToActiveMs / 1000).toFixed(2)} s (including the CLI's own start and token)\n`);
 
-  const amphorae = (await getJson(session('admin'), `/load-balancer/v2/octavia/amphorae?loadbalancer_id=${balancerId}`)).amphorae as any[];
+  const amphorae = await amphoraRows(balancerId);
   assert.deepEqual(amphorae.map((a) => a.role).sort(), ['BACKUP', 'MASTER']);
   assert.notEqual(amphorae[0].compute_id, null);
-  const hosts = amphorae.map((a) => lab.state().amphorae[a.compute_id]?.host);
+  const hosts = amphorae.map((a) => lab.state().amphorae[a.compute_id!]?.host);
   assert.equal(new Set(hosts).size, 2, `amphorae on different hosts: ${hosts.join(', ')}`);
 
   const listener = await json(demo, 'loadbalancer', 'listener', 'create', '--name', 'tcp80', '--protocol', 'TCP', '--protocol-port', '80', balancerId);
@@ -170,16 +182,16 @@ test('the active amphora dies under a client loop; the standby takes over and th
   assert.ok(balancerId && vip, 'needs the balancer of the first test');
   const admin = session('admin');
   const state = lab.state();
-  const amphorae = (await getJson(admin, `/load-balancer/v2/octavia/amphorae?loadbalancer_id=${balancerId}`)).amphorae as any[];
+  const amphorae = await amphoraRows(balancerId);
   const holders: string[] = [];
   for (const a of amphorae) {
-    const record = state.amphorae[a.compute_id];
+    const record = state.amphorae[a.compute_id!];
     const { stdout } = await execTool('ip', ['-n', record.netns, '-o', 'addr', 'show']);
     if (stdout.includes(` ${vip}/`)) holders.push(a.id);
   }
   assert.equal(holders.length, 1, `exactly one amphora holds ${vip}: ${holders.join(', ')}`);
-  const victim = amphorae.find((a) => a.id === holders[0]);
-  const record = state.amphorae[victim.compute_id];
+  const victim = amphorae.find((a) => a.id === holders[0])!;
+  const record = state.amphorae[victim.compute_id!];
 
   const loop = clientLoop(state.public!.netns, vip, 15_000);
   await new Promise((r) => setTimeout(r, 2000));
@@ -192,7 +204,7 @@ test('the active amphora dies under a client loop; the standby takes over and th
   assert.ok(result.successes > 0);
 
   const restored = await waitUntil(async () => {
-    const now = (await getJson(admin, `/load-balancer/v2/octavia/amphorae?loadbalancer_id=${balancerId}`)).amphorae as any[];
+    const now = await amphoraRows(balancerId);
     const lb = (await getJson(admin, `/load-balancer/v2/lbaas/loadbalancers/${balancerId}`)).loadbalancer;
     return now.length === 2 && now.every((a) => a.status === 'ALLOCATED' && a.id !== victim.id) && lb.operating_status === 'ONLINE';
   }, 60_000, 250);
