@@ -196,6 +196,7 @@ test('the active amphora dies under a client loop; the standby takes over and th
   const loop = clientLoop(state.public!.netns, vip, 15_000);
   await new Promise((r) => setTimeout(r, 2000));
   // A crash, as far as the lab can make one: the agent and everything in the amphora killed, its namespace gone.
+  const killedAt = performance.now();
   if (record.agent) process.kill(record.agent.pid, 'SIGKILL');
   await killNamespaceProcesses(record.netns);
   await deleteNetns(record.netns);
@@ -209,6 +210,7 @@ test('the active amphora dies under a client loop; the standby takes over and th
     return now.length === 2 && now.every((a) => a.status === 'ALLOCATED' && a.id !== victim.id) && lb.operating_status === 'ONLINE';
   }, 60_000, 250);
   assert.ok(restored, 'two amphorae again, the dead one replaced, the balancer ONLINE');
+  process.stdout.write(`# amphora killed -> pair restored and ONLINE: ${((performance.now() - killedAt) / 1000).toFixed(1)} s (heartbeat timeout 3 s)\n`);
   const answer = await fetchFromPublic(vip);
   assert.match(answer, /^web[12]$/);
   const r = await openstack(cliEnv('demo'), 'loadbalancer', 'show', balancerId, '-f', 'value', '-c', 'provisioning_status');
