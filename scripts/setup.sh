@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
-  iproute2 nftables iputils-ping procps curl socat
+  iproute2 nftables conntrack iputils-ping procps curl socat
   postgresql
   haproxy keepalived nginx-light
   bind9-dnsutils dnsperf dnsmasq-base prometheus wrk

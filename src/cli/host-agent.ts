@@ -8,6 +8,7 @@ import { createRegistry } from '../lib/metrics.js';
 import { serveMetrics } from '../lib/metrics-server.js';
 import { toolRunner, type ToolRunner } from '../lib/netns.js';
 import { KeystoneSession } from '../lib/openstack-session.js';
+import { AGENT_OPTIONS_USAGE, agentOptions, environmentWithCredentials, seconds } from './agent-options.js';
 
 const USAGE = `usage: cloudnet host-agent --host NAME --server URL [options]
 
@@ -24,11 +25,7 @@ options:
   --heartbeat-interval S            seconds between heartbeats (default 2)
   --resync-interval S               seconds between anti-entropy passes (default 10)
   --tap-poll-interval S             seconds between looks for plugged taps (default 1)
-  --metrics-listen HOST:PORT        serve Prometheus metrics at /metrics (port 0: any free port)
-  --os-auth-url URL                 Keystone (default env OS_AUTH_URL)
-  --os-username U, --os-password P, --os-project-name P,
-  --os-user-domain-name D, --os-project-domain-name D   (default env OS_*)
-  -h, --help                        show this help`;
+${AGENT_OPTIONS_USAGE}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -42,14 +39,7 @@ export async function run(argv: string[]): Promise<number> {
       'heartbeat-interval': { type: 'string', default: '2' },
       'resync-interval': { type: 'string', default: '10' },
       'tap-poll-interval': { type: 'string', default: '1' },
-      'metrics-listen': { type: 'string' },
-      'os-auth-url': { type: 'string' },
-      'os-username': { type: 'string' },
-      'os-password': { type: 'string' },
-      'os-project-name': { type: 'string' },
-      'os-user-domain-name': { type: 'string' },
-      'os-project-domain-name': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      ...agentOptions,
     },
     strict: true,
   });
@@ -63,16 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const logger = createLogger('host-agent');
   const runner = toolRunner(values.netns);
-  const env = { ...process.env };
-  const flagEnv: [string, string | undefined][] = [
-    ['OS_AUTH_URL', values['os-auth-url']],
-    ['OS_USERNAME', values['os-username']],
-    ['OS_PASSWORD', values['os-password']],
-    ['OS_PROJECT_NAME', values['os-project-name']],
-    ['OS_USER_DOMAIN_NAME', values['os-user-domain-name']],
-    ['OS_PROJECT_DOMAIN_NAME', values['os-project-domain-name']],
-  ];
-  for (const [name, value] of flagEnv) if (value !== undefined) env[name] = value;
+  const env = environmentWithCredentials(values);
 
   const registry = createRegistry('cloudnet_host_agent');
   const agent = new HostAgent({
@@ -111,12 +92,6 @@ export function parseProviderInterfaces(values: string[]): Record<string, string
     out[physnet] = ifname;
   }
   return out;
-}
-
-function seconds(value: string, flag: string): number {
-  const n = Number(value);
-  if (!(n > 0)) throw new Error(`${flag} must be a positive number of seconds`);
-  return n * 1000;
 }
 
 async function firstGlobalIpv4(runner: ToolRunner): Promise<string> {

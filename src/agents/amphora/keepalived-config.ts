@@ -1,4 +1,4 @@
-import { AmphoraConfigError, absolutePath, integerIn, ipAddress, token, word } from './config-tokens.js';
+import { AmphoraConfigError, absolutePath, cidr, integerIn, ipAddress, token, word } from './config-tokens.js';
 
 /**
  * keepalived.conf (keepalived 2.2.7) for one amphora of an ACTIVE_STANDBY pair, a pure function.
@@ -38,6 +38,11 @@ export interface KeepalivedConfig {
   advertIntervalSeconds: number;
   /** The check that the local HAProxy answers. */
   healthCheck: KeepalivedHealthCheck;
+  /**
+   * Executable keepalived runs on each state change (with `INSTANCE <name> <state> <priority>`), e.g. the one
+   * `renderVrrpStateScript` writes; root-owned, like the check (script security).
+   */
+  notifyScript?: string;
 }
 
 export interface KeepalivedHealthCheck {
@@ -73,7 +78,8 @@ export function renderKeepalivedConfig(config: KeepalivedConfig): string {
   });
   if (config.vips.length === 0) throw new AmphoraConfigError('an amphora pair carries at least one VIP');
   // A VRRP instance advertises addresses of its own family only; the others move with it as excluded addresses.
-  const vips = [...new Set(config.vips)].sort().map((v) => ipAddress('VIP', v));
+  // A VIP may carry its subnet's prefix length (as the target gives it); without one keepalived adds a host address.
+  const vips = [...new Set(config.vips)].sort().map((v) => ({ family: ipAddress('VIP', v.split('/')[0]!).family, address: cidr('VIP', v) }));
   const advertised = vips.filter((v) => v.family === src.family).map((v) => v.address);
   const excluded = vips.filter((v) => v.family !== src.family).map((v) => v.address);
   if (advertised.length === 0) throw new AmphoraConfigError(`no VIP of unicast_src_ip's family (IPv${src.family}) to advertise`);
@@ -116,8 +122,19 @@ export function renderKeepalivedConfig(config: KeepalivedConfig): string {
   ];
   lines.push('    virtual_ipaddress {', ...advertised.map((v) => `        ${v}`), '    }');
   if (excluded.length > 0) lines.push('    virtual_ipaddress_excluded {', ...excluded.map((v) => `        ${v}`), '    }');
-  lines.push('    track_script {', '        check_haproxy', '    }', '}', '');
+  lines.push('    track_script {', '        check_haproxy', '    }');
+  if (config.notifyScript !== undefined) lines.push(`    notify ${absolutePath('notify script', word('notify script', config.notifyScript))}`);
+  lines.push('}', '');
   return lines.join('\n');
+}
+
+/**
+ * A notify script (sh) that records the instance's state (MASTER, BACKUP, FAULT or STOP) in `stateFile`, replaced
+ * atomically, so the agent learns the VRRP state by reading one file.
+ */
+export function renderVrrpStateScript(stateFile: string): string {
+  const path = absolutePath('VRRP state file', word('VRRP state file', stateFile));
+  return ['#!/bin/sh', `printf '%s\\n' "$3" > ${path}.new && mv -f ${path}.new ${path}`, ''].join('\n');
 }
 
 function advertInterval(seconds: number): string {

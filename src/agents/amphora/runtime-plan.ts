@@ -11,18 +11,23 @@ export type RuntimePlan = { reload: false; commands: string[] } | { reload: true
 export function planRuntimeUpdate(current: LoadBalancer, next: LoadBalancer, options: HaproxyRenderOptions): RuntimePlan {
   // Two trees that render the same config once weights and admin states are set aside differ only in those.
   if (renderHaproxyConfig(withoutMemberState(current), options) !== renderHaproxyConfig(withoutMemberState(next), options)) return { reload: true };
-  const before = new Map(current.pools.flatMap((p) => p.members.map((m) => [`${p.id}/${m.id}`, m] as const)));
-  const commands: string[] = [];
-  for (const backend of backendsOf(next)) {
-    const pool = next.pools.find((p) => p.id === backend.poolId)!;
-    for (const member of [...pool.members].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
-      const old = before.get(`${pool.id}/${member.id}`)!;
-      const server = `${backend.name}/${member.id}`;
-      if (old.weight !== member.weight) commands.push(`set server ${server} weight ${member.weight}`);
-      if (old.adminStateUp !== member.adminStateUp) commands.push(`${member.adminStateUp ? 'enable' : 'disable'} server ${server}`);
-    }
-  }
-  return { reload: false, commands };
+  // The commands that set each member's state, minus those that already held before: what changed.
+  const before = new Set(memberStateCommands(current));
+  return { reload: false, commands: memberStateCommands(next).filter((c) => !before.has(c)) };
+}
+
+/**
+ * The runtime API commands that put every member of every backend in the tree's weight and admin state. After a
+ * reload the agent sends them all: the server state file carries a member disabled through the runtime API
+ * into the new worker, even when the new config enables it.
+ */
+export function memberStateCommands(lb: LoadBalancer): string[] {
+  const pools = new Map(lb.pools.map((p) => [p.id, p]));
+  return backendsOf(lb).flatMap((backend) =>
+    [...pools.get(backend.poolId)!.members]
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .flatMap((m) => [`set server ${backend.name}/${m.id} weight ${m.weight}`, `${m.adminStateUp ? 'enable' : 'disable'} server ${backend.name}/${m.id}`]),
+  );
 }
 
 function withoutMemberState(lb: LoadBalancer): LoadBalancer {

@@ -1,10 +1,8 @@
 import type { FeedMessage } from '../../feed/target-state.js';
 import type { Logger } from '../../lib/logger.js';
+import { followNdjsonStream, type AuthenticatedFetch } from '../ndjson-stream.js';
 
-/** What the agent needs from a Keystone session: a fetch that carries the token. */
-export interface AuthenticatedFetch {
-  fetch(url: string, init?: RequestInit): Promise<Response>;
-}
+export type { AuthenticatedFetch };
 
 export interface FeedClientOptions {
   server: string;
@@ -22,69 +20,17 @@ export interface FeedClientOptions {
 }
 
 /**
- * Follows `GET /cloudnet/v1/hosts/{host}/target?since=R` for as long as `signal` is not aborted: one long
- * stream of NDJSON feed messages; after any drop it reconnects from the revision the agent holds, with
- * exponential backoff and full jitter (so that a restarted server is not hit by every agent at once).
+ * Follows `GET /cloudnet/v1/hosts/{host}/target?since=R` for as long as `signal` is not aborted; after any drop
+ * it resumes from the revision the agent holds.
  */
-export async function followFeed(options: FeedClientOptions, signal: AbortSignal): Promise<void> {
-  const min = options.minBackoffMs ?? 200;
-  const max = options.maxBackoffMs ?? 10_000;
-  let failures = 0;
-  while (!signal.aborted) {
-    const since = options.since();
-    const received = await streamOnce(options, since, signal);
-    if (signal.aborted) return;
-    failures = received ? 0 : failures + 1;
-    const delay = Math.random() * Math.min(max, min * 2 ** failures);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delay);
-      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-    });
-  }
-}
-
-/** One connection, until the server ends it or it breaks (logged). Says whether any message arrived. */
-async function streamOnce(options: FeedClientOptions, since: number, outer: AbortSignal): Promise<boolean> {
-  const controller = new AbortController();
-  const abort = () => controller.abort();
-  outer.addEventListener('abort', abort, { once: true });
-  const idleMs = options.idleTimeoutMs ?? 30_000;
-  let idle = setTimeout(abort, idleMs);
-  let received = false;
-  try {
-    const url = `${options.server.replace(/\/+$/, '')}/cloudnet/v1/hosts/${encodeURIComponent(options.host)}/target?since=${since}`;
-    const response = await options.session.fetch(url, { signal: controller.signal, headers: { accept: 'application/x-ndjson' } });
-    if (response.status !== 200 || !response.body) {
-      await response.body?.cancel();
-      throw new Error(`feed answered HTTP ${response.status}`);
-    }
-    options.logger.info({ since }, 'feed connected');
-    options.onConnect?.();
-    const decoder = new TextDecoder();
-    let buffered = '';
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      clearTimeout(idle);
-      idle = setTimeout(abort, idleMs);
-      buffered += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (!line) continue;
-        options.onMessage(JSON.parse(line) as FeedMessage);
-        received = true;
-      }
-    }
-    options.logger.info({ since }, 'feed ended by the server');
-    return received;
-  } catch (err) {
-    if (!outer.aborted) {
-      const idleOut = controller.signal.aborted;
-      options.logger.warn({ err: idleOut ? `no data for ${idleMs} ms` : (err as Error).message, since }, 'feed stream broke');
-    }
-    return received;
-  } finally {
-    clearTimeout(idle);
-    outer.removeEventListener('abort', abort);
-  }
+export function followFeed(options: FeedClientOptions, signal: AbortSignal): Promise<void> {
+  const base = `${options.server.replace(/\/+$/, '')}/cloudnet/v1/hosts/${encodeURIComponent(options.host)}/target`;
+  return followNdjsonStream(
+    {
+      ...options,
+      url: () => `${base}?since=${options.since()}`,
+      onMessage: (m) => options.onMessage(m as FeedMessage),
+    },
+    signal,
+  );
 }

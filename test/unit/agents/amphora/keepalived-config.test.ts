@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AmphoraConfigError } from '../../../../src/agents/amphora/config-tokens.js';
-import { haproxySocketCheck, renderKeepalivedConfig, type KeepalivedConfig } from '../../../../src/agents/amphora/keepalived-config.js';
+import { haproxySocketCheck, renderKeepalivedConfig, renderVrrpStateScript, type KeepalivedConfig } from '../../../../src/agents/amphora/keepalived-config.js';
 
 const config = (c: Partial<KeepalivedConfig> = {}): KeepalivedConfig => ({
   role: 'MASTER',
@@ -76,6 +76,18 @@ test('dual stack: VIPs of the VRRP family are advertised, the others move with t
   assert.match(v6, /unicast_src_ip fd00:18::11\n {4}unicast_peer \{\n {8}fd00:18::12\n {4}\}\n {4}virtual_ipaddress \{\n {8}fd00:18::100\n {4}\}\n {4}virtual_ipaddress_excluded \{\n {8}198\.18\.2\.100\n {4}\}/);
 });
 
+test('a notify script records the VRRP state; without one none is rendered', () => {
+  assert.match(renderKeepalivedConfig(config({ notifyScript: '/var/lib/amp/vrrp-notify.sh' })), /track_script \{\n {8}check_haproxy\n {4}\}\n {4}notify \/var\/lib\/amp\/vrrp-notify\.sh\n\}\n$/);
+  assert.ok(!renderKeepalivedConfig(config()).includes('notify'));
+  assert.throws(() => renderKeepalivedConfig(config({ notifyScript: 'notify.sh' })), /absolute path/);
+  assert.equal(renderVrrpStateScript('/var/lib/amp/vrrp-state'), `#!/bin/sh\nprintf '%s\\n' "$3" > /var/lib/amp/vrrp-state.new && mv -f /var/lib/amp/vrrp-state.new /var/lib/amp/vrrp-state\n`);
+  assert.throws(() => renderVrrpStateScript('/var/lib/a dir/vrrp-state'), /one word/);
+});
+
+test("VIPs keep their subnet's prefix length when they carry one", () => {
+  assert.match(renderKeepalivedConfig(config({ vips: ['198.18.2.100/24', 'fd00:18::100/64'] })), /virtual_ipaddress \{\n {8}198\.18\.2\.100\/24\n {4}\}\n {4}virtual_ipaddress_excluded \{\n {8}fd00:18::100\/64\n {4}\}/);
+});
+
 test('advert_int in centiseconds', () => {
   const cases: [number, string][] = [[0.1, 'advert_int 0.1'], [0.01, 'advert_int 0.01'], [0.25, 'advert_int 0.25'], [1, 'advert_int 1'], [40.95, 'advert_int 40.95']];
   for (const [seconds, line] of cases) assert.ok(renderKeepalivedConfig(config({ advertIntervalSeconds: seconds })).includes(`    ${line}\n`), line);
@@ -92,6 +104,7 @@ test('refused, with a clear error', () => {
     ['no VIP', { vips: [] }, /at least one VIP/],
     ['no VIP of the VRRP family', { vips: ['fd00::100'] }, /no VIP of unicast_src_ip's family \(IPv4\)/],
     ['VIP not an address', { vips: ['vip.example'] }, /not an IP address/],
+    ['VIP with a bad prefix length', { vips: ['198.18.2.100/33'] }, /not a CIDR/],
     ['virtual router id out of range', { virtualRouterId: 256 }, /virtual_router_id 256/],
     ['interface name too long', { interface: 'a-very-long-interface' }, /not a Linux interface name/],
     ['relative check executable', { healthCheck: { ...config().healthCheck, argv: ['socat'] } }, /absolute path/],
@@ -125,6 +138,8 @@ test('keepalived 2.2.7 accepts the rendered configs (keepalived -t), and refuses
       ['dual-stack', { vips: ['198.18.2.100', 'fd00:18::100'] }],
       ['ipv6', { unicastSrcIp: 'fd00:18::11', unicastPeers: ['fd00:18::12'], vips: ['fd00:18::100', '198.18.2.100'] }],
       ['fastest', { advertIntervalSeconds: 0.01 }],
+      ['notify', { notifyScript: '/usr/bin/true' }],
+      ['prefixed VIPs', { vips: ['198.18.2.100/24', 'fd00:18::100/64'] }],
     ];
     for (const [name, c] of cases) {
       const { ok, output } = check(renderKeepalivedConfig(config(c)), name);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backendsOf } from '../../../../src/agents/amphora/haproxy-config.js';
-import { planRuntimeUpdate } from '../../../../src/agents/amphora/runtime-plan.js';
+import { memberStateCommands, planRuntimeUpdate } from '../../../../src/agents/amphora/runtime-plan.js';
 import type { LoadBalancer } from '../../../../src/agents/amphora/types.js';
 import { OPTIONS, balancer, listener, member, monitor, policy, pool } from './fixtures.js';
 
@@ -33,6 +33,21 @@ test('member weight and admin state changes go through the runtime API, on every
   for (const [name, next, commands] of cases) assert.deepEqual(planRuntimeUpdate(tree(), next, OPTIONS), { reload: false, commands }, name);
   const disabled = tree([member({ id: 'm1', adminStateUp: false }), member({ id: 'm2', weight: 5 })]);
   assert.deepEqual(planRuntimeUpdate(disabled, tree(), OPTIONS), { reload: false, commands: ['enable server p1:l1/m1', 'enable server p1:l2/m1'] });
+});
+
+test('the commands that set every member to its state, backend by backend', () => {
+  assert.deepEqual(memberStateCommands(tree([member({ id: 'm2', weight: 0 }), member({ id: 'm1', adminStateUp: false })])), [
+    'set server p1:l1/m1 weight 1',
+    'disable server p1:l1/m1',
+    'set server p1:l1/m2 weight 0',
+    'enable server p1:l1/m2',
+    'set server p1:l2/m1 weight 1',
+    'disable server p1:l2/m1',
+    'set server p1:l2/m2 weight 0',
+    'enable server p1:l2/m2',
+    'set server p2:l2/m9 weight 1',
+    'enable server p2:l2/m9',
+  ]);
 });
 
 test('anything else reloads', () => {
