@@ -146,10 +146,13 @@ test('a balancer on public with a TCP listener and a round-robin pool of two mem
 
   const started = performance.now();
   const lb = await json(demo, 'loadbalancer', 'create', '--name', 'lb1', '--vip-network-id', lab.state().networks.public.id);
+  const created = performance.now();
   balancerId = lb.id;
   await waitActive(demoApi, balancerId);
-  const createToActiveMs = performance.now() - started;
-  process.stdout.write(`# loadbalancer create -> ACTIVE: ${(createToActiveMs / 1000).toFixed(2)} s (including the CLI's own start and token)\n`);
+  const active = performance.now();
+  process.stdout.write(
+    `# loadbalancer create -> ACTIVE: ${((active - started) / 1000).toFixed(2)} s with the CLI's own start, ${((active - created) / 1000).toFixed(2)} s from its answer\n`,
+  );
 
   const amphorae = await amphoraRows(balancerId);
   assert.deepEqual(amphorae.map((a) => a.role).sort(), ['BACKUP', 'MASTER']);
@@ -195,22 +198,23 @@ test('the active amphora dies under a client loop; the standby takes over and th
 
   const loop = clientLoop(state.public!.netns, vip, 15_000);
   await new Promise((r) => setTimeout(r, 2000));
-  // A crash, as far as the lab can make one: the agent and everything in the amphora killed, its namespace gone.
+  // A crash, as far as the lab can make one: first its links go (so keepalived cannot say goodbye with a priority-0
+  // advert, as a VM that vanishes cannot), then the agent and everything in the amphora are killed, then the namespace.
   const killedAt = performance.now();
+  for (const i of record.interfaces) await execTool('ip', ['-n', record.netns, 'link', 'del', i.name]);
   if (record.agent) process.kill(record.agent.pid, 'SIGKILL');
   await killNamespaceProcesses(record.netns);
   await deleteNetns(record.netns);
-  const result = await loop;
-  process.stdout.write(`# failover under a 20 ms connection loop: longest gap ${result.longestGapMs} ms (${result.successes} answered, ${result.failures} failed)\n`);
-  assert.ok(result.successes > 0);
-
-  const restored = await waitUntil(async () => {
+  const restoring = waitUntil(async () => {
     const now = await amphoraRows(balancerId);
     const lb = (await getJson(admin, `/load-balancer/v2/lbaas/loadbalancers/${balancerId}`)).loadbalancer;
     return now.length === 2 && now.every((a) => a.status === 'ALLOCATED' && a.id !== victim.id) && lb.operating_status === 'ONLINE';
-  }, 60_000, 250);
-  assert.ok(restored, 'two amphorae again, the dead one replaced, the balancer ONLINE');
-  process.stdout.write(`# amphora killed -> pair restored and ONLINE: ${((performance.now() - killedAt) / 1000).toFixed(1)} s (heartbeat timeout 3 s)\n`);
+  }, 60_000, 100).then((ok) => ({ ok, seconds: (performance.now() - killedAt) / 1000 }));
+  const [result, restored] = await Promise.all([loop, restoring]);
+  process.stdout.write(`# failover under a 20 ms connection loop: longest gap ${result.longestGapMs} ms (${result.successes} answered, ${result.failures} failed)\n`);
+  assert.ok(result.successes > 0);
+  assert.ok(restored.ok, 'two amphorae again, the dead one replaced, the balancer ONLINE');
+  process.stdout.write(`# amphora killed -> pair restored and ONLINE: ${restored.seconds.toFixed(1)} s (heartbeat timeout 3 s)\n`);
   const answer = await fetchFromPublic(vip);
   assert.match(answer, /^web[12]$/);
   const r = await openstack(cliEnv('demo'), 'loadbalancer', 'show', balancerId, '-f', 'value', '-c', 'provisioning_status');
