@@ -74,8 +74,21 @@ class AgentDouble {
     return this.targets.at(-1);
   }
 
-  async report(): Promise<void> {
-    if (this.silent || !this.latest) return;
+  private inFlight: Promise<unknown> = Promise.resolve();
+
+  /** Stops reporting, once a report under way has landed. */
+  async quiet(): Promise<void> {
+    this.silent = true;
+    await this.inFlight;
+  }
+
+  report(): Promise<unknown> {
+    if (this.silent || !this.latest) return Promise.resolve();
+    return (this.inFlight = this.send());
+  }
+
+  private async send(): Promise<void> {
+    if (!this.latest) return;
     const body: AmphoraHealthReport = { appliedConfigRevision: this.latest.configRevision, applyError: null, haproxy: 'RUNNING', vrrpState: this.latest.vrrp?.role === 'MASTER' ? 'MASTER' : 'BACKUP', listeners: {}, pools: {} };
     await fetch(`${this.url}/cloudnet/v1/amphorae/${this.amphoraId}/health`, { method: 'PUT', headers: { 'x-auth-token': this.token, 'content-type': 'application/json' }, body: JSON.stringify(body) }).catch(() => undefined);
   }
@@ -227,7 +240,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await admin.get('/cloudnet/v1/amphorae/00000000-0000-0000-0000-000000000000/target')).status, 404);
       assert.equal((await member.put(`/cloudnet/v1/amphorae/${a.id}/health`, GOOD_REPORT)).status, 403);
       assert.equal((await admin.put('/cloudnet/v1/amphorae/00000000-0000-0000-0000-000000000000/health', GOOD_REPORT)).status, 404);
-      agents.get(a.id)!.silent = true;
+      await agents.get(a.id)!.quiet();
       const stored = (await amphorae(balancerId)).find((b) => b.id === a.id)!;
       const bad = await admin.put(`/cloudnet/v1/amphorae/${a.id}/health`, { ...GOOD_REPORT, appliedConfigRevision: 10_000_000, haproxy: 'MAYBE' });
       assert.equal(bad.status, 400);
