@@ -8,6 +8,7 @@ import { createRegistry, createStoreMetrics } from '../lib/metrics.js';
 import { buildServer, type ServerContext } from '../server/app.js';
 import { apiModules } from '../server/apis.js';
 import { bootstrapAdmin, createTokenValidator } from '../server/identity/index.js';
+import { checkKeyEncryptionKey, readKeyEncryptionKeyFile, readOrCreateKeyEncryptionKeyFile, type KeyEncryptionKey } from '../server/key-manager/index.js';
 import { openDatabase } from '../store/database.js';
 import { Store } from '../store/store.js';
 
@@ -31,6 +32,11 @@ options:
                               without it, creating a load balancer ends in ERROR
   --amphora-heartbeat-timeout SECONDS
                               an amphora silent this long is failed over (default 3)
+  --key-manager-kek-file PATH the key manager's key-encryption key (32 bytes in base64, e.g. from
+                              openssl rand -base64 32); if not given, one is generated and kept
+                              (mode 0600) in key-manager-kek next to the SQLite file,
+                              ./data/key-manager-kek for PostgreSQL; every server of one database
+                              needs the same key
   -h, --help                  show this help`;
 
 export interface ListenAddress {
@@ -52,14 +58,16 @@ export function defaultPublicUrl({ host, port }: ListenAddress): string {
   return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }
 
-/** Where a generated admin password is kept: beside the SQLite file, or ./data for PostgreSQL. */
-export function adminPasswordFile(dbUrl: string): string {
+/** Where the server keeps a file it generates: beside the SQLite file, or ./data for PostgreSQL. */
+export function serverStateFile(dbUrl: string, name: string): string {
   if (dbUrl.startsWith('sqlite:')) {
     const path = dbUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (path !== ':memory:') return join(dirname(resolve(path)), 'admin-password');
+    if (path !== ':memory:') return join(dirname(resolve(path)), name);
   }
-  return resolve('data', 'admin-password');
+  return resolve('data', name);
 }
+
+export const adminPasswordFile = (dbUrl: string) => serverStateFile(dbUrl, 'admin-password');
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -74,6 +82,7 @@ export async function run(argv: string[]): Promise<number> {
       'agent-down-time': { type: 'string', default: '10' },
       compute: { type: 'string' },
       'amphora-heartbeat-timeout': { type: 'string', default: '3' },
+      'key-manager-kek-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -107,6 +116,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     // An empty variable counts as unset, as shells make it easy to export one by accident.
     await bootstrapIdentity(store, values.db, values['admin-password'] ?? (process.env.CLOUDNET_ADMIN_PASSWORD || undefined), logger);
+    const keyManagerKek = await loadKeyManagerKek(store, values.db, values['key-manager-kek-file'], logger);
     const ctx: ServerContext = {
       store,
       logger,
@@ -115,7 +125,7 @@ export async function run(argv: string[]): Promise<number> {
       region: values.region,
       tokens: createTokenValidator(store, { registry }),
     };
-    const app = await buildServer(ctx, apiModules({ tokenExpirationSeconds, agentDownTimeSeconds, compute, amphoraHeartbeatTimeoutSeconds }));
+    const app = await buildServer(ctx, apiModules({ tokenExpirationSeconds, agentDownTimeSeconds, compute, amphoraHeartbeatTimeoutSeconds, keyManagerKek }));
     await app.listen({ host: listen.host, port: listen.port });
     if (listen.port === 0 && values['public-url'] === undefined) {
       const address = app.server.address();
@@ -166,6 +176,21 @@ async function bootstrapIdentity(store: Store, dbUrl: string, explicit: string |
   writeFileSync(file, generated + '\n', { mode: 0o600 });
   logger.info({ passwordFile: file }, 'generated the admin password; it is in the password file');
   process.stderr.write(`cloudnet server: admin password generated and saved in ${file}\n`);
+}
+
+async function loadKeyManagerKek(store: Store, dbUrl: string, explicitFile: string | undefined, logger: Logger): Promise<KeyEncryptionKey> {
+  let kek: KeyEncryptionKey;
+  if (explicitFile !== undefined) {
+    kek = readKeyEncryptionKeyFile(explicitFile);
+    logger.info({ kekFile: explicitFile, kekId: kek.id }, 'key manager key-encryption key read');
+  } else {
+    const file = serverStateFile(dbUrl, 'key-manager-kek');
+    const { kek: kept, created } = readOrCreateKeyEncryptionKeyFile(file);
+    kek = kept;
+    logger.info({ kekFile: file, kekId: kek.id, created }, created ? 'generated the key manager key-encryption key' : 'key manager key-encryption key read');
+  }
+  await checkKeyEncryptionKey(store, kek);
+  return kek;
 }
 
 /** A database URL fit for logs: the password replaced. */

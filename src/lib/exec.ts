@@ -10,8 +10,8 @@ export interface ExecResult {
 }
 
 export interface ExecOptions {
-  /** Written to the tool's stdin (e.g. an `ip -batch -` or `nft -f -` script). */
-  input?: string;
+  /** Written to the tool's stdin (e.g. an `ip -batch -` or `nft -f -` script, or bytes). */
+  input?: string | Buffer;
   timeoutMs?: number;
 }
 

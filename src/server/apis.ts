@@ -3,6 +3,7 @@ import type { ApiModule } from './app.js';
 import { amphoraeApiOptions } from './cloudnet/amphorae.js';
 import { createCloudnetApi } from './cloudnet/index.js';
 import { createIdentityApi } from './identity/index.js';
+import { createKeyManagerApi, type KeyEncryptionKey } from './key-manager/index.js';
 import { createLoadBalancerApi } from './loadbalancer/routes.js';
 import { createNetworkApi } from './network/routes.js';
 
@@ -15,6 +16,8 @@ export interface ApiConfig {
   compute?: Compute;
   /** Seconds without a health report after which an amphora is failed over. */
   amphoraHeartbeatTimeoutSeconds?: number;
+  /** The key manager's key-encryption key; without one the key manager is not served. */
+  keyManagerKek?: KeyEncryptionKey;
 }
 
 /** Every API the server mounts, in one place: `cloudnet server` and the test server both build from this list. */
@@ -27,8 +30,10 @@ export function apiModules(config: ApiConfig = {}): ApiModule[] {
       hosts: config.agentDownTimeSeconds === undefined ? {} : { agentDownTimeSeconds: config.agentDownTimeSeconds },
       amphorae: amphoraeApiOptions({
         compute: config.compute,
+        kek: config.keyManagerKek,
         ...(config.amphoraHeartbeatTimeoutSeconds === undefined ? {} : { heartbeatTimeoutMs: config.amphoraHeartbeatTimeoutSeconds * 1000 }),
       }),
     }),
+    ...(config.keyManagerKek ? [createKeyManagerApi({ kek: config.keyManagerKek })] : []),
   ];
 }

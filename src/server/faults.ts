@@ -12,6 +12,7 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  406: 'Not Acceptable',
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Request Entity Too Large',
@@ -30,6 +31,9 @@ export const renderOctaviaFault: FaultRenderer = (e) => ({
   faultstring: e.message,
   debuginfo: null,
 });
+
+/** Barbican: {"code", "title", "description"}. */
+export const renderBarbicanFault: FaultRenderer = (e) => ({ code: e.status, title: TITLES[e.status] ?? 'Error', description: e.message });
 
 /** Makes every error inside this plugin's routes (and unknown paths under its prefix) come out in its API's format. */
 export function useFaultFormat(app: FastifyInstance, render: FaultRenderer): void {

@@ -5,6 +5,7 @@ import * as identity from './migrations/0002_identity.js';
 import * as network from './migrations/0003_network.js';
 import * as hosts from './migrations/0004_hosts.js';
 import * as loadbalancer from './migrations/0005_loadbalancer.js';
+import * as keyManager from './migrations/0006_key_manager.js';
 
 // Migrations are TypeScript modules listed here in order; Kysely records which ran in its own table,
 // and takes a lock so that several servers starting at once migrate only once.
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003_network': network,
   '0004_hosts': hosts,
   '0005_loadbalancer': loadbalancer,
+  '0006_key_manager': keyManager,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { createLogger } from '../../src/lib/logger.js';
@@ -7,6 +7,7 @@ import { createRegistry, createStoreMetrics } from '../../src/lib/metrics.js';
 import { buildServer, type ApiModule, type ServerContext } from '../../src/server/app.js';
 import { apiModules } from '../../src/server/apis.js';
 import { bootstrapAdmin, createTokenValidator, identityApi } from '../../src/server/identity/index.js';
+import { keyEncryptionKey } from '../../src/server/key-manager/index.js';
 import { openrcVariables } from '../../src/cli/openrc.js';
 import type { DialectName } from '../../src/store/database.js';
 import { openDatabase } from '../../src/store/database.js';
@@ -73,7 +74,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     region: 'RegionOne',
     tokens: createTokenValidator(store, { cacheMilliseconds: options.tokenCacheMilliseconds, registry }),
   };
-  const apis = options.apis ?? apiModules();
+  // One key per database, so that servers sharing a database share it, as cloudnet server's key file makes them.
+  const apis = options.apis ?? apiModules({ keyManagerKek: keyEncryptionKey(createHash('sha256').update(databaseUrl).digest()) });
   const withIdentity = apis.some((a) => a.prefix === '/identity') ? apis : [identityApi, ...apis];
   const app = await buildServer(ctx, withIdentity);
   await app.listen({ host: '127.0.0.1', port: 0 });

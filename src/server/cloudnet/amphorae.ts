@@ -22,6 +22,7 @@ import type { Db } from '../../store/database.js';
 import type { Store } from '../../store/store.js';
 import type { ServerContext } from '../app.js';
 import { requireAdmin } from '../auth.js';
+import { readCertificateBundle, type KeyEncryptionKey } from '../key-manager/index.js';
 import { applyHealth, completeProvisioning, failProvisioning, setDegraded } from '../loadbalancer/lifecycle.js';
 import { loadBalancerTree } from '../loadbalancer/tree.js';
 import { NdjsonQueue, startNdjson } from '../ndjson.js';
@@ -44,25 +45,35 @@ export interface AmphoraeApiOptions {
 export const LOAD_BALANCER_LIFECYCLE: BalancerLifecycle = { complete: completeProvisioning, fail: failProvisioning, setDegraded, applyHealth };
 
 /**
- * The tree from the Load Balancer API. TERMINATED_HTTPS certificates are not resolved yet (the key manager is
- * another part of the server): a tree that names one is refused, so its balancer's change fails rather than
- * serving without its certificate.
+ * The tree from the Load Balancer API, with the PEM bundle (certificate, intermediates, private key: what
+ * HAProxy's `crt` loads) of every certificate its TERMINATED_HTTPS listeners name, read from the key manager for
+ * the balancer's project. Without the key manager's key, or with a key under a passphrase, a tree that names
+ * certificates is refused, so its balancer's change fails rather than serving without its certificate.
  */
-export const loadBalancerTrees: TreeSource = async (db, balancerId) => {
-  const { tree, certificateRefs } = await loadBalancerTree(db, balancerId);
-  if (certificateRefs.length) throw new Error(`balancer ${balancerId} names certificates, which amphora targets do not carry yet`);
-  return { tree, certificates: {} };
-};
+export function loadBalancerTrees(kek: KeyEncryptionKey | undefined): TreeSource {
+  return async (db, balancerId, projectId) => {
+    const { tree, certificateRefs } = await loadBalancerTree(db, balancerId);
+    const certificates: Record<string, string> = {};
+    for (const ref of certificateRefs) {
+      if (!kek) throw new Error(`balancer ${balancerId} names certificates, but this server runs no key manager`);
+      const bundle = await readCertificateBundle(db, ref.containerRef, { projectId, kek });
+      if (bundle.passphrase !== null) throw new Error(`the private key of ${ref.containerRef} is under a passphrase, which amphorae do not take yet`);
+      certificates[ref.name] = [bundle.certificate, bundle.intermediates, bundle.privateKey].filter((part): part is string => !!part).map((part) => part.trimEnd() + '\n').join('');
+    }
+    return { tree, certificates };
+  };
+}
 
-/** The server's amphora endpoints with their defaults: the API's lifecycle and trees, a 3 s heartbeat timeout. */
-export function amphoraeApiOptions(options: Pick<AmphoraeApiOptions, 'compute'> & Partial<AmphoraeApiOptions>): AmphoraeApiOptions {
+/** The server's amphora endpoints with their defaults: the API's lifecycle, its trees with the key manager's certificates, a 3 s heartbeat timeout. */
+export function amphoraeApiOptions(options: Pick<AmphoraeApiOptions, 'compute'> & Partial<AmphoraeApiOptions> & { kek?: KeyEncryptionKey }): AmphoraeApiOptions {
+  const { kek, ...rest } = options;
   return {
     lifecycle: LOAD_BALANCER_LIFECYCLE,
-    tree: loadBalancerTrees,
+    tree: loadBalancerTrees(kek),
     heartbeatTimeoutMs: DEFAULT_CONTROLLER_OPTIONS.heartbeatTimeoutMs,
     streamHeartbeatMs: 5000,
     healthCheckMs: 250,
-    ...options,
+    ...rest,
   };
 }
 
