@@ -2,46 +2,40 @@
 // the VIP on `public`, two amphorae on different hosts, two member VMs on demo-net, a client in the public
 // namespace that sees both members; then the active amphora dies (its namespace deleted under a client loop)
 // and the health manager restores the pair. Prints the create->ACTIVE time and the failover's longest gap.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { amphoraeOf, type AmphoraRow } from '../../../src/controllers/balancer/records.js';
-import { createLogger } from '../../../src/lib/logger.js';
 import { openDatabase } from '../../../src/store/database.js';
 import { execTool } from '../../../src/lib/exec.js';
-import { deleteNetns, listNetns } from '../../../src/lib/netns.js';
+import { deleteNetns } from '../../../src/lib/netns.js';
 import { KeystoneSession } from '../../../src/lib/openstack-session.js';
-import { Lab } from '../../../src/lab/lab.js';
 import { killNamespaceProcesses } from '../../../src/lab/netns.js';
 import { waitUntil } from '../../../src/lab/processes.js';
+import { labForTests } from '../lab/support.js';
 import { json, openstack } from '../openstack-cli/openstackCli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'cloudnet-lb-e2e-'));
-const logger = createLogger('lb-e2e', process.env.CLOUDNET_TEST_LOG_LEVEL ?? 'warn');
-let lab: Lab;
-let prefix = '';
+const testLab = labForTests('lb-e2e', { hosts: 3 });
+const lab = () => testLab.lab;
 const servers: ChildProcess[] = [];
 
 /** The environment of a process acting as `user` in the lab: ours without OS_*, plus the lab's openrc. */
 function cliEnv(user: 'admin' | 'demo'): NodeJS.ProcessEnv {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_')));
-  return { ...base, ...lab.openrcEnv(user) };
+  return { ...base, ...lab().openrcEnv(user) };
 }
 
-const session = (user: 'admin' | 'demo') => KeystoneSession.fromEnvironment(lab.openrcEnv(user));
+const session = (user: 'admin' | 'demo') => KeystoneSession.fromEnvironment(lab().openrcEnv(user));
 
 async function getJson(s: KeystoneSession, path: string): Promise<any> {
-  const response = await s.fetch(lab.state().server!.url + path);
+  const response = await s.fetch(lab().state().server!.url + path);
   assert.equal(response.status, 200, `GET ${path}`);
   return response.json();
 }
 
 /** The balancer's amphora rows, read from the lab server's SQLite database (WAL: a reader beside its writer). */
 async function amphoraRows(balancerId: string): Promise<AmphoraRow[]> {
-  const database = await openDatabase(lab.state().server!.db);
+  const database = await openDatabase(lab().state().server!.db);
   try {
     return await amphoraeOf(database.db, balancerId);
   } finally {
@@ -113,20 +107,13 @@ function clientLoop(publicNetns: string, vip: string, durationMs: number): Promi
 }
 
 async function fetchFromPublic(vip: string): Promise<string> {
-  const { stdout } = await execTool('ip', ['netns', 'exec', lab.state().public!.netns, 'curl', '-s', '--max-time', '2', `http://${vip}/`]);
+  const { stdout } = await execTool('ip', ['netns', 'exec', lab().state().public!.netns, 'curl', '-s', '--max-time', '2', `http://${vip}/`]);
   return stdout.trim();
 }
 
-before(async () => {
-  lab = await Lab.start({ dir, hosts: 3, logger });
-  prefix = lab.state().namespacePrefix;
-});
-
-after(async () => {
+// The member VMs' web servers run inside their namespaces, which outlive nothing: they are stopped by their pids.
+after(() => {
   for (const child of servers) if (child.pid && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
-  await lab?.down();
-  for (const ns of await listNetns()) if (prefix && ns.startsWith(prefix)) await deleteNetns(ns);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 let balancerId = '';
@@ -135,17 +122,17 @@ let vip = '';
 test('a balancer on public with a TCP listener and a round-robin pool of two member VMs serves both', async () => {
   const demo = cliEnv('demo');
   const demoApi = session('demo');
-  const demoProject = lab.state().networks['demo-net'].projectId;
-  const demoSubnet = lab.state().networks['demo-net'].subnets.find((s) => s.cidr === '198.18.1.0/24')!;
+  const demoProject = lab().state().networks['demo-net'].projectId;
+  const demoSubnet = lab().state().networks['demo-net'].subnets.find((s) => s.cidr === '198.18.1.0/24')!;
 
   // The members let the amphorae (on demo-net) in on port 80.
-  const web = await lab.cloud().createSecurityGroup({ name: 'web', project_id: demoProject });
-  await lab.cloud().createSecurityGroupRule({ security_group_id: web.id, direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 80, port_range_max: 80, remote_ip_prefix: demoSubnet.cidr });
-  const members = [await lab.createVm({ name: 'web1', network: 'demo-net', host: 'host1', securityGroups: ['default', 'web'] }), await lab.createVm({ name: 'web2', network: 'demo-net', host: 'host2', securityGroups: ['default', 'web'] })];
+  const web = await lab().cloud().createSecurityGroup({ name: 'web', project_id: demoProject });
+  await lab().cloud().createSecurityGroupRule({ security_group_id: web.id, direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 80, port_range_max: 80, remote_ip_prefix: demoSubnet.cidr });
+  const members = [await lab().createVm({ name: 'web1', network: 'demo-net', host: 'host1', securityGroups: ['default', 'web'] }), await lab().createVm({ name: 'web2', network: 'demo-net', host: 'host2', securityGroups: ['default', 'web'] })];
   for (const m of members) startWebServer(m.netns, m.name);
 
   const started = performance.now();
-  const lb = await json(demo, 'loadbalancer', 'create', '--name', 'lb1', '--vip-network-id', lab.state().networks.public.id);
+  const lb = await json(demo, 'loadbalancer', 'create', '--name', 'lb1', '--vip-network-id', lab().state().networks.public.id);
   const created = performance.now();
   balancerId = lb.id;
   await waitActive(demoApi, balancerId);
@@ -157,7 +144,7 @@ test('a balancer on public with a TCP listener and a round-robin pool of two mem
   const amphorae = await amphoraRows(balancerId);
   assert.deepEqual(amphorae.map((a) => a.role).sort(), ['BACKUP', 'MASTER']);
   assert.notEqual(amphorae[0].compute_id, null);
-  const hosts = amphorae.map((a) => lab.state().amphorae[a.compute_id!]?.host);
+  const hosts = amphorae.map((a) => lab().state().amphorae[a.compute_id!]?.host);
   assert.equal(new Set(hosts).size, 2, `amphorae on different hosts: ${hosts.join(', ')}`);
 
   const listener = await json(demo, 'loadbalancer', 'listener', 'create', '--name', 'tcp80', '--protocol', 'TCP', '--protocol-port', '80', balancerId);
@@ -184,7 +171,7 @@ test('a balancer on public with a TCP listener and a round-robin pool of two mem
 test('the active amphora dies under a client loop; the standby takes over and the health manager restores the pair', async () => {
   assert.ok(balancerId && vip, 'needs the balancer of the first test');
   const admin = session('admin');
-  const state = lab.state();
+  const state = lab().state();
   const amphorae = await amphoraRows(balancerId);
   const holders: string[] = [];
   for (const a of amphorae) {

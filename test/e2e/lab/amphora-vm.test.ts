@@ -1,39 +1,27 @@
 // The lab as the balancer controller's compute service, through its control socket: an amphora VM on a host
 // other than the ones to avoid, its ports bound there and wired as eth0, eth1, … (reachable over the SDN), the
 // same VM returned when asked twice, and everything gone after the delete.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createLogger } from '../../../src/lib/logger.js';
-import { deleteNetns, listNetns } from '../../../src/lib/netns.js';
+import { listNetns } from '../../../src/lib/netns.js';
 import { LabControlClient } from '../../../src/lab/control.js';
-import { Lab } from '../../../src/lab/lab.js';
 import { waitUntil } from '../../../src/lab/processes.js';
 import { readLabState } from '../../../src/lab/state.js';
+import { labForTests } from './support.js';
 
 const run = promisify(execFile);
-const dir = mkdtempSync(join(tmpdir(), 'cloudnet-lab-amphora-'));
-let lab: Lab;
-let prefix = '';
+const testLab = labForTests('lab-amphora', { hosts: 3 });
 const ping = (netns: string, target: string) => run('ip', ['netns', 'exec', netns, 'ping', '-c', '1', '-W', '1', target]).then(() => true, () => false);
 
-before(async () => {
-  lab = await Lab.start({ dir, hosts: 3, logger: createLogger('lab-test', process.env.CLOUDNET_TEST_LOG_LEVEL ?? 'warn') });
-  prefix = lab.state().namespacePrefix;
-});
-
-after(async () => {
-  await lab?.down();
-  for (const ns of await listNetns()) if (prefix && ns.startsWith(prefix)) await deleteNetns(ns);
-  rmSync(dir, { recursive: true, force: true });
-});
 
 test('an amphora VM: placed away from the avoided hosts, ports bound and wired in order, idempotent, removed whole', async () => {
+  const { lab, dir } = testLab;
   const state = lab.state();
+  const prefix = state.namespacePrefix;
   const compute = new LabControlClient(state.controlSocket);
   const amphoraId = '0a1b2c3d-0000-4000-8000-000000000001';
   // No port security, so that the public namespace may ping them without a group in the way.
