@@ -6,11 +6,17 @@
 // own is exercised end to end in test/e2e/balancer).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AmphoraHealthReport, AmphoraTarget } from '../../../../src/agents/amphora/target.js';
 import type { AmphoraVm, AmphoraVmRequest, Compute } from '../../../../src/controllers/balancer/compute.js';
 import { amphoraeOf } from '../../../../src/controllers/balancer/records.js';
 import { parseHealthReport } from '../../../../src/server/cloudnet/amphorae.js';
 import { apiModules } from '../../../../src/server/apis.js';
+import { keyEncryptionKey } from '../../../../src/server/key-manager/index.js';
 import { waitUntil } from '../../../../src/lab/processes.js';
 import { DIALECTS } from '../../../support/databases.js';
 import { jsonClient, readNdjson, type JsonClient } from '../../../support/http.js';
@@ -137,7 +143,7 @@ for (const dialect of DIALECTS) {
     let member: JsonClient;
 
     before(async () => {
-      server = await startTestServer({ dialect, apis: apiModules({ compute, amphoraHeartbeatTimeoutSeconds: 1 }) });
+      server = await startTestServer({ dialect, apis: apiModules({ compute, amphoraHeartbeatTimeoutSeconds: 1, keyManagerKek: keyEncryptionKey(randomBytes(32)) }) });
       adminToken = await server.issueToken();
       admin = jsonClient(server.url, adminToken);
       compute.admin = admin;
@@ -230,6 +236,40 @@ for (const dialect of DIALECTS) {
         assert.equal(memberPort['binding:host_id'], compute.vms.get(a.compute_id!)!.host);
         assert.ok(compute.vms.get(a.compute_id!)!.ports.includes(memberPort.id));
         assert.equal(agents.get(a.id)!.latest!.loadBalancer!.pools[0].members[0].address, '198.18.5.10');
+      }
+    });
+
+    test("a TERMINATED_HTTPS listener: its amphorae's targets carry the key manager's PEM bundle by the tree's name", async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cloudnet-amp-cert-'));
+      try {
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=www.example.test', '-days', '2', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+        const keyManager = jsonClient(`${server.url}/key-manager`, await server.issueToken('tenant'));
+        const secret = async (name: string, file: string, type: string) => {
+          const r = await keyManager.post('/v1/secrets', { name, payload: readFileSync(join(dir, file), 'utf8'), payload_content_type: 'text/plain', secret_type: type });
+          assert.equal(r.status, 201, JSON.stringify(r.body));
+          return r.body.secret_ref as string;
+        };
+        const container = await keyManager.post('/v1/containers', {
+          name: 'www',
+          type: 'certificate',
+          secret_refs: [{ name: 'certificate', secret_ref: await secret('cert', 'cert.pem', 'certificate') }, { name: 'private_key', secret_ref: await secret('key', 'key.pem', 'private') }],
+        });
+        assert.equal(container.status, 201, JSON.stringify(container.body));
+        const listener = await member.post('/load-balancer/v2/lbaas/listeners', {
+          listener: { loadbalancer_id: balancerId, protocol: 'TERMINATED_HTTPS', protocol_port: 443, default_tls_container_ref: container.body.container_ref },
+        });
+        assert.equal(listener.status, 201, JSON.stringify(listener.body));
+        await untilActive(balancerId, 'ACTIVE after the TLS listener');
+        for (const a of await amphorae(balancerId)) {
+          const target = agents.get(a.id)!.latest!;
+          const tls = target.loadBalancer!.listeners.find((l) => l.id === listener.body.listener.id)!.tls!;
+          const bundle = target.certificates[tls.defaultCertificatePath];
+          assert.ok(bundle, `a bundle named ${tls.defaultCertificatePath}`);
+          assert.ok(bundle.includes(readFileSync(join(dir, 'cert.pem'), 'utf8').trim()), 'the certificate');
+          assert.ok(bundle.includes(readFileSync(join(dir, 'key.pem'), 'utf8').trim()), 'the private key');
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
 
