@@ -22,7 +22,7 @@ subcommands:
                        'lab down'; --detach returns once it is ready, leaving it in the background;
                        --no-agents makes the topology and the cloud without host agents (nothing is wired)
   down                 stop the lab and remove everything it made (also after a crash)
-  status [--json]      what the lab holds
+  status [--json]      what the lab holds (hosts, networks, VMs, amphorae)
   vm create NAME --network NET [--host H] [--security-group SG]...
                        a port on NET bound to host H (default: the least loaded) and a VM namespace on it;
                        waits until the port is ACTIVE
@@ -183,6 +183,12 @@ async function status(argv: string[]): Promise<number> {
   const vms = Object.values(state.vms);
   if (vms.length) {
     process.stdout.write('VMs:\n' + vms.map((v) => `  ${v.name.padEnd(12)} ${v.host.padEnd(8)} ${v.addresses.join(' ')}  port ${v.portId}\n`).join(''));
+  }
+  const amphorae = Object.values(state.amphorae);
+  if (amphorae.length) {
+    const line = (a: (typeof amphorae)[number]) =>
+      `  ${a.amphoraId} ${a.host.padEnd(8)} ${a.interfaces.map((i) => `${i.name} ${i.addresses.join(' ')}`).join(', ')}  agent ${a.agent ? `pid ${a.agent.pid}` : 'not running'}\n`;
+    process.stdout.write(`amphorae (lab exec AMPHORA-ID -- CMD enters one):\n${amphorae.map(line).join('')}`);
   }
   return 0;
 }
