@@ -25,7 +25,7 @@ import { killNamespaceProcesses } from './netns.js';
 import { runIpCommands } from './netns.js';
 import { leastLoadedHost } from './placement.js';
 import { isRunning, processStartTime, startCloudnet, stopProcess, waitUntil, type StartedProcess } from './processes.js';
-import { LAB_STATE_VERSION, labStatePath, readLabState, writeLabState, type AmphoraRecord, type HostRecord, type LabState, type VmRecord } from './state.js';
+import { AMPHORA_STATE_DIR, LAB_STATE_VERSION, labStatePath, readLabState, writeLabState, type AmphoraRecord, type HostRecord, type LabState, type VmRecord } from './state.js';
 import { teardownLab } from './teardown.js';
 import { amphoraNamespaceCommands, fabricCommands, hostCommands, publicCommands, vmCommands, vmInterfaceCommands, type IpCommand } from './topology.js';
 
@@ -360,7 +360,7 @@ export class Lab implements LabControl {
         netns: namespaceNames.amphora(s.runId, request.amphoraId),
         host,
         interfaces: [],
-        stateDir: join(s.dir, 'amphorae', request.amphoraId),
+        stateDir: join(s.dir, AMPHORA_STATE_DIR, request.amphoraId),
         agent: null,
       };
       s.amphorae[amphora.amphoraId] = amphora;
@@ -439,6 +439,7 @@ export class Lab implements LabControl {
     if (amphora.agent) await stopProcess(amphora.agent);
     await killNamespaceProcesses(amphora.netns);
     await deleteNetns(amphora.netns);
+    rmSync(amphora.stateDir, { recursive: true, force: true });
     delete this.current.amphorae[amphora.amphoraId];
     this.current.namespaces = this.current.namespaces.filter((ns) => ns !== amphora.netns);
     writeLabState(this.current);

@@ -9,6 +9,9 @@ import { join } from 'node:path';
 
 export const LAB_STATE_VERSION = 1;
 
+/** Under DIR: one state directory per amphora agent (DIR/amphorae/<amphora id>). */
+export const AMPHORA_STATE_DIR = 'amphorae';
+
 /** A process the lab started; `startTime` (from /proc) tells it apart from a later process given the same pid. */
 export interface ProcessRecord {
   pid: number;

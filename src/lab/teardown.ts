@@ -3,11 +3,12 @@
  * `lab up` and the leftovers of a lab whose process was killed. Idempotent: anything already gone is fine.
  */
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import { deleteNetns, listNetns } from '../lib/netns.js';
 import { killNamespaceProcesses } from './netns.js';
 import { stopProcess } from './processes.js';
-import type { LabState } from './state.js';
+import { AMPHORA_STATE_DIR, type LabState } from './state.js';
 
 export async function teardownLab(state: LabState, logger: Logger): Promise<void> {
   // Agents first, so that none of them is still working on a namespace while it goes away; then the server.
@@ -27,4 +28,6 @@ export async function teardownLab(state: LabState, logger: Logger): Promise<void
   logger.info({ namespaces: recorded.length + stray.length, prefix: state.namespacePrefix }, 'lab namespaces removed');
 
   for (const file of state.files) rmSync(file, { force: true });
+  // The amphorae's state directories (configs, sockets, certificates) go too; their logs stay with the others.
+  rmSync(join(state.dir, AMPHORA_STATE_DIR), { recursive: true, force: true });
 }

@@ -39,6 +39,7 @@ test('an amphora VM: placed away from the avoided hosts, ports bound and wired i
   assert.deepEqual(record.interfaces.map((i) => [i.name, i.portId]), [['eth0', vrrp.id], ['eth1', member.id]]);
   // Its agent was started (whether it still runs depends on the server knowing the amphora, which it does not here).
   assert.ok(existsSync(join(dir, 'logs', `amphora-${amphoraId}.log`)));
+  assert.ok(existsSync(record.stateDir));
   for (const port of [vrrp, member]) assert.equal((await lab.cloud().getPort(port.id))['binding:host_id'], 'host3');
   const { stdout: routes } = await run('ip', ['-n', record.netns, '-4', 'route', 'show', 'default']);
   assert.match(routes, /default via 198\.19\.0\.1 dev eth0/);
@@ -50,6 +51,7 @@ test('an amphora VM: placed away from the avoided hosts, ports bound and wired i
   await compute.deleteAmphoraVm(amphoraId);
   await compute.deleteAmphoraVm(amphoraId);
   assert.ok(!(await listNetns()).includes(record.netns));
+  assert.ok(!existsSync(record.stateDir), 'its state directory is gone');
   assert.deepEqual(readLabState(dir)!.amphorae, {});
   await assert.rejects(compute.attachPort(amphoraId, member.id), /no amphora VM/);
 });
