@@ -10,6 +10,7 @@ import { cloudnetCommand, isRunning, waitUntil } from '../lab/processes.js';
 import { namespaceOf, readLabState, type LabState } from '../lab/state.js';
 import { teardownLab } from '../lab/teardown.js';
 import { renderLabUsage } from '../lab/usage.js';
+import { parseAllowedAddressOption, parseFixedIpOption } from '../lab/vm-port.js';
 
 const USAGE = `usage: cloudnet lab <subcommand> [options]
 
@@ -24,7 +25,10 @@ subcommands:
   down                 stop the lab and remove everything it made (also after a crash)
   status [--json]      what the lab holds (hosts, networks, VMs, amphorae)
   vm create NAME --network NET [--host H] [--security-group SG]...
-                       a port on NET bound to host H (default: the least loaded) and a VM namespace on it;
+            [--fixed-ip subnet=NAME|ID,ip-address=IP]... [--allowed-address IP[/LEN][,mac=MAC]]...
+            [--no-port-security]
+                       a port on NET bound to host H (default: the least loaded) and a VM namespace on it,
+                       its eth0 holding the port's fixed IPs (allowed addresses are the VM's to claim);
                        waits until the port is ACTIVE
   vm delete NAME       the VM's port and namespace
   exec NAME -- CMD...  run CMD inside VM NAME (or in a lab node: fabric, public, host1, …)
@@ -197,7 +201,15 @@ async function vm(argv: string[]): Promise<number> {
   const [action, ...rest] = argv;
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { ...dirOption, network: { type: 'string' }, host: { type: 'string' }, 'security-group': { type: 'string', multiple: true } },
+    options: {
+      ...dirOption,
+      network: { type: 'string' },
+      host: { type: 'string' },
+      'security-group': { type: 'string', multiple: true },
+      'fixed-ip': { type: 'string', multiple: true },
+      'allowed-address': { type: 'string', multiple: true },
+      'no-port-security': { type: 'boolean' },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -206,7 +218,15 @@ async function vm(argv: string[]): Promise<number> {
   if (!name || extra.length) throw new Error(`usage: cloudnet lab vm ${action ?? 'create|delete'} NAME …`);
   if (action === 'create') {
     if (!values.network) throw new Error('cloudnet lab vm create needs --network NET');
-    const made = await client(dir).createVm({ name, network: values.network, host: values.host, securityGroups: values['security-group'] });
+    const made = await client(dir).createVm({
+      name,
+      network: values.network,
+      host: values.host,
+      securityGroups: values['security-group'],
+      fixedIps: values['fixed-ip']?.map(parseFixedIpOption),
+      allowedAddresses: values['allowed-address']?.map(parseAllowedAddressOption),
+      ...(values['no-port-security'] ? { portSecurity: false } : {}),
+    });
     process.stdout.write(`${made.name}: on ${made.host}, port ${made.portId}, ${made.addresses.join(' ')}\n`);
     return 0;
   }

@@ -2,7 +2,7 @@ import type { Logger } from '../lib/logger.js';
 import { compactedThrough, currentRevision, readChanges, type LoggedChange } from '../store/changelog.js';
 import type { Db } from '../store/database.js';
 import type { Store } from '../store/store.js';
-import { RelevanceIndex, type TouchedKeys, type TouchMode } from './relevance-index.js';
+import { changesNothingHeld, RelevanceIndex, type TouchedKeys, type TouchMode } from './relevance-index.js';
 import type { FeedMessage } from './target-state.js';
 
 /** Where a host's messages go: the stream of one connected agent. */
@@ -16,7 +16,12 @@ export interface FeedSink {
 /** Reads every object the index needs, as wire objects, inside one transaction. */
 export type IndexSource = (db: Db) => Promise<{ resource: string; objects: Record<string, unknown>[] }[]>;
 
-const PAGE = 1000;
+export interface FeedHubOptions {
+  /** Who is sent what (default: the Sprut policy). */
+  fanOut?: FanOutPolicy;
+  /** Log entries read per query (default 1000). */
+  pageSize?: number;
+}
 
 /**
  * Who is sent what: which keys of which hosts a change touched, and whether a returning agent is sent its whole
@@ -33,6 +38,14 @@ export const SPRUT_FAN_OUT: FanOutPolicy = {
   touched: (index, change, _connected, mode) => index.touched(change, mode),
   snapshotOnResume: () => false,
 };
+
+/** An agent waiting to resume from `since`, and the keys the log after `since` touched for its host. */
+interface PendingResume {
+  sink: FeedSink;
+  since: number;
+  keys: Set<string>;
+  done: { resolve: () => void; reject: (err: unknown) => void };
+}
 
 /** Serialises work on the index: one change, one replay or one snapshot at a time. */
 class Mutex {
@@ -58,13 +71,24 @@ export class FeedHub {
   private again = false;
   private started = false;
   private readonly onRevision = () => void this.catchUp();
+  /** Agents waiting to resume, and whether a pass over the log is catching a batch of them up. */
+  private waiting: PendingResume[] = [];
+  private resuming = false;
+  /** Sinks whose attach has not finished; one detached meanwhile is dropped from here and never attached. */
+  private readonly attaching = new Set<FeedSink>();
+
+  private readonly fanOut: FanOutPolicy;
+  private readonly pageSize: number;
 
   constructor(
     private readonly store: Store,
     private readonly source: IndexSource,
     private readonly logger: Logger,
-    private readonly fanOut: FanOutPolicy = SPRUT_FAN_OUT,
-  ) {}
+    options: FeedHubOptions = {},
+  ) {
+    this.fanOut = options.fanOut ?? SPRUT_FAN_OUT;
+    this.pageSize = options.pageSize ?? 1000;
+  }
 
   async start(): Promise<void> {
     if (this.started) return;
@@ -112,7 +136,7 @@ export class FeedHub {
 
   private async processPending(): Promise<void> {
     for (;;) {
-      const changes = await this.store.read((db) => readChanges(db, this.index.revision, PAGE));
+      const changes = await this.store.read((db) => readChanges(db, this.index.revision, this.pageSize));
       if (!changes.length) return;
       const reached = new Set<string>();
       for (const change of changes) {
@@ -128,7 +152,7 @@ export class FeedHub {
       }
       const marker: FeedMessage = { type: 'revision', revision: this.index.revision };
       for (const host of reached) this.deliver(host, [marker]);
-      if (changes.length < PAGE) return;
+      if (changes.length < this.pageSize) return;
     }
   }
 
@@ -145,23 +169,23 @@ export class FeedHub {
   /**
    * Attaches an agent's stream: a snapshot of the host's slice when it has nothing (`since` 0) or when the log no
    * longer reaches back to `since`; otherwise only what changed for it since then. Live changes follow.
+   * Resumes wait to be batched: every agent waiting is caught up by one pass over the log (see `drainResumes`).
    */
   async attach(sink: FeedSink, since: number): Promise<void> {
-    await this.mutex.run(async () => {
-      const compacted = await this.store.read((db) => compactedThrough(db));
-      if (since <= 0 || since < compacted || this.fanOut.snapshotOnResume(since)) {
-        sink.push(this.snapshot(sink.host));
-      } else {
-        sink.push([...(await this.replay(sink.host, since)), { type: 'revision', revision: this.index.revision }]);
-      }
-      let set = this.sinks.get(sink.host);
-      if (!set) this.sinks.set(sink.host, (set = new Set()));
-      set.add(sink);
+    this.attaching.add(sink);
+    if (since <= 0 || this.fanOut.snapshotOnResume(since)) {
+      await this.mutex.run(async () => this.attachWithSnapshot(sink));
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.waiting.push({ sink, since, keys: new Set(), done: { resolve, reject } });
+      void this.drainResumes();
     });
   }
 
   detach(sink: FeedSink): void {
     this.sinks.get(sink.host)?.delete(sink);
+    this.attaching.delete(sink);
     sink.close();
   }
 
@@ -172,20 +196,108 @@ export class FeedHub {
     return [{ type: 'snapshot_begin', revision, host: info }, ...this.index.slice(host), { type: 'snapshot_end', revision }];
   }
 
-  /** The current values of every key the changes after `since` touched for this host. */
-  private async replay(host: string, since: number): Promise<FeedMessage[]> {
-    const keys = new Set<string>();
-    // Changes committed after the index's revision are not the index's yet: live processing sends them.
-    pages: for (let cursor = since; cursor < this.index.revision; ) {
-      const changes = await this.store.read((db) => readChanges(db, cursor, PAGE));
+  private attachWithSnapshot(sink: FeedSink): void {
+    sink.push(this.snapshot(sink.host));
+    this.addSink(sink);
+  }
+
+  private addSink(sink: FeedSink): void {
+    if (!this.attaching.delete(sink)) return;
+    let set = this.sinks.get(sink.host);
+    if (!set) this.sinks.set(sink.host, (set = new Set()));
+    set.add(sink);
+  }
+
+  /**
+   * Catches up every waiting agent with one pass over the log suffix, however many there are: each change is
+   * read once and judged once, and its keys are collected for every waiting host it touched.
+   * Agents arriving during a pass wait for the next one.
+   */
+  private async drainResumes(): Promise<void> {
+    if (this.resuming) return;
+    this.resuming = true;
+    try {
+      // Agents whose requests arrived together join one batch.
+      await new Promise((resolve) => setImmediate(resolve));
+      while (this.waiting.length) {
+        const batch = this.waiting.splice(0);
+        try {
+          await this.resume(batch);
+        } catch (err) {
+          for (const r of batch) r.done.reject(err);
+        }
+      }
+    } finally {
+      this.resuming = false;
+    }
+  }
+
+  /**
+   * Reading the log (the slow part: queries and JSON) runs off the mutex while live changes keep flowing, and
+   * keeps only changes that could touch something a host holds. Judging them waits for the mutex: a replay is
+   * exact only against one index, the one whose messages are sent (judged against an index the pass overtook, a
+   * port leaving a network could miss a host that rejoins it later in the log). Under the mutex the tail the
+   * index reached meanwhile is read, everything is judged, sent, and the streams attach, so no change falls
+   * between the replay and the live stream.
+   */
+  private async resume(batch: PendingResume[]): Promise<void> {
+    const compacted = await this.store.read((db) => compactedThrough(db));
+    const replays = new Map<string, PendingResume[]>();
+    for (const r of batch) {
+      if (r.since < compacted) continue;
+      let list = replays.get(r.sink.host);
+      if (!list) replays.set(r.sink.host, (list = []));
+      list.push(r);
+    }
+    const read: LoggedChange[] = [];
+    const pass = await this.readRelevant(Math.min(...[...replays.values()].flat().map((r) => r.since)), read);
+    await this.mutex.run(async () => {
+      const { complete } = pass.complete ? await this.readRelevant(pass.cursor, read) : pass;
+      if (complete) this.judgeReplay(read, replays);
+      for (const r of batch) {
+        if (!this.attaching.has(r.sink)) continue;
+        if (complete && r.since >= compacted) {
+          r.sink.push([...this.index.messagesFor(r.sink.host, r.keys), { type: 'revision', revision: this.index.revision }]);
+          this.addSink(r.sink);
+        } else {
+          // The log was compacted past `since` (before or during the pass): only a snapshot is exact now.
+          this.attachWithSnapshot(r.sink);
+        }
+      }
+    });
+    for (const r of batch) r.done.resolve();
+  }
+
+  /**
+   * Reads the log after `cursor` up to the index's revision (later changes are not the index's yet: live
+   * processing sends them), keeping the changes that could touch a host. `complete` is false when the log was
+   * compacted past the cursor, so entries the pass needed are gone.
+   */
+  private async readRelevant(cursor: number, into: LoggedChange[]): Promise<{ cursor: number; complete: boolean }> {
+    while (cursor < this.index.revision) {
+      const { changes, compacted } = await this.store.read(async (db) => {
+        const page = await readChanges(db, cursor, this.pageSize);
+        // Read after the page: the mark only moves forward, so one still at or below the cursor means the page began right after it.
+        return { changes: page, compacted: await compactedThrough(db) };
+      });
+      if (compacted > cursor) return { cursor, complete: false };
+      if (!changes.length) break;
       for (const change of changes) {
-        if (change.revision > this.index.revision) break pages;
-        for (const key of this.touched(change, 'replay').get(host) ?? []) keys.add(key);
+        if (change.revision > this.index.revision) break;
+        if (!changesNothingHeld(change)) into.push(change);
         cursor = change.revision;
       }
-      if (changes.length < PAGE) break;
     }
-    return this.index.messagesFor(host, keys);
+    return { cursor, complete: true };
+  }
+
+  /** Adds each change's keys to the waiting hosts it touched that were behind it. Runs under the mutex. */
+  private judgeReplay(changes: LoggedChange[], replays: Map<string, PendingResume[]>): void {
+    for (const change of changes) {
+      for (const [host, keys] of this.touched(change, 'replay')) {
+        for (const r of replays.get(host) ?? []) if (r.since < change.revision) for (const key of keys) r.keys.add(key);
+      }
+    }
   }
 
   connectedHosts(): string[] {

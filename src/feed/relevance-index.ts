@@ -207,6 +207,7 @@ export class RelevanceIndex {
    */
   touched(change: LoggedChange, mode: TouchMode = 'replay'): TouchedKeys {
     const out: TouchedKeys = new Map();
+    if (changesNothingHeld(change)) return out;
     const add = (host: string, key: string) => {
       if (!host) return;
       let keys = out.get(host);
@@ -221,17 +222,16 @@ export class RelevanceIndex {
         break;
       case 'network': {
         const [a, b] = [before ? networkState(before) : undefined, after ? networkState(after) : undefined];
-        if (!sameJson(a, b)) this.touchedByNetwork(change.id, add, a?.mtu !== b?.mtu);
+        this.touchedByNetwork(change.id, add, a?.mtu !== b?.mtu);
         break;
       }
       case 'subnet': {
         const [a, b] = [before ? subnetState(before) : undefined, after ? subnetState(after) : undefined];
-        if (!sameJson(a, b)) this.touchedByNetwork((a ?? b)!.networkId, add, false);
+        this.touchedByNetwork((a ?? b)!.networkId, add, false);
         break;
       }
       case 'security_group': {
         const [a, b] = [before ? groupState(before) : undefined, after ? groupState(after) : undefined];
-        if (sameJson(a, b)) break;
         const remote = new Set([...(a ? remoteGroupsOf(a) : []), ...(b ? remoteGroupsOf(b) : [])]);
         for (const host of this.groupHosts.keys(change.id)) {
           add(host, `securityGroup:${change.id}`);
@@ -240,8 +240,6 @@ export class RelevanceIndex {
         break;
       }
       case 'host': {
-        const [a, b] = [before ? hostInfo(before) : undefined, after ? hostInfo(after) : undefined];
-        if (a?.tunnelIp === b?.tunnelIp) break;
         for (const portId of this.hostPorts.get(change.id)) {
           const port = this.ports.get(portId)!;
           for (const host of this.networkHosts.keys(port.networkId)) if (host !== change.id) add(host, `remotePort:${portId}`);
@@ -253,7 +251,6 @@ export class RelevanceIndex {
   }
 
   private touchedByPort(id: string, a: PortState | undefined, b: PortState | undefined, add: (host: string, key: string) => void, mode: TouchMode): void {
-    if (sameJson(a, b)) return;
     const networkId = (b ?? a)!.networkId;
     const localHosts = new Set([a?.host ?? '', b?.host ?? ''].filter(Boolean));
     const groups = new Set([...(a?.securityGroupIds ?? []), ...(b?.securityGroupIds ?? [])]);
@@ -435,6 +432,27 @@ export class RelevanceIndex {
     return this.hosts.get(host);
   }
 }
+
+/**
+ * True when a change leaves everything any host holds as it was (a port's status, a host's liveness, a resource the
+ * data plane does not use), judged from the change alone: no index, so it holds whatever the index's revision.
+ */
+export function changesNothingHeld(change: LoggedChange): boolean {
+  const before = change.previous as Wire | null | undefined;
+  const after = change.body as Wire | null;
+  const project = PROJECTIONS[change.resource];
+  if (!project) return true;
+  return sameJson(before ? project(before) : undefined, after ? project(after) : undefined);
+}
+
+const PROJECTIONS: Record<string, (w: Wire) => unknown> = {
+  port: (w) => portState(w),
+  network: (w) => networkState(w),
+  subnet: (w) => subnetState(w),
+  security_group: (w) => groupState(w),
+  // Other hosts hold a host only as the tunnel endpoint of its ports.
+  host: (w) => hostInfo(w).tunnelIp,
+};
 
 // ---- projections of wire objects onto what the data plane needs ----
 

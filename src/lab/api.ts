@@ -34,6 +34,7 @@ export interface FullPortView extends PortView {
   device_owner: string;
   security_groups: string[];
   'binding:host_id': string;
+  port_security_enabled: boolean;
 }
 
 /** Neutron's agent listing (`GET /v2.0/agents`), the fields the lab reads. */

@@ -4,7 +4,7 @@
  * lab's processes and `lab.json` is the only one that changes them.
  *
  *   GET    /state                  the lab's state (what lab.json holds)
- *   POST   /vms                    {name, network, host?, securityGroups?} -> the VM
+ *   POST   /vms                    {name, network, host?, securityGroups?, fixedIps?, allowedAddresses?, portSecurity?} -> the VM
  *   DELETE /vms/NAME
  *   POST   /agents/HOST/stop       stop a host's agent (e.g. to watch its ports go DOWN)
  *   POST   /agents/HOST/start
@@ -18,6 +18,7 @@ import { rmSync } from 'node:fs';
 import type { Logger } from '../lib/logger.js';
 import type { AmphoraVm, AmphoraVmRequest, Compute } from '../controllers/balancer/compute.js';
 import type { LabState, VmRecord } from './state.js';
+import type { VmPortRequest } from './vm-port.js';
 
 /** A failure the control API reports to its client with a status code. */
 export class LabError extends Error {
@@ -29,11 +30,10 @@ export class LabError extends Error {
   }
 }
 
-export interface VmRequest {
+/** A VM with one port; `VmPortRequest` says what the port asks for. */
+export interface VmRequest extends VmPortRequest {
   name: string;
-  network: string;
   host?: string;
-  securityGroups?: string[];
 }
 
 /** What the control API serves: implemented by the running lab, which is also a compute service for amphorae. */
@@ -100,11 +100,34 @@ async function handle(lab: LabControl, req: IncomingMessage): Promise<unknown> {
 
 function vmRequest(body: unknown): VmRequest {
   const b = body as Partial<VmRequest> | null;
-  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
-  if (!b || typeof b.name !== 'string' || typeof b.network !== 'string' || (b.host !== undefined && typeof b.host !== 'string') || (b.securityGroups !== undefined && !strings(b.securityGroups))) {
-    throw new LabError(400, 'a VM request is {name, network, host?, securityGroups?: string[]}');
+  const optional = (v: unknown, ok: (x: unknown) => boolean) => v === undefined || ok(v);
+  const text = (x: unknown) => typeof x === 'string';
+  const listOf = (item: (x: unknown) => boolean) => (v: unknown) => Array.isArray(v) && v.every(item);
+  const fields = (x: unknown, shape: Record<string, boolean>) => typeof x === 'object' && x !== null && Object.entries(x).every(([k, v]) => k in shape && text(v));
+  const valid =
+    b &&
+    text(b.name) &&
+    text(b.network) &&
+    optional(b.host, text) &&
+    optional(b.securityGroups, listOf(text)) &&
+    optional(b.fixedIps, listOf((f) => fields(f, { subnet: true, ipAddress: true }))) &&
+    optional(b.allowedAddresses, listOf((a) => fields(a, { ipAddress: true, macAddress: true }) && text((a as { ipAddress?: unknown }).ipAddress))) &&
+    optional(b.portSecurity, (x) => typeof x === 'boolean');
+  if (!valid) {
+    throw new LabError(
+      400,
+      'a VM request is {name, network, host?, securityGroups?: string[], fixedIps?: {subnet?, ipAddress?}[], allowedAddresses?: {ipAddress, macAddress?}[], portSecurity?: boolean}',
+    );
   }
-  return { name: b.name, network: b.network, host: b.host, securityGroups: b.securityGroups };
+  return {
+    name: b.name!,
+    network: b.network!,
+    host: b.host,
+    securityGroups: b.securityGroups,
+    fixedIps: b.fixedIps,
+    allowedAddresses: b.allowedAddresses,
+    portSecurity: b.portSecurity,
+  };
 }
 
 function amphoraRequest(body: unknown): AmphoraVmRequest {

@@ -19,6 +19,7 @@ import { CloudApi, CloudApiError } from './api.js';
 import { bootstrapCloud, DEMO_PROJECT } from './bootstrap.js';
 import type { AmphoraVm, AmphoraVmRequest } from '../controllers/balancer/compute.js';
 import { LabError, serveControl, type LabControl, type VmRequest } from './control.js';
+import { vmPortBody } from './vm-port.js';
 import { hostName, interfaceNames, MAX_HOSTS, namespaceNames, namespacePrefix, newRunId, vmNameProblem } from './names.js';
 import { deleteNetns } from '../lib/netns.js';
 import { killNamespaceProcesses } from './netns.js';
@@ -204,16 +205,9 @@ export class Lab implements LabControl {
       const network = await this.api.networkByNameOrId(request.network).catch(asNotFound);
       const host = request.host ?? leastLoadedHost(s.hosts.map((h) => h.name), Object.values(s.vms));
       const hostRecord = s.hosts.find((h) => h.name === host)!;
-      const groups = await Promise.all((request.securityGroups ?? []).map((g) => this.api.securityGroupId(g, network.project_id).catch(asNotFound)));
-      const port = await this.api.createPort({
-        network_id: network.id,
-        project_id: network.project_id,
-        name: request.name,
-        device_owner: 'compute:lab',
-        device_id: request.name,
-        'binding:host_id': host,
-        ...(groups.length ? { security_groups: groups } : {}),
-      });
+      const subnets = await this.api.subnetsOf(network.id);
+      const securityGroupIds = await Promise.all((request.securityGroups ?? []).map((g) => this.api.securityGroupId(g, network.project_id).catch(asNotFound)));
+      const port = await this.api.createPort(vmPortBody(request.name, host, request, { network, subnets, securityGroupIds })).catch(asRefused);
       const vm: VmRecord = {
         name: request.name,
         netns: namespaceNames.vm(s.runId, request.name),
@@ -226,7 +220,7 @@ export class Lab implements LabControl {
       };
       s.vms[vm.name] = vm;
       try {
-        const config = vmInterfaceConfig(port, await this.api.subnetsOf(network.id), network.mtu);
+        const config = vmInterfaceConfig(port, subnets, network.mtu);
         vm.addresses = config.addresses;
         await this.makeNamespace(vm.netns, vmCommands({ netns: vm.netns, hostNetns: hostRecord.netns, tap: vm.tap, config }));
       } catch (err) {
@@ -471,6 +465,11 @@ export class Lab implements LabControl {
 /** A name the lab could not resolve is the client's mistake (404); any other API failure is the lab's. */
 function asNotFound(err: Error): never {
   throw err instanceof CloudApiError && err.status !== 404 ? err : new LabError(404, err.message);
+}
+
+/** The API refusing a request (a taken address, pairs without port security) is the caller's fault, told as such. */
+function asRefused(err: Error): never {
+  throw err instanceof CloudApiError && err.status >= 400 && err.status < 500 ? new LabError(err.status, err.message) : err;
 }
 
 /** A lab left in DIR by a process that is gone is removed first; a running one is not touched. */

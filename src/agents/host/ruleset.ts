@@ -118,16 +118,20 @@ function renderNetdevTable(target: HostTargetState, ports: LocalPort[], marks: M
   };
 }
 
+/**
+ * An address is allowed only with the MAC it is bound to (a fixed IP with the port's MAC, an allowed pair with
+ * its own `mac_address` or else the port's), so the sets of addresses are keyed by interface, MAC and address.
+ */
 const BRIDGE_PREROUTING = [
   'meta mark set iifname map @in_marks',
   'iifname @protected iifname . ether saddr != @mac_ok drop',
   'iifname @protected ether type arp iifname . arp saddr ether != @mac_ok drop',
   // 0.0.0.0 as ARP sender is a probe (RFC 5227 conflict detection): it claims no address.
-  'iifname @protected ether type arp arp saddr ip != 0.0.0.0 iifname . arp saddr ip != @ip4_ok drop',
+  'iifname @protected ether type arp arp saddr ip != 0.0.0.0 iifname . arp saddr ether . arp saddr ip != @mac_ip4_ok drop',
   // DHCP discovery comes from 0.0.0.0 before the VM has its address.
   'iifname @protected ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept',
-  'iifname @protected ether type ip iifname . ip saddr != @ip4_ok drop',
-  'iifname @protected ether type ip6 iifname . ip6 saddr != @ip6_ok drop',
+  'iifname @protected ether type ip iifname . ether saddr . ip saddr != @mac_ip4_ok drop',
+  'iifname @protected ether type ip6 iifname . ether saddr . ip6 saddr != @mac_ip6_ok drop',
 ];
 
 function renderBridgeTable(ports: LocalPort[], marks: Map<string, number>): DesiredTable {
@@ -160,8 +164,8 @@ function renderBridgeTable(ports: LocalPort[], marks: Map<string, number>): Desi
     sets: new Map([
       ['protected', set('type ifname;', ports.map((p) => tapName(p.id)))],
       ['mac_ok', set('typeof iifname . ether saddr;', macOk)],
-      ['ip4_ok', set('typeof iifname . ip saddr; flags interval;', ip4Ok)],
-      ['ip6_ok', set('typeof iifname . ip6 saddr; flags interval;', ip6Ok)],
+      ['mac_ip4_ok', set('typeof iifname . ether saddr . ip saddr; flags interval;', ip4Ok)],
+      ['mac_ip6_ok', set('typeof iifname . ether saddr . ip6 saddr; flags interval;', ip6Ok)],
     ]),
     maps: new Map([
       ['in_marks', { decl: 'typeof iifname : meta mark;', quoteKeys: true, elements: inMarks }],
@@ -170,15 +174,27 @@ function renderBridgeTable(ports: LocalPort[], marks: Map<string, number>): Desi
   };
 }
 
-/** What a port may send from: its MAC and fixed IPs, and its allowed address pairs (CIDRs included). */
+/**
+ * What a port may send from: its MAC with its fixed IPs, and each allowed address pair (CIDRs included) with the
+ * pair's MAC, the port's when the pair names none (Neutron). Addresses come as `MAC . address`.
+ */
 export function allowedSources(port: LocalPort): { macs: string[]; v4: string[]; v6: string[] } {
-  const macs = [...new Set([port.mac, ...port.allowedAddressPairs.map((p) => p.macAddress || port.mac)].map((m) => m.toLowerCase()))].sort();
-  const addresses = [...port.fixedIps.map((f) => f.ipAddress), ...port.allowedAddressPairs.map((p) => p.ipAddress)];
+  const byMac = new Map<string, string[]>([[port.mac.toLowerCase(), []]]);
+  const allow = (mac: string, address: string) => {
+    const key = mac.toLowerCase();
+    let list = byMac.get(key);
+    if (!list) byMac.set(key, (list = []));
+    list.push(address);
+  };
+  for (const f of port.fixedIps) allow(port.mac, f.ipAddress);
+  for (const p of port.allowedAddressPairs) allow(p.macAddress || port.mac, p.ipAddress);
+  const macs = [...byMac.keys()].sort();
+  const bound = (version: 4 | 6, extra: string[]) => macs.flatMap((mac) => intervalElements([...byMac.get(mac)!, ...extra], version).map((a) => `${mac} . ${a}`));
   return {
     macs,
-    v4: intervalElements(addresses, 4),
+    v4: bound(4, []),
     // Link-local is how IPv6 neighbours find each other before any address is assigned; `::` is DAD.
-    v6: intervalElements([...addresses, 'fe80::/64', '::'], 6),
+    v6: bound(6, ['fe80::/64', '::']),
   };
 }
 
@@ -187,34 +203,58 @@ const EGRESS_ICMPV6 = 'icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-
 const INGRESS_ICMPV6 = 'icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query } accept';
 
 function renderInetTable(target: HostTargetState, ports: LocalPort[], { marks, zones }: RulesetKeys): DesiredTable {
+  const sets = new Map<string, DesiredSet>();
   const chains = new Map<string, DesiredChain>([
     // Before conntrack (-200): a zone per network, since two networks may hold the same addresses. Bridged
     // packets show the bridge as their input interface here, which is exactly the network.
-    ['zone', { spec: 'type filter hook prerouting priority -300; policy accept;', rules: ['ct zone set iifname map @zones'] }],
+    // A port whose groups are all stateless is not tracked, what it sends nor what is sent to it (Neutron: such a
+    // port's rules see every packet, so return traffic needs rules of its own). `notrack` must come before the
+    // zone: a packet that already has a conntrack template is not untracked.
+    [
+      'zone',
+      {
+        spec: 'type filter hook prerouting priority -300; policy accept;',
+        rules: ['meta mark & 0x0000ffff @stateless_marks notrack accept', 'ether daddr @stateless_macs notrack accept', 'ct zone set iifname map @zones'],
+      },
+    ],
     // After conntrack: egress of the sending port; `accept` here ends only this hook.
     ['prerouting', { spec: 'type filter hook prerouting priority 0; policy accept;', rules: ['meta mark & 0x0000ffff vmap @egress_ports'] }],
     ['forward', { spec: 'type filter hook forward priority 0; policy accept;', rules: ['meta mark & 0xffff0000 vmap @ingress_ports'] }],
   ]);
   const egress = new Map<string, string>();
   const ingress = new Map<string, string>();
+  const statelessMarks: string[] = [];
+  const statelessMacs = new Set<string>();
   for (const port of ports) {
     const mark = marks.get(port.id)!;
     const groups = [...new Set(port.securityGroupIds.filter((id) => target.securityGroups[id]))].sort();
+    // Neutron refuses a port mixing stateful and stateless groups; a port with no group is stateful.
+    const stateless = groups.length > 0 && groups.every((g) => !target.securityGroups[g]!.stateful);
     const out = portsChain('egress', groups);
     const into = portsChain('ingress', groups);
     if (!chains.has(out)) {
-      chains.set(out, {
-        rules: ['ct state established,related accept', EGRESS_ICMPV6, 'udp sport 68 udp dport 67 accept', 'ct state invalid drop', ...groups.map((g) => `jump ${sgChain(g, 'egress')}`), 'drop'],
-      });
-      chains.set(into, {
-        rules: ['ct state established,related accept', INGRESS_ICMPV6, 'ct state invalid drop', ...groups.map((g) => `jump ${sgChain(g, 'ingress')}`), 'drop'],
-      });
+      const jumps = (direction: 'ingress' | 'egress') => groups.map((g) => `jump ${sgChain(g, direction)}`);
+      if (stateless) {
+        // DHCP replies come back without a connection to belong to.
+        chains.set(out, { rules: [EGRESS_ICMPV6, 'udp sport 68 udp dport 67 accept', ...jumps('egress'), 'drop'] });
+        chains.set(into, { rules: [INGRESS_ICMPV6, 'udp sport 67 udp dport 68 accept', ...jumps('ingress'), 'drop'] });
+      } else {
+        chains.set(out, {
+          rules: ['ct state established,related accept', EGRESS_ICMPV6, 'udp sport 68 udp dport 67 accept', 'ct state invalid drop', ...jumps('egress'), 'drop'],
+        });
+        chains.set(into, { rules: ['ct state established,related accept', INGRESS_ICMPV6, 'ct state invalid drop', ...jumps('ingress'), 'drop'] });
+      }
+    }
+    if (stateless) {
+      statelessMarks.push(String(mark));
+      for (const mac of allowedSources(port).macs) statelessMacs.add(mac);
     }
     egress.set(String(mark), `jump ${out}`);
     ingress.set(String((mark << 16) >>> 0), `jump ${into}`);
   }
+  sets.set('stateless_marks', { decl: 'type mark;', elements: statelessMarks, quoteFirst: false });
+  sets.set('stateless_macs', { decl: 'type ether_addr;', elements: [...statelessMacs].sort(), quoteFirst: false });
 
-  const sets = new Map<string, DesiredSet>();
   const remoteGroups = new Set<string>();
   for (const sg of Object.values(target.securityGroups).sort((a, b) => a.id.localeCompare(b.id))) {
     for (const direction of ['ingress', 'egress'] as const) {

@@ -93,7 +93,7 @@ export async function registerHostsRoutes(app: FastifyInstance, ctx: ServerConte
   const opts = { ...DEFAULT_HOSTS_OPTIONS, ...options };
   const services = createNetworkServices(defaultNetworkConfig, ctx.store);
   const ports = services.get('port');
-  const hub = new FeedHub(ctx.store, indexSource(services), ctx.logger, opts.fanOut);
+  const hub = new FeedHub(ctx.store, indexSource(services), ctx.logger, { fanOut: opts.fanOut });
   await hub.start();
 
   // A server that was itself down heard no heartbeats: judge no host until agents have had a down time to reach it.

@@ -146,7 +146,7 @@ describe('cloudnet host-agent on three hosts', { timeout: 300_000 }, () => {
     const h2 = topo.ns('h2');
     const links = JSON.parse(await topo.exec(h2, ['ip', '-j', 'link', 'show', 'type', 'bridge'])) as { ifname: string; ifindex: number }[];
     const zoneOf = (network: string) => links.find((l) => l.ifname === `brq${net[network]!.id.slice(0, 11)}`)!.ifindex;
-    const entries = await topo.exec(h2, ['conntrack', '-L', '-p', 'icmp']).catch((e: Error) => e.message);
+    const entries = (await topo.conntrackEntries(h2)).filter((l) => l.includes(' icmp ')).join('\n');
     assert.match(entries, new RegExp(`src=${vms.a2!.address} .*zone=${zoneOf('A')}\\b`), entries);
     assert.match(entries, new RegExp(`src=${vms.b1!.address} .*zone=${zoneOf('B')}\\b`), entries);
   });
@@ -269,5 +269,61 @@ describe('cloudnet host-agent on three hosts', { timeout: 300_000 }, () => {
     });
     await eventually('no element of the deleted port remains', async () => !(await topo.exec(h2, ['nft', 'list', 'ruleset'])).includes(tapName(b1.portId)));
     await eventually('vxlan-1002 removed from h2', async () => !(await topo.exec(h2, ['ip', '-j', 'link', 'show'])).includes('vxlan-1002'));
+  });
+  test('an allowed address pair passes only with its own MAC, or the port\'s when it names none', async () => {
+    const a1 = vms.a1!;
+    const m1 = await addVm('m1', 'h3', 'A', '198.18.100.30', ['base']);
+    await eventually('m1 ACTIVE', async () => (await portStatus(m1)) === 'ACTIVE');
+    const [mac2, mac3] = ['fa:16:3e:aa:00:02', 'fa:16:3e:aa:00:03'];
+    // A second MAC inside the VM (a macvlan on eth0); each interface answers ARP only for its own addresses.
+    await topo.exec(m1.ns, ['sysctl', '-qw', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2']);
+    await topo.ip(m1.ns, `link add mv0 link eth0 address ${mac2} type macvlan mode bridge`, 'link set mv0 up', 'addr add 198.18.100.60/24 dev mv0');
+    await updatePort(m1, {
+      allowed_address_pairs: [
+        { ip_address: '198.18.100.60', mac_address: mac2 },
+        { ip_address: '198.18.100.62', mac_address: mac3 },
+        { ip_address: '198.18.100.63' },
+      ],
+    });
+    // a1 must resolve the address afresh each time: its answer is what anti-spoofing judges.
+    const from = async (ifname: string, address: string) => {
+      await topo.ip(a1.ns, `neigh flush to ${address}`);
+      return topo.ping(m1.ns, a1.address, ['-I', ifname]);
+    };
+    assert.ok(await eventually('.60 from its own MAC passes', () => from('mv0', '198.18.100.60')));
+    await topo.ip(m1.ns, `link set mv0 address ${mac3}`);
+    assert.equal(await from('mv0', '198.18.100.60'), false, '.60 from another allowed MAC is dropped');
+    await topo.ip(m1.ns, 'addr flush dev mv0', 'addr add 198.18.100.63/24 dev mv0');
+    assert.equal(await from('mv0', '198.18.100.63'), false, 'a pair without a MAC does not pass from another MAC');
+    await topo.ip(m1.ns, 'link del mv0', 'addr add 198.18.100.63/24 dev eth0');
+    assert.ok(await eventually('a pair without a MAC passes from the port\'s MAC', () => from('198.18.100.63', '198.18.100.63')));
+  });
+
+  test('a stateless group: return traffic needs its own rule, and the port\'s packets are not tracked', async () => {
+    const a1 = vms.a1!;
+    // New groups get Neutron's default egress rules (allow all), so each group here allows egress only.
+    const group = async (name: string, stateful: boolean) =>
+      (await ok(api.post('/network/v2.0/security-groups', { security_group: { name, stateful } }))).security_group.id as string;
+    sg.tracked = await group('tracked', true);
+    sg.stateless = await group('stateless', false);
+    const s1 = await addVm('s1', 'h2', 'A', '198.18.100.70', ['tracked']);
+    await eventually('s1 ACTIVE', async () => (await portStatus(s1)) === 'ACTIVE');
+    assert.ok(await eventually('stateful: the echo reply comes back by conntrack', () => topo.ping(s1.ns, a1.address)));
+    const h2 = topo.ns('h2');
+    const udp = (ns: string, to: string, port: number) => topo.exec(ns, ['sh', '-c', `echo x | socat -u - UDP:${to}:${port}`]);
+    const tracked = async (port: number) =>
+      (await topo.conntrackEntries(h2)).filter((l) => l.includes(`=${s1.address} `) && l.includes(`dport=${port} `));
+    await udp(s1.ns, a1.address, 9997);
+    assert.equal((await tracked(9997)).length, 1, 'a stateful port\'s flow is tracked on its host');
+
+    await updatePort(s1, { security_groups: [sg.stateless] });
+    await eventually('h2 filters s1 statelessly', async () => (await topo.exec(h2, ['nft', 'list', 'set', 'inet', 'cloudnet', 'stateless_macs'])).includes(s1.mac));
+    assert.equal(await topo.ping(s1.ns, a1.address), false, 'stateless without an ingress rule: the echo reply is dropped');
+    await ok(api.post('/network/v2.0/security-group-rules', { security_group_rule: { security_group_id: sg.stateless, direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp' } }));
+    assert.ok(await eventually('stateless with an ingress rule for ICMP: the reply passes', () => topo.ping(s1.ns, a1.address)));
+    assert.ok(await topo.ping(a1.ns, s1.address), 'and a1 reaches s1');
+    await udp(s1.ns, a1.address, 9998);
+    await udp(a1.ns, s1.address, 9999);
+    assert.deepEqual([...(await tracked(9998)), ...(await tracked(9999))], [], 'no flow from or to the stateless port is tracked on its host');
   });
 });

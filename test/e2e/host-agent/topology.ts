@@ -73,6 +73,11 @@ export class Topology {
     await this.exec(ns, ['python3', '-c', script, ifname, mac, ip]);
   }
 
+  /** A namespace's conntrack table as the kernel shows it (no `conntrack` tool needed), one entry per line. */
+  async conntrackEntries(ns: string): Promise<string[]> {
+    return (await this.exec(ns, ['cat', '/proc/net/nf_conntrack'])).split('\n').filter(Boolean);
+  }
+
   async ping(fromNs: string, to: string, extra: string[] = []): Promise<boolean> {
     try {
       await this.exec(fromNs, ['ping', '-c', '1', '-W', '1', ...extra, to]);

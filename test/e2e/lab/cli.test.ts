@@ -35,6 +35,16 @@ test('up --detach, status, exec; a killed lab is cleaned up by down', async () =
   assert.match(exec.stdout, /inet 198\.19\.0\.1\/24/);
   await assert.rejects(cloudnet('lab', 'exec', 'public', '--dir', dir, '--', 'false'), (err: { code: number }) => err.code === 1);
   await assert.rejects(cloudnet('lab', 'vm', 'create', 'x', '--network', 'nope', '--dir', dir), /no network named 'nope'/);
+  // The port options reach the port: an exact fixed IP on a subnet named as lab.json names it, a pair with its MAC.
+  const v4 = state.networks['demo-net']!.subnets.find((s) => !s.cidr.includes(':'))!;
+  const vip = await cloudnet('lab', 'vm', 'create', 'vip', '--network', 'demo-net', '--fixed-ip', `subnet=${v4.name},ip-address=198.18.1.60`, '--allowed-address', '198.18.1.0/28,mac=fa:16:3e:00:00:aa', '--dir', dir);
+  assert.match(vip.stdout, /^vip: on host1, port \S+, 198\.18\.1\.60\/24\n$/);
+  await cloudnet('lab', 'vm', 'create', 'open', '--network', 'demo-net', '--no-port-security', '--dir', dir);
+  await assert.rejects(cloudnet('lab', 'vm', 'create', 'x', '--network', 'demo-net', '--fixed-ip', 'bogus', '--dir', dir), /--fixed-ip bogus/);
+  await assert.rejects(
+    cloudnet('lab', 'vm', 'create', 'x', '--network', 'demo-net', '--no-port-security', '--allowed-address', '198.18.1.9', '--dir', dir),
+    /allowed.address.pairs|port security/i,
+  );
 
   // The lab's process dies without cleaning up; its server and namespaces are left behind.
   process.kill(state.supervisor.pid, 'SIGKILL');

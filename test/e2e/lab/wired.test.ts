@@ -42,6 +42,39 @@ test('a VM on the public network is reached from the public namespace', async ()
   assert.ok(await waitUntil(() => ping(l.state().public!.netns, address(edge, 4)), 10_000, 200));
 });
 
+test('vm create with a fixed IP and an allowed address: the VM holds the IP and may send from the pair; without port security it may send from anything', async () => {
+  const l = testLab.lab;
+  const v4 = l.state().networks['demo-net'].subnets.find((s) => !s.cidr.includes(':'))!;
+  const [db, web] = [l.state().vms.db!, l.state().vms.web!];
+  // In demo's default group, as db is: db lets the group's members in, and the pair is a member address.
+  const vip = await l.createVm({
+    name: 'vip1',
+    network: 'demo-net',
+    host: 'host1',
+    fixedIps: [{ subnet: v4.name, ipAddress: '198.18.1.50' }],
+    allowedAddresses: [{ ipAddress: '198.18.1.100' }],
+  });
+  assert.deepEqual(vip.addresses, ['198.18.1.50/24']);
+  const port = await l.cloud().getPort(vip.portId);
+  assert.deepEqual(port.fixed_ips.map((f) => [f.subnet_id, f.ip_address]), [[v4.id, '198.18.1.50']]);
+  const exec = (netns: string, ...argv: string[]) => run('ip', ['netns', 'exec', netns, ...argv], { encoding: 'utf8' });
+  await exec(vip.netns, 'ip', 'addr', 'add', '198.18.1.100/24', 'dev', 'eth0');
+  await exec(vip.netns, 'ip', 'addr', 'add', '198.18.1.101/24', 'dev', 'eth0');
+  const from = (netns: string, source: string, target: string) =>
+    run('ip', ['netns', 'exec', netns, 'ping', '-c', '1', '-W', '1', '-I', source, target], { encoding: 'utf8' }).then(() => true, () => false);
+  assert.ok(await waitUntil(() => from(vip.netns, '198.18.1.100', address(db, 4)), 10_000, 200), 'the allowed address passes');
+  assert.equal(await from(vip.netns, '198.18.1.101', address(db, 4)), false, 'another address is spoofing');
+
+  await assert.rejects(l.createVm({ name: 'bad', network: 'demo-net', fixedIps: [{ ipAddress: '198.18.1.50' }] }), (err: Error & { status?: number }) => err.status === 409);
+  await assert.rejects(l.createVm({ name: 'bad', network: 'demo-net', portSecurity: false, securityGroups: ['default'] }), (err: Error & { status?: number }) => err.status === 409 || err.status === 400);
+
+  const open = await l.createVm({ name: 'open1', network: 'demo-net', host: 'host3', portSecurity: false });
+  assert.equal((await l.cloud().getPort(open.portId)).port_security_enabled, false);
+  await exec(open.netns, 'ip', 'addr', 'add', '198.18.1.77/24', 'dev', 'eth0');
+  // web lets ICMP in from the whole lab: only anti-spoofing could stop .77, and this port has none.
+  assert.ok(await waitUntil(() => from(open.netns, '198.18.1.77', address(web, 4)), 10_000, 200), 'no port security: any source passes');
+});
+
 test("stopping a host's agent turns its ports DOWN; starting it brings them back ACTIVE", async () => {
   const l = testLab.lab;
   const { portId } = l.state().vms.db;

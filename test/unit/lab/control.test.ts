@@ -55,6 +55,8 @@ test('requests reach the lab and answers come back', async () => {
   const client = new LabControlClient(socket);
   assert.equal((await client.state()).runId, 'a1b2c3');
   assert.deepEqual(await client.createVm({ name: 'web', network: 'demo-net', securityGroups: ['ssh'] }), { name: 'web', host: 'host1' });
+  const options = { fixedIps: [{ subnet: 'demo-v4', ipAddress: '198.18.1.50' }], allowedAddresses: [{ ipAddress: '198.18.1.100', macAddress: 'fa:16:3e:00:00:aa' }], portSecurity: false };
+  await client.createVm({ name: 'vip', network: 'demo-net', ...options });
   await client.deleteVm('web');
   await client.stopAgent('host2');
   await client.startAgent('host2');
@@ -62,7 +64,8 @@ test('requests reach the lab and answers come back', async () => {
   await client.attachPort('amp1', 'p3');
   await client.deleteAmphoraVm('amp1');
   assert.deepEqual(calls, [
-    ['createVm', { name: 'web', network: 'demo-net', host: undefined, securityGroups: ['ssh'] }],
+    ['createVm', { name: 'web', network: 'demo-net', host: undefined, securityGroups: ['ssh'], fixedIps: undefined, allowedAddresses: undefined, portSecurity: undefined }],
+    ['createVm', { name: 'vip', network: 'demo-net', host: undefined, securityGroups: undefined, ...options }],
     ['deleteVm', 'web'],
     ['stopAgent', 'host2'],
     ['startAgent', 'host2'],
@@ -78,6 +81,9 @@ test("the lab's errors keep their status and message; unexpected ones are 500", 
   await assert.rejects(client.createVm({ name: 'boom', network: 'n' }), (err: LabError) => err.status === 500 && err.message === 'unexpected');
   await assert.rejects(client.createVm({ name: 1 } as unknown as VmRequest), (err: LabError) => err.status === 400);
   await assert.rejects(client.createAmphoraVm({ amphoraId: 'amp1', ports: [], avoidHosts: [] }), (err: LabError) => err.status === 400);
+  for (const bad of [{ fixedIps: [{ subnet: 1 }] }, { allowedAddresses: [{ macAddress: 'fa:16:3e:00:00:01' }] }, { fixedIps: [{ port: 'x' }] }, { portSecurity: 'no' }]) {
+    await assert.rejects(client.createVm({ name: 'x', network: 'n', ...bad } as unknown as VmRequest), (err: LabError) => err.status === 400, JSON.stringify(bad));
+  }
 });
 
 test('no lab on the socket: the error says how to start one', async () => {

@@ -4,7 +4,7 @@ import { intervalElements } from '../../../../src/agents/host/addresses.js';
 import { parseRuleset, type LiveRuleset } from '../../../../src/agents/host/live.js';
 import { expectedRuleset, planNftables } from '../../../../src/agents/host/nft-plan.js';
 import { allowedSources, portsChain, renderRuleset, renderSecurityGroupRule, ruleDigest } from '../../../../src/agents/host/ruleset.js';
-import type { SecurityGroupRule } from '../../../../src/feed/target-state.js';
+import type { LocalPort, SecurityGroupRule } from '../../../../src/feed/target-state.js';
 import { port, sampleTarget } from './fixtures.js';
 
 /** Tap ifindex 9 for the sample port; the sample network's bridge has ifindex 4. */
@@ -39,15 +39,55 @@ test('interval elements: canonical, one family, contained prefixes dropped', () 
   assert.deepEqual(intervalElements(['FD00::1', 'fd00::/64', 'fd01::5/128'], 6), ['fd00::/64', 'fd01::5']);
 });
 
-test('allowed sources: own MAC and addresses plus allowed address pairs, CIDRs included', () => {
-  const allowed = allowedSources(
-    port({ allowedAddressPairs: [{ ipAddress: '198.18.20.0/24', macAddress: '' }, { ipAddress: '198.18.30.3', macAddress: 'FA:16:3E:00:00:AA' }, { ipAddress: '198.18.20.7', macAddress: '' }] }),
-  );
-  assert.deepEqual(allowed, {
-    macs: ['fa:16:3e:00:00:01', 'fa:16:3e:00:00:aa'],
-    v4: ['198.18.10.1', '198.18.20.0/24', '198.18.30.3'],
-    v6: ['::', 'fe80::/64'],
-  });
+test('allowed sources: each address bound to its MAC (fixed IPs and pairs without one: the port\'s), CIDRs included', () => {
+  const cases: [string, Partial<LocalPort>, ReturnType<typeof allowedSources>][] = [
+    [
+      'fixed IP only',
+      {},
+      { macs: ['fa:16:3e:00:00:01'], v4: ['fa:16:3e:00:00:01 . 198.18.10.1'], v6: ['fa:16:3e:00:00:01 . ::', 'fa:16:3e:00:00:01 . fe80::/64'] },
+    ],
+    [
+      'pairs with and without a MAC; a contained address dropped per MAC only',
+      {
+        allowedAddressPairs: [
+          { ipAddress: '198.18.20.0/24', macAddress: '' },
+          { ipAddress: '198.18.20.7', macAddress: 'FA:16:3E:00:00:AA' },
+          { ipAddress: '198.18.20.9', macAddress: '' },
+          { ipAddress: 'fd00::9', macAddress: 'fa:16:3e:00:00:aa' },
+        ],
+      },
+      {
+        macs: ['fa:16:3e:00:00:01', 'fa:16:3e:00:00:aa'],
+        v4: ['fa:16:3e:00:00:01 . 198.18.10.1', 'fa:16:3e:00:00:01 . 198.18.20.0/24', 'fa:16:3e:00:00:aa . 198.18.20.7'],
+        v6: ['fa:16:3e:00:00:01 . ::', 'fa:16:3e:00:00:01 . fe80::/64', 'fa:16:3e:00:00:aa . ::', 'fa:16:3e:00:00:aa . fd00::9', 'fa:16:3e:00:00:aa . fe80::/64'],
+      },
+    ],
+    [
+      'no fixed IP: the MAC alone',
+      { fixedIps: [] },
+      { macs: ['fa:16:3e:00:00:01'], v4: [], v6: ['fa:16:3e:00:00:01 . ::', 'fa:16:3e:00:00:01 . fe80::/64'] },
+    ],
+  ];
+  for (const [what, overrides, expected] of cases) assert.deepEqual(allowedSources(port(overrides)), expected, what);
+});
+
+test('stateless groups: their ports\' chains never consult conntrack, and their traffic is not tracked either way', () => {
+  const t = sampleTarget();
+  t.securityGroups.sg1!.stateful = false;
+  t.ports.port1aaaaaaaaaaa!.allowedAddressPairs = [{ ipAddress: '198.18.10.50', macAddress: 'fa:16:3e:00:00:aa' }];
+  t.ports.port2aaaaaaaaaaa = port({ id: 'port2aaaaaaaaaaa', mac: 'fa:16:3e:00:00:03', securityGroupIds: ['sg2'] });
+  t.securityGroups.sg2 = { id: 'sg2', stateful: true, rules: [] };
+  const [, inet] = renderRuleset(t, { marks: new Map([['port1aaaaaaaaaaa', 9], ['port2aaaaaaaaaaa', 12]]), zones: new Map([['brqnet1aaaaaaa', 4]]) });
+  const cases: [string, string[]][] = [
+    [portsChain('egress', ['sg1']), ['icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, mld2-listener-report } accept', 'udp sport 68 udp dport 67 accept', 'jump sg_sg1_egress', 'drop']],
+    [portsChain('ingress', ['sg1']), ['icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query } accept', 'udp sport 67 udp dport 68 accept', 'jump sg_sg1_ingress', 'drop']],
+  ];
+  for (const [chain, rules] of cases) assert.deepEqual(inet!.chains.get(chain)!.rules, rules, chain);
+  // The stateful port keeps its conntrack shortcut.
+  assert.equal(inet!.chains.get(portsChain('ingress', ['sg2']))!.rules[0], 'ct state established,related accept');
+  assert.deepEqual(inet!.sets.get('stateless_marks')!.elements, ['9']);
+  assert.deepEqual(inet!.sets.get('stateless_macs')!.elements, ['fa:16:3e:00:00:01', 'fa:16:3e:00:00:aa']);
+  assert.deepEqual(inet!.chains.get('zone')!.rules.slice(0, 2), ['meta mark & 0x0000ffff @stateless_marks notrack accept', 'ether daddr @stateless_macs notrack accept']);
 });
 
 test('ruleset: per-port state is only elements; ports with the same groups share chains; remote groups are sets', () => {
@@ -56,7 +96,7 @@ test('ruleset: per-port state is only elements; ports with the same groups share
   const [bridge, inet] = renderRuleset(t, { marks: new Map([['port1aaaaaaaaaaa', 9], ['port2aaaaaaaaaaa', 12]]), zones: new Map([['brqnet1aaaaaaa', 4]]) });
   assert.deepEqual(bridge!.sets.get('protected')!.elements, ['tapport1aaaaaa', 'tapport2aaaaaa']);
   assert.deepEqual(bridge!.sets.get('mac_ok')!.elements, ['tapport1aaaaaa . fa:16:3e:00:00:01', 'tapport2aaaaaa . fa:16:3e:00:00:03']);
-  assert.deepEqual(bridge!.sets.get('ip4_ok')!.elements, ['tapport1aaaaaa . 198.18.10.1', 'tapport2aaaaaa . 198.18.10.3']);
+  assert.deepEqual(bridge!.sets.get('mac_ip4_ok')!.elements, ['tapport1aaaaaa . fa:16:3e:00:00:01 . 198.18.10.1', 'tapport2aaaaaa . fa:16:3e:00:00:03 . 198.18.10.3']);
   assert.deepEqual([...bridge!.maps.get('in_marks')!.elements], [['tapport1aaaaaa', '9'], ['tapport2aaaaaa', '12']]);
   assert.deepEqual([...bridge!.maps.get('out_marks')!.elements], [['tapport1aaaaaa', String(9 << 16)], ['tapport2aaaaaa', String(12 << 16)]]);
   const egress = portsChain('egress', ['sg1']);
