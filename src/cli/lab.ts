@@ -3,7 +3,7 @@ import { openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../lib/logger.js';
-import { LabControlClient, serveControl } from '../lab/control.js';
+import { LabControlClient } from '../lab/control.js';
 import { Lab } from '../lab/lab.js';
 import { execInNamespace } from '../lab/netns.js';
 import { cloudnetCommand, isRunning, waitUntil } from '../lab/processes.js';
@@ -23,7 +23,7 @@ subcommands:
                        'lab down'; --detach returns once it is ready, leaving it in the background;
                        --no-agents makes the topology and the cloud without host agents (nothing is wired)
   down                 stop the lab and remove everything it made (also after a crash)
-  status [--json]      what the lab holds
+  status [--json]      what the lab holds (hosts, networks, VMs, amphorae)
   vm create NAME --network NET [--host H] [--security-group SG]...
             [--fixed-ip subnet=NAME|ID,ip-address=IP]... [--allowed-address IP[/LEN][,mac=MAC]]...
             [--no-port-security]
@@ -108,10 +108,8 @@ async function up(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     const lab = await Lab.start({ dir, hosts, agents: !values['no-agents'], logger });
-    const control = await serveControl(lab.state().controlSocket, lab, logger);
     process.stdout.write(renderLabUsage(lab.state(), invocation()));
     await stopSignal;
-    control.close();
     await lab.down();
     process.stdout.write(`cloudnet lab: down; logs kept in ${join(dir, 'logs')}\n`);
     return 0;
@@ -189,6 +187,12 @@ async function status(argv: string[]): Promise<number> {
   const vms = Object.values(state.vms);
   if (vms.length) {
     process.stdout.write('VMs:\n' + vms.map((v) => `  ${v.name.padEnd(12)} ${v.host.padEnd(8)} ${v.addresses.join(' ')}  port ${v.portId}\n`).join(''));
+  }
+  const amphorae = Object.values(state.amphorae);
+  if (amphorae.length) {
+    const line = (a: (typeof amphorae)[number]) =>
+      `  ${a.amphoraId} ${a.host.padEnd(8)} ${a.interfaces.map((i) => `${i.name} ${i.addresses.join(' ')}`).join(', ')}  agent ${a.agent ? `pid ${a.agent.pid}` : 'not running'}\n`;
+    process.stdout.write(`amphorae (lab exec AMPHORA-ID -- CMD enters one):\n${amphorae.map(line).join('')}`);
   }
   return 0;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { computeFromSpec } from '../controllers/balancer/compute.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { createRegistry, createStoreMetrics } from '../lib/metrics.js';
 import { buildServer, type ServerContext } from '../server/app.js';
@@ -27,6 +28,10 @@ options:
   --region NAME               region of the catalog's endpoints (default RegionOne)
   --token-expiration SECONDS  token lifetime (default 3600)
   --agent-down-time SECONDS   a host agent silent this long is down, and its ports DOWN (default 10)
+  --compute SPEC              where amphora VMs are made: lab:SOCKET (a lab's control socket);
+                              without it, creating a load balancer ends in ERROR
+  --amphora-heartbeat-timeout SECONDS
+                              an amphora silent this long is failed over (default 3)
   --key-manager-kek-file PATH the key manager's key-encryption key (32 bytes in base64, e.g. from
                               openssl rand -base64 32); if not given, one is generated and kept
                               (mode 0600) in key-manager-kek next to the SQLite file,
@@ -75,6 +80,8 @@ export async function run(argv: string[]): Promise<number> {
       region: { type: 'string', default: 'RegionOne' },
       'token-expiration': { type: 'string', default: '3600' },
       'agent-down-time': { type: 'string', default: '10' },
+      compute: { type: 'string' },
+      'amphora-heartbeat-timeout': { type: 'string', default: '3' },
       'key-manager-kek-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -93,6 +100,11 @@ export async function run(argv: string[]): Promise<number> {
   if (!Number.isFinite(agentDownTimeSeconds) || agentDownTimeSeconds <= 0) {
     throw new Error('--agent-down-time must be a positive number of seconds');
   }
+  const amphoraHeartbeatTimeoutSeconds = Number(values['amphora-heartbeat-timeout']);
+  if (!Number.isFinite(amphoraHeartbeatTimeoutSeconds) || amphoraHeartbeatTimeoutSeconds <= 0) {
+    throw new Error('--amphora-heartbeat-timeout must be a positive number of seconds');
+  }
+  const compute = values.compute === undefined ? undefined : computeFromSpec(values.compute);
   const logger = createLogger('cloudnet-server');
   const registry = createRegistry('cloudnet');
   const storeMetrics = createStoreMetrics(registry, 'cloudnet');
@@ -113,7 +125,7 @@ export async function run(argv: string[]): Promise<number> {
       region: values.region,
       tokens: createTokenValidator(store, { registry }),
     };
-    const app = await buildServer(ctx, apiModules({ tokenExpirationSeconds, agentDownTimeSeconds, keyManagerKek }));
+    const app = await buildServer(ctx, apiModules({ tokenExpirationSeconds, agentDownTimeSeconds, compute, amphoraHeartbeatTimeoutSeconds, keyManagerKek }));
     await app.listen({ host: listen.host, port: listen.port });
     if (listen.port === 0 && values['public-url'] === undefined) {
       const address = app.server.address();

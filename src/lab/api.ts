@@ -106,6 +106,10 @@ export class CloudApi {
     return (await this.call<{ port: FullPortView }>('POST', '/network/v2.0/ports', { port: body })).port;
   }
 
+  async updatePort(id: string, body: Record<string, unknown>): Promise<FullPortView> {
+    return (await this.call<{ port: FullPortView }>('PUT', `/network/v2.0/ports/${id}`, { port: body })).port;
+  }
+
   async getPort(id: string): Promise<FullPortView> {
     return (await this.call<{ port: FullPortView }>('GET', `/network/v2.0/ports/${id}`)).port;
   }

@@ -3,7 +3,8 @@
  * - `public`: flat on physical network `public`, `router:external`, not shared. Like a real cloud's external
  *   network, every project sees it but only admins (and the services acting for users, e.g. the load balancer
  *   service placing a VIP) make ports on it.
- * - project `demo` with user `demo` (role member), and its VXLAN tenant network `demo-net`, dual stack.
+ * - project `demo` with user `demo` (roles member and load-balancer_member), and its VXLAN tenant network
+ *   `demo-net`, dual stack.
  * No DHCP anywhere: the lab configures VM interfaces itself, as cloud-init would from metadata.
  */
 import { randomBytes } from 'node:crypto';
@@ -39,6 +40,8 @@ export async function bootstrapDemoProject(admin: CloudApi): Promise<{ demo: Boo
   const projectId = await admin.createProject(DEMO_PROJECT);
   const userId = await admin.createUser(DEMO_USER, password, projectId);
   await admin.grantRole(projectId, userId, 'member');
+  // Octavia's policy wants its own role besides member for balancer writes.
+  await admin.grantRole(projectId, userId, 'load-balancer_member');
   // An admin may make a network for another project; it is then that project's as if it had made it itself.
   const network = await createNetworkWithSubnets(admin, DEMO_NETWORK, { project_id: projectId });
   return { demo: { projectId, user: DEMO_USER, password }, network };

@@ -8,10 +8,15 @@
  *   DELETE /vms/NAME
  *   POST   /agents/HOST/stop       stop a host's agent (e.g. to watch its ports go DOWN)
  *   POST   /agents/HOST/start
+ *   POST   /amphorae               {amphoraId, ports, avoidHosts} -> {host, computeId}: an amphora VM and its agent
+ *   POST   /amphorae/ID/ports      {portId}: plug one more port into it
+ *   DELETE /amphorae/ID
+ * The amphora routes are the lab's compute service for `cloudnet server --compute lab:SOCKET`.
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { rmSync } from 'node:fs';
 import type { Logger } from '../lib/logger.js';
+import type { AmphoraVm, AmphoraVmRequest, Compute } from '../controllers/balancer/compute.js';
 import type { LabState, VmRecord } from './state.js';
 import type { VmPortRequest } from './vm-port.js';
 
@@ -31,8 +36,8 @@ export interface VmRequest extends VmPortRequest {
   host?: string;
 }
 
-/** What the control API serves: implemented by the running lab. */
-export interface LabControl {
+/** What the control API serves: implemented by the running lab, which is also a compute service for amphorae. */
+export interface LabControl extends Compute {
   state(): LabState;
   createVm(request: VmRequest): Promise<VmRecord>;
   deleteVm(name: string): Promise<void>;
@@ -77,6 +82,17 @@ async function handle(lab: LabControl, req: IncomingMessage): Promise<unknown> {
     case 'POST /agents/:/start':
       await lab.startAgent(parts[1]);
       return {};
+    case 'POST /amphorae':
+      return lab.createAmphoraVm(amphoraRequest(await readJson(req)));
+    case 'POST /amphorae/:/ports': {
+      const body = (await readJson(req)) as { portId?: unknown } | null;
+      if (typeof body?.portId !== 'string') throw new LabError(400, 'a port request is {portId}');
+      await lab.attachPort(parts[1], body.portId);
+      return {};
+    }
+    case 'DELETE /amphorae/:':
+      await lab.deleteAmphoraVm(parts[1]);
+      return {};
     default:
       throw new LabError(404, `no such lab control route: ${req.method} ${path}`);
   }
@@ -114,6 +130,15 @@ function vmRequest(body: unknown): VmRequest {
   };
 }
 
+function amphoraRequest(body: unknown): AmphoraVmRequest {
+  const b = body as Partial<AmphoraVmRequest> | null;
+  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (!b || typeof b.amphoraId !== 'string' || !strings(b.ports) || !b.ports!.length || !strings(b.avoidHosts)) {
+    throw new LabError(400, 'an amphora request is {amphoraId, ports: string[] (at least one), avoidHosts: string[]}');
+  }
+  return { amphoraId: b.amphoraId, ports: b.ports!, avoidHosts: b.avoidHosts! };
+}
+
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -129,8 +154,8 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** The client side, for other shells. */
-export class LabControlClient {
+/** The client side, for other shells; for `cloudnet server --compute lab:SOCKET` it is the compute service. */
+export class LabControlClient implements Compute {
   constructor(private readonly socketPath: string) {}
 
   state(): Promise<LabState> {
@@ -151,6 +176,18 @@ export class LabControlClient {
 
   async startAgent(host: string): Promise<void> {
     await this.call('POST', `/agents/${encodeURIComponent(host)}/start`);
+  }
+
+  createAmphoraVm(request: AmphoraVmRequest): Promise<AmphoraVm> {
+    return this.call('POST', '/amphorae', request);
+  }
+
+  async attachPort(computeId: string, portId: string): Promise<void> {
+    await this.call('POST', `/amphorae/${encodeURIComponent(computeId)}/ports`, { portId });
+  }
+
+  async deleteAmphoraVm(computeId: string): Promise<void> {
+    await this.call('DELETE', `/amphorae/${encodeURIComponent(computeId)}`);
   }
 
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { renderOpenrc, openrcVariables } from '../cli/openrc.js';
 import type { Logger } from '../lib/logger.js';
@@ -17,16 +17,18 @@ import { KeystoneSession } from '../lib/openstack-session.js';
 import { PUBLIC_NETWORK, publicGatewayAddress, tunnelIp, vmInterfaceConfig } from './addresses.js';
 import { CloudApi, CloudApiError } from './api.js';
 import { bootstrapCloud, DEMO_PROJECT } from './bootstrap.js';
-import { LabError, type LabControl, type VmRequest } from './control.js';
+import type { AmphoraVm, AmphoraVmRequest } from '../controllers/balancer/compute.js';
+import { LabError, serveControl, type LabControl, type VmRequest } from './control.js';
 import { vmPortBody } from './vm-port.js';
 import { hostName, interfaceNames, MAX_HOSTS, namespaceNames, namespacePrefix, newRunId, vmNameProblem } from './names.js';
 import { deleteNetns } from '../lib/netns.js';
+import { killNamespaceProcesses } from './netns.js';
 import { runIpCommands } from './netns.js';
 import { leastLoadedHost } from './placement.js';
 import { isRunning, processStartTime, startCloudnet, stopProcess, waitUntil, type StartedProcess } from './processes.js';
-import { LAB_STATE_VERSION, labStatePath, readLabState, writeLabState, type HostRecord, type LabState, type VmRecord } from './state.js';
+import { AMPHORA_STATE_DIR, LAB_STATE_VERSION, labStatePath, readLabState, writeLabState, type AmphoraRecord, type HostRecord, type LabState, type VmRecord } from './state.js';
 import { teardownLab } from './teardown.js';
-import { fabricCommands, hostCommands, publicCommands, vmCommands, type IpCommand } from './topology.js';
+import { amphoraNamespaceCommands, fabricCommands, hostCommands, publicCommands, vmCommands, vmInterfaceCommands, type IpCommand } from './topology.js';
 
 export interface LabOptions {
   dir: string;
@@ -38,6 +40,8 @@ export interface LabOptions {
   startTimeoutMs?: number;
   /** How long `createVm` waits for the port to become ACTIVE (default 20 s). */
   portActiveTimeoutMs?: number;
+  /** Extra `cloudnet server` options (e.g. a shorter amphora heartbeat timeout for a test). */
+  serverArgs?: string[];
 }
 
 const PHYSICAL_NETWORKS = [PUBLIC_NETWORK.physicalNetwork];
@@ -45,19 +49,19 @@ const PHYSICAL_NETWORKS = [PUBLIC_NETWORK.physicalNetwork];
 export class Lab implements LabControl {
   private readonly api: CloudApi;
   private readonly agents = new Map<string, StartedProcess>();
+  private readonly amphoraAgents = new Map<string, StartedProcess>();
   private queue: Promise<unknown> = Promise.resolve();
   private stopping = false;
+  private serverProcess: StartedProcess | undefined;
+  private control: Server | undefined;
 
   private constructor(
     private readonly current: LabState,
     private readonly options: LabOptions,
     private readonly adminPassword: string,
-    private readonly serverProcess: StartedProcess,
+    private readonly serverUrl: string,
   ) {
-    this.api = new CloudApi(this.adminSession(), current.server!.url);
-    void serverProcess.exited.then(({ code, signal }) => {
-      if (!this.stopping) options.logger.error({ code, signal, log: serverProcess.record.log }, 'cloudnet server exited; the lab is unusable until lab down and up');
-    });
+    this.api = new CloudApi(this.adminSession(), serverUrl);
   }
 
   /** Brings a lab up in `options.dir`; on any failure removes what it made and rethrows. */
@@ -85,6 +89,7 @@ export class Lab implements LabControl {
       hosts: [],
       networks: {},
       vms: {},
+      amphorae: {},
       files: ['cloudnet.db', 'cloudnet.db-wal', 'cloudnet.db-shm', 'openrc', 'openrc-demo', 'lab.sock', 'lab.json'].map((f) => join(dir, f)),
     };
     // A fresh cloud for each run: a database from a previous run would name ports of namespaces long gone.
@@ -94,7 +99,14 @@ export class Lab implements LabControl {
     let lab: Lab | undefined;
     try {
       const adminPassword = randomBytes(18).toString('base64url');
-      lab = new Lab(state, options, adminPassword, await startServer(state, adminPassword, options));
+      const serverUrl = `http://127.0.0.1:${await freeLoopbackPort()}`;
+      const started = (lab = new Lab(state, options, adminPassword, serverUrl));
+      // The server's compute service is this lab, reached through the control socket: it answers first.
+      started.control = await serveControl(state.controlSocket, started, options.logger);
+      started.serverProcess = await startServer(state, serverUrl, adminPassword, options);
+      void started.serverProcess.exited.then(({ code, signal }) => {
+        if (!started.stopping) options.logger.error({ code, signal, log: state.server!.log }, 'cloudnet server exited; the lab is unusable until lab down and up');
+      });
       await lab.bringUp();
       return lab;
     } catch (err) {
@@ -121,7 +133,7 @@ export class Lab implements LabControl {
   }
 
   private adminSession(): KeystoneSession {
-    return new KeystoneSession({ authUrl: `${this.current.server!.url}/identity/v3`, username: 'admin', password: this.adminPassword, projectName: 'admin' });
+    return new KeystoneSession({ authUrl: `${this.serverUrl}/identity/v3`, username: 'admin', password: this.adminPassword, projectName: 'admin' });
   }
 
   private async bringUp(): Promise<void> {
@@ -325,6 +337,108 @@ export class Lab implements LabControl {
     if (!ok) throw new Error(`the agents of ${missing.join(', ')} did not report alive within ${timeout / 1000} s; see ${join(this.current.dir, 'logs')}`);
   }
 
+  // Amphorae: the lab as the balancer controller's compute service
+
+  createAmphoraVm(request: AmphoraVmRequest): Promise<AmphoraVm> {
+    return this.serialized(async () => {
+      const s = this.current;
+      const existing = s.amphorae[request.amphoraId];
+      // Asked again after a crash or a lost answer: the VM made the first time is the answer.
+      if (existing) return { host: existing.host, computeId: existing.amphoraId };
+      if (!/^[A-Za-z0-9-]{1,64}$/.test(request.amphoraId)) throw new LabError(400, `an amphora id is letters, digits and dashes, not '${request.amphoraId}'`);
+      const candidates = s.hosts.filter((h) => !request.avoidHosts.includes(h.name)).map((h) => h.name);
+      if (!candidates.length) throw new LabError(409, `no host apart from ${request.avoidHosts.join(', ')} for amphora ${request.amphoraId}`);
+      const host = leastLoadedHost(candidates, [...Object.values(s.vms), ...Object.values(s.amphorae)]);
+      const amphora: AmphoraRecord = {
+        amphoraId: request.amphoraId,
+        netns: namespaceNames.amphora(s.runId, request.amphoraId),
+        host,
+        interfaces: [],
+        stateDir: join(s.dir, AMPHORA_STATE_DIR, request.amphoraId),
+        agent: null,
+      };
+      s.amphorae[amphora.amphoraId] = amphora;
+      try {
+        await this.makeNamespace(amphora.netns, amphoraNamespaceCommands(amphora.netns));
+        for (const portId of request.ports) await this.plugAmphoraPort(amphora, portId);
+        mkdirSync(amphora.stateDir, { recursive: true });
+        this.launchAmphoraAgent(amphora);
+      } catch (err) {
+        await this.removeAmphora(amphora);
+        throw err;
+      }
+      writeLabState(s);
+      this.options.logger.info({ amphora: amphora.amphoraId, host, interfaces: amphora.interfaces.map((i) => `${i.name} ${i.addresses.join(' ')}`) }, 'amphora VM created');
+      return { host, computeId: amphora.amphoraId };
+    });
+  }
+
+  attachPort(computeId: string, portId: string): Promise<void> {
+    return this.serialized(async () => {
+      const amphora = this.amphora(computeId);
+      if (amphora.interfaces.some((i) => i.portId === portId)) return;
+      await this.plugAmphoraPort(amphora, portId);
+      writeLabState(this.current);
+    });
+  }
+
+  deleteAmphoraVm(computeId: string): Promise<void> {
+    return this.serialized(async () => {
+      const amphora = this.current.amphorae[computeId];
+      if (amphora) await this.removeAmphora(amphora);
+      this.options.logger.info({ amphora: computeId }, 'amphora VM deleted');
+    });
+  }
+
+  private amphora(computeId: string): AmphoraRecord {
+    const record = this.current.amphorae[computeId];
+    if (!record) throw new LabError(404, `no amphora VM '${computeId}' in this lab`);
+    return record;
+  }
+
+  /** Binds the port to the amphora's host and wires it as the next ethN; only eth0 gets default routes. */
+  private async plugAmphoraPort(amphora: AmphoraRecord, portId: string): Promise<void> {
+    const host = this.host(amphora.host);
+    const port = await this.api.updatePort(portId, { 'binding:host_id': amphora.host });
+    const network = await this.api.networkByNameOrId(port.network_id);
+    const config = vmInterfaceConfig(port, await this.api.subnetsOf(port.network_id), network.mtu);
+    const index = amphora.interfaces.length;
+    const wiring = { netns: amphora.netns, hostNetns: host.netns, tap: interfaceNames.tap(port.id), dev: interfaceNames.vmInterfaceAt(index), config, defaultRoutes: index === 0 };
+    amphora.interfaces.push({ name: wiring.dev, portId, tap: wiring.tap, mac: port.mac_address, addresses: config.addresses });
+    writeLabState(this.current);
+    await runIpCommands(vmInterfaceCommands(wiring));
+  }
+
+  private launchAmphoraAgent(amphora: AmphoraRecord): void {
+    const s = this.current;
+    const args = ['--amphora-id', amphora.amphoraId, '--server', s.server!.url, '--netns', amphora.netns, '--state-dir', amphora.stateDir];
+    const started = startCloudnet('amphora-agent', args, { log: join(s.dir, 'logs', `amphora-${amphora.amphoraId}.log`), env: { ...process.env, ...this.openrcEnv('admin') } });
+    amphora.agent = started.record;
+    this.amphoraAgents.set(amphora.amphoraId, started);
+    // Not restarted, like host agents: the health manager is what notices a dead amphora and replaces it.
+    void started.exited.then(({ code, signal }) => {
+      if (this.amphoraAgents.get(amphora.amphoraId) !== started) return;
+      this.amphoraAgents.delete(amphora.amphoraId);
+      amphora.agent = null;
+      if (!this.stopping) {
+        this.options.logger.warn({ amphora: amphora.amphoraId, code, signal, log: started.record.log }, 'amphora agent exited');
+        writeLabState(this.current);
+      }
+    });
+  }
+
+  /** The agent, whatever it left running in the namespace (HAProxy, keepalived), the namespace; ports are the controller's. */
+  private async removeAmphora(amphora: AmphoraRecord): Promise<void> {
+    this.amphoraAgents.delete(amphora.amphoraId);
+    if (amphora.agent) await stopProcess(amphora.agent);
+    await killNamespaceProcesses(amphora.netns);
+    await deleteNetns(amphora.netns);
+    rmSync(amphora.stateDir, { recursive: true, force: true });
+    delete this.current.amphorae[amphora.amphoraId];
+    this.current.namespaces = this.current.namespaces.filter((ns) => ns !== amphora.netns);
+    writeLabState(this.current);
+  }
+
   // Shutdown
 
   /** Stops everything and removes every namespace and file the lab made (the logs stay). */
@@ -335,8 +449,9 @@ export class Lab implements LabControl {
     await this.queue.catch(() => undefined);
     this.current.phase = 'stopping';
     writeLabState(this.current);
+    this.control?.close();
     await teardownLab(this.current, this.options.logger);
-    await this.serverProcess.exited;
+    await this.serverProcess?.exited;
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {
@@ -369,11 +484,9 @@ async function clearLeftovers(dir: string, logger: Logger): Promise<void> {
   rmSync(labStatePath(dir), { force: true });
 }
 
-async function startServer(state: LabState, adminPassword: string, options: LabOptions): Promise<StartedProcess> {
-  const port = await freeLoopbackPort();
+async function startServer(state: LabState, url: string, adminPassword: string, options: LabOptions): Promise<StartedProcess> {
   const db = `sqlite:${join(state.dir, 'cloudnet.db')}`;
-  const url = `http://127.0.0.1:${port}`;
-  const server = startCloudnet('server', ['--listen', `127.0.0.1:${port}`, '--db', db], {
+  const server = startCloudnet('server', ['--listen', new URL(url).host, '--db', db, '--compute', `lab:${state.controlSocket}`, ...(options.serverArgs ?? [])], {
     log: join(state.dir, 'logs', 'server.log'),
     // Through the environment, not argv, so that the password is not in every `ps` listing.
     env: { ...process.env, CLOUDNET_ADMIN_PASSWORD: adminPassword },

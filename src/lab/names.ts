@@ -51,6 +51,8 @@ export const namespaceNames = {
   public: (runId: string) => `${namespacePrefix(runId)}public`,
   host: (runId: string, host: string) => `${namespacePrefix(runId)}${host}`,
   vm: (runId: string, vm: string) => `${namespacePrefix(runId)}vm-${vm}`,
+  /** An amphora VM, named by its amphora id (the compute id the balancer controller knows it by). */
+  amphora: (runId: string, amphoraId: string) => `${namespacePrefix(runId)}amp-${amphoraId}`,
 };
 
 export const interfaceNames = {
@@ -69,6 +71,8 @@ export const interfaceNames = {
   /** What Nova calls a VM's interface on the hypervisor: `tap` and the port id's first 11 characters. */
   tap: (portId: string) => `tap${portId.slice(0, 11)}`,
   vmInterface: 'eth0',
+  /** A VM with several ports (an amphora) has eth0, eth1, … in the order they were plugged. */
+  vmInterfaceAt: (index: number) => `eth${index}`,
 };
 
 function checked(name: string): string {

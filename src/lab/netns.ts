@@ -16,6 +16,21 @@ export async function runIpCommands(commands: IpCommand[]): Promise<void> {
   for (const command of commands) await runIp(command);
 }
 
+/**
+ * Kills what still runs inside one of the lab's namespaces (an amphora's HAProxy and keepalived when its agent
+ * died before stopping them): deleting a namespace only removes its name, and a process inside keeps it alive.
+ */
+export async function killNamespaceProcesses(netns: string): Promise<void> {
+  const pids = await execTool('ip', ['netns', 'pids', netns]).then((r) => r.stdout.split(/\s+/).filter(Boolean).map(Number), () => []);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+}
+
 /** Runs a command in a namespace with this process's stdio, as `ip netns exec` does; resolves to its exit code. */
 export function execInNamespace(netns: string, command: string[]): Promise<number> {
   return new Promise((resolve, reject) => {

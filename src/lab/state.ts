@@ -9,6 +9,9 @@ import { join } from 'node:path';
 
 export const LAB_STATE_VERSION = 1;
 
+/** Under DIR: one state directory per amphora agent (DIR/amphorae/<amphora id>). */
+export const AMPHORA_STATE_DIR = 'amphorae';
+
 /** A process the lab started; `startTime` (from /proc) tells it apart from a later process given the same pid. */
 export interface ProcessRecord {
   pid: number;
@@ -46,6 +49,18 @@ export interface VmRecord {
   addresses: string[];
 }
 
+/** An amphora VM made for the balancer controller (`--compute lab:SOCKET`), with its `cloudnet amphora-agent`. */
+export interface AmphoraRecord {
+  /** The amphora's id, which is also its compute id. */
+  amphoraId: string;
+  netns: string;
+  host: string;
+  /** In plug order: eth0 first (the VRRP port). */
+  interfaces: { name: string; portId: string; tap: string; mac: string; addresses: string[] }[];
+  stateDir: string;
+  agent: ProcessRecord | null;
+}
+
 export interface LabState {
   version: number;
   runId: string;
@@ -69,6 +84,8 @@ export interface LabState {
   /** By name: `public` and `demo-net` from the bootstrap. */
   networks: Record<string, NetworkRecord>;
   vms: Record<string, VmRecord>;
+  /** By amphora id. */
+  amphorae: Record<string, AmphoraRecord>;
   /** Files the lab wrote in DIR, removed by `lab down` (the logs directory is kept for post-mortems). */
   files: string[];
 }
@@ -87,6 +104,8 @@ export function readLabState(dir: string): LabState | undefined {
   }
   const state = JSON.parse(text) as LabState;
   if (state.version !== LAB_STATE_VERSION) throw new Error(`${labStatePath(dir)} is of version ${state.version}; this cloudnet reads version ${LAB_STATE_VERSION}`);
+  // Labs recorded before amphorae existed have none.
+  state.amphorae ??= {};
   return state;
 }
 
@@ -101,6 +120,7 @@ export function writeLabState(state: LabState): void {
 export function namespaceOf(state: LabState, name: string): string {
   const netns =
     state.vms[name]?.netns ??
+    state.amphorae[name]?.netns ??
     (name === 'fabric' ? state.fabric?.netns : name === 'public' ? state.public?.netns : state.hosts.find((h) => h.name === name)?.netns);
   if (!netns) throw new Error(`no VM or lab node named '${name}' (VMs: ${Object.keys(state.vms).join(', ') || 'none'})`);
   return netns;

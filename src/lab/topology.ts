@@ -105,17 +105,40 @@ export interface VmWiring {
 
 /** The VM's namespace and veth, then what cloud-init would do: MAC, MTU, addresses, default routes. */
 export function vmCommands(v: VmWiring): IpCommand[] {
-  const dev = ifn.vmInterface;
+  return [...namespaceCommands(v.netns), ...vmInterfaceCommands({ ...v, dev: ifn.vmInterface, defaultRoutes: true })];
+}
+
+export interface VmInterfaceWiring extends VmWiring {
+  /** The interface's name inside the VM (eth0, eth1, …). */
+  dev: string;
+  /** Whether this interface's gateways become the VM's default routes (only one interface's may). */
+  defaultRoutes: boolean;
+}
+
+/** One interface of a VM: the veth to its tap on the host, the port's MAC, MTU and addresses. */
+export function vmInterfaceCommands(v: VmInterfaceWiring): IpCommand[] {
+  const { dev } = v;
   const mtu = String(v.config.mtu);
   return [
-    ...namespaceCommands(v.netns),
     vethCommand({ netns: v.hostNetns, name: v.tap }, { netns: v.netns, name: dev }),
     ['-n', v.netns, 'link', 'set', dev, 'address', v.config.mac, 'mtu', mtu],
     // No duplicate address detection: the control plane already guarantees the address is the port's alone.
     ...v.config.addresses.map((a): IpCommand => ['-n', v.netns, 'addr', 'add', a, 'dev', dev, ...(a.includes(':') ? ['nodad'] : [])]),
     ['-n', v.netns, 'link', 'set', dev, 'up'],
-    ...v.config.defaultRoutes.map((r): IpCommand => ['-n', v.netns, `-${r.ipVersion}`, 'route', 'add', 'default', 'via', r.via, 'dev', dev]),
+    ...(v.defaultRoutes ? v.config.defaultRoutes : []).map((r): IpCommand => ['-n', v.netns, `-${r.ipVersion}`, 'route', 'add', 'default', 'via', r.via, 'dev', dev]),
     // The hypervisor side is up with the port's MTU; enslaving and filtering it is the host agent's work.
     ['-n', v.hostNetns, 'link', 'set', v.tap, 'mtu', mtu, 'up'],
+  ];
+}
+
+/**
+ * An amphora's namespace, before its interfaces: as Octavia's amphora image does, it may bind the VIP while it
+ * does not hold it (HAProxy on the standby listens on the VIP before keepalived moves it there).
+ */
+export function amphoraNamespaceCommands(netns: string): IpCommand[] {
+  return [
+    ...namespaceCommands(netns),
+    sysctl(netns, 'net.ipv4.ip_nonlocal_bind', 1),
+    sysctl(netns, 'net.ipv6.ip_nonlocal_bind', 1),
   ];
 }

@@ -1,4 +1,6 @@
+import type { Compute } from '../controllers/balancer/compute.js';
 import type { ApiModule } from './app.js';
+import { amphoraeApiOptions } from './cloudnet/amphorae.js';
 import { createCloudnetApi } from './cloudnet/index.js';
 import { createIdentityApi } from './identity/index.js';
 import { createKeyManagerApi, type KeyEncryptionKey } from './key-manager/index.js';
@@ -10,6 +12,10 @@ export interface ApiConfig {
   tokenExpirationSeconds?: number;
   /** Seconds without a heartbeat after which a host is down and its ports DOWN. */
   agentDownTimeSeconds?: number;
+  /** Where amphora VMs are made (`--compute`); without, creating a load balancer ends in ERROR. */
+  compute?: Compute;
+  /** Seconds without a health report after which an amphora is failed over. */
+  amphoraHeartbeatTimeoutSeconds?: number;
   /** The key manager's key-encryption key; without one the key manager is not served. */
   keyManagerKek?: KeyEncryptionKey;
 }
@@ -20,7 +26,14 @@ export function apiModules(config: ApiConfig = {}): ApiModule[] {
     createIdentityApi({ tokenExpirationSeconds: config.tokenExpirationSeconds }),
     createNetworkApi(),
     createLoadBalancerApi(),
-    createCloudnetApi({ hosts: config.agentDownTimeSeconds === undefined ? {} : { agentDownTimeSeconds: config.agentDownTimeSeconds } }),
+    createCloudnetApi({
+      hosts: config.agentDownTimeSeconds === undefined ? {} : { agentDownTimeSeconds: config.agentDownTimeSeconds },
+      amphorae: amphoraeApiOptions({
+        compute: config.compute,
+        kek: config.keyManagerKek,
+        ...(config.amphoraHeartbeatTimeoutSeconds === undefined ? {} : { heartbeatTimeoutMs: config.amphoraHeartbeatTimeoutSeconds * 1000 }),
+      }),
+    }),
     ...(config.keyManagerKek ? [createKeyManagerApi({ kek: config.keyManagerKek })] : []),
   ];
 }

@@ -41,3 +41,33 @@ export function jsonClient(baseUrl: string, token?: string): JsonClient {
     delete: (path, headers) => call('DELETE', path, undefined, headers),
   };
 }
+
+/**
+ * Reads a newline-delimited JSON stream in the background, handing each parsed line (and the bytes read since the previous line) to
+ * `onLine`; ends quietly when the stream ends or its request is aborted.
+ */
+export function readNdjson<T>(response: Response, onLine: (line: T, bytes: number) => void): void {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  let bytes = 0;
+  void (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffered += decoder.decode(value, { stream: true });
+        bytes += value.length;
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = JSON.parse(buffered.slice(0, nl)) as T;
+          buffered = buffered.slice(nl + 1);
+          onLine(line, bytes);
+          bytes = 0;
+        }
+      }
+    } catch {
+      // Aborted by its caller.
+    }
+  })();
+}

@@ -1,38 +1,21 @@
 // The lab with its host agents: VMs on different hosts talk over VXLAN, a VM on the flat public network is
 // reached from the public namespace, tenant networks stay apart, and an agent's absence shows as DOWN ports.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createLogger } from '../../../src/lib/logger.js';
-import { Lab } from '../../../src/lab/lab.js';
-import { deleteNetns, listNetns } from '../../../src/lib/netns.js';
 import { waitUntil } from '../../../src/lab/processes.js';
+import { labForTests } from './support.js';
 
 const run = promisify(execFile);
-const dir = mkdtempSync(join(tmpdir(), 'cloudnet-lab-wired-'));
-let lab: Lab;
-let prefix = '';
+const testLab = labForTests('lab-wired', { hosts: 3 });
 
 const address = (vm: { addresses: string[] }, version: 4 | 6) => vm.addresses.find((a) => a.includes(':') === (version === 6))!.split('/')[0];
 const ping = (netns: string, target: string) => run('ip', ['netns', 'exec', netns, 'ping', '-c', '1', '-W', '1', target], { encoding: 'utf8' }).then(() => true, () => false);
 
-before(async () => {
-  lab = await Lab.start({ dir, hosts: 3, logger: createLogger('lab-test', process.env.CLOUDNET_TEST_LOG_LEVEL ?? 'warn') });
-  prefix = lab.state().namespacePrefix;
-});
-
-after(async () => {
-  await lab?.down();
-  for (const ns of await listNetns()) if (prefix && ns.startsWith(prefix)) await deleteNetns(ns);
-  rmSync(dir, { recursive: true, force: true });
-});
 
 test('VMs on different hosts reach each other over VXLAN, v4 and v6; another network is out of reach', async () => {
-  const l = lab;
+  const l = testLab.lab;
   const other = await l.cloud().createNetwork({ name: 'other-net' });
   // The same addresses as demo-net: the stranger would reach web directly on layer 2 if the networks leaked.
   await l.cloud().createSubnet({ network_id: other.id, ip_version: 4, cidr: '198.18.1.0/24', enable_dhcp: false });
@@ -51,7 +34,7 @@ test('VMs on different hosts reach each other over VXLAN, v4 and v6; another net
 });
 
 test('a VM on the public network is reached from the public namespace', async () => {
-  const l = lab;
+  const l = testLab.lab;
   const projectId = l.state().networks.public.projectId;
   const group = await l.cloud().createSecurityGroup({ name: 'icmp-in', project_id: projectId });
   await l.cloud().createSecurityGroupRule({ security_group_id: group.id, direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp', remote_ip_prefix: '198.19.0.0/24' });
@@ -60,7 +43,7 @@ test('a VM on the public network is reached from the public namespace', async ()
 });
 
 test('vm create with a fixed IP and an allowed address: the VM holds the IP and may send from the pair; without port security it may send from anything', async () => {
-  const l = lab;
+  const l = testLab.lab;
   const v4 = l.state().networks['demo-net'].subnets.find((s) => !s.cidr.includes(':'))!;
   const [db, web] = [l.state().vms.db!, l.state().vms.web!];
   // In demo's default group, as db is: db lets the group's members in, and the pair is a member address.
@@ -93,7 +76,7 @@ test('vm create with a fixed IP and an allowed address: the VM holds the IP and 
 });
 
 test("stopping a host's agent turns its ports DOWN; starting it brings them back ACTIVE", async () => {
-  const l = lab;
+  const l = testLab.lab;
   const { portId } = l.state().vms.db;
   await l.stopAgent('host2');
   assert.ok(await waitUntil(async () => (await l.cloud().getPort(portId)).status === 'DOWN', 20_000, 250));

@@ -31,6 +31,16 @@ const lab: LabControl = {
   async startAgent(host) {
     calls.push(['startAgent', host]);
   },
+  async createAmphoraVm(request) {
+    calls.push(['createAmphoraVm', request]);
+    return { host: 'host2', computeId: request.amphoraId };
+  },
+  async attachPort(computeId, portId) {
+    calls.push(['attachPort', computeId, portId]);
+  },
+  async deleteAmphoraVm(computeId) {
+    calls.push(['deleteAmphoraVm', computeId]);
+  },
 };
 
 before(async () => {
@@ -50,12 +60,18 @@ test('requests reach the lab and answers come back', async () => {
   await client.deleteVm('web');
   await client.stopAgent('host2');
   await client.startAgent('host2');
+  assert.deepEqual(await client.createAmphoraVm({ amphoraId: 'amp1', ports: ['p1', 'p2'], avoidHosts: ['host1'] }), { host: 'host2', computeId: 'amp1' });
+  await client.attachPort('amp1', 'p3');
+  await client.deleteAmphoraVm('amp1');
   assert.deepEqual(calls, [
     ['createVm', { name: 'web', network: 'demo-net', host: undefined, securityGroups: ['ssh'], fixedIps: undefined, allowedAddresses: undefined, portSecurity: undefined }],
     ['createVm', { name: 'vip', network: 'demo-net', host: undefined, securityGroups: undefined, ...options }],
     ['deleteVm', 'web'],
     ['stopAgent', 'host2'],
     ['startAgent', 'host2'],
+    ['createAmphoraVm', { amphoraId: 'amp1', ports: ['p1', 'p2'], avoidHosts: ['host1'] }],
+    ['attachPort', 'amp1', 'p3'],
+    ['deleteAmphoraVm', 'amp1'],
   ]);
 });
 
@@ -64,6 +80,7 @@ test("the lab's errors keep their status and message; unexpected ones are 500", 
   await assert.rejects(client.createVm({ name: 'taken', network: 'n' }), (err: LabError) => err.status === 409 && /exists/.test(err.message));
   await assert.rejects(client.createVm({ name: 'boom', network: 'n' }), (err: LabError) => err.status === 500 && err.message === 'unexpected');
   await assert.rejects(client.createVm({ name: 1 } as unknown as VmRequest), (err: LabError) => err.status === 400);
+  await assert.rejects(client.createAmphoraVm({ amphoraId: 'amp1', ports: [], avoidHosts: [] }), (err: LabError) => err.status === 400);
   for (const bad of [{ fixedIps: [{ subnet: 1 }] }, { allowedAddresses: [{ macAddress: 'fa:16:3e:00:00:01' }] }, { fixedIps: [{ port: 'x' }] }, { portSecurity: 'no' }]) {
     await assert.rejects(client.createVm({ name: 'x', network: 'n', ...bad } as unknown as VmRequest), (err: LabError) => err.status === 400, JSON.stringify(bad));
   }

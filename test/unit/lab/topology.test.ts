@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { cidrContains, parseCidr, parseIp } from '../../../src/lib/ip.js';
 import { publicGatewayAddress } from '../../../src/lab/addresses.js';
 import { hostName, namespaceNames } from '../../../src/lab/names.js';
-import { fabricCommands, hostCommands, publicCommands, vmCommands, type IpCommand } from '../../../src/lab/topology.js';
+import { amphoraNamespaceCommands, fabricCommands, hostCommands, publicCommands, vmCommands, vmInterfaceCommands, type IpCommand } from '../../../src/lab/topology.js';
 
 const RUN = 'a1b2c3';
 const fabric = namespaceNames.fabric(RUN);
@@ -18,6 +18,15 @@ function wholeLab(): IpCommand[] {
       hostNetns: namespaceNames.host(RUN, 'host1'),
       tap: 'tap3f2a9c1e-7b',
       config: { mac: 'fa:16:3e:00:00:01', mtu: 1450, addresses: ['198.18.1.5/24', 'fd00:18:1::5/64'], defaultRoutes: [{ ipVersion: 4, via: '198.18.1.1' }, { ipVersion: 6, via: 'fd00:18:1::1' }] },
+    }),
+    ...amphoraNamespaceCommands(namespaceNames.amphora(RUN, 'amp1')),
+    ...vmInterfaceCommands({
+      netns: namespaceNames.amphora(RUN, 'amp1'),
+      hostNetns: namespaceNames.host(RUN, 'host2'),
+      tap: 'tap0a1b2c3d-4e',
+      dev: 'eth1',
+      defaultRoutes: false,
+      config: { mac: 'fa:16:3e:00:00:02', mtu: 1450, addresses: ['198.18.1.9/24'], defaultRoutes: [{ ipVersion: 4, via: '198.18.1.1' }] },
     }),
   ];
 }
@@ -85,5 +94,24 @@ test('a VM: cloud-init by hand, then the tap up in its host', () => {
     ['-n', vm, 'link', 'set', 'eth0', 'up'],
     ['-n', vm, '-4', 'route', 'add', 'default', 'via', '198.18.1.1', 'dev', 'eth0'],
     ['-n', host, 'link', 'set', 'tapabc', 'mtu', '1450', 'up'],
+  ]);
+});
+
+test("an amphora: it may bind the VIP it does not hold; a second interface adds no default route", () => {
+  const amp = namespaceNames.amphora(RUN, 'amp1');
+  const host = namespaceNames.host(RUN, 'host2');
+  assert.deepEqual(amphoraNamespaceCommands(amp), [
+    ['netns', 'add', amp],
+    ['-n', amp, 'link', 'set', 'lo', 'up'],
+    ['netns', 'exec', amp, 'sysctl', '-qw', 'net.ipv4.ip_nonlocal_bind=1'],
+    ['netns', 'exec', amp, 'sysctl', '-qw', 'net.ipv6.ip_nonlocal_bind=1'],
+  ]);
+  const config = { mac: 'fa:16:3e:aa:bb:01', mtu: 1450, addresses: ['198.18.1.9/24'], defaultRoutes: [{ ipVersion: 4 as const, via: '198.18.1.1' }] };
+  assert.deepEqual(vmInterfaceCommands({ netns: amp, hostNetns: host, tap: 'tapdef', dev: 'eth1', config, defaultRoutes: false }), [
+    ['link', 'add', 'name', 'tapdef', 'netns', host, 'type', 'veth', 'peer', 'name', 'eth1', 'netns', amp],
+    ['-n', amp, 'link', 'set', 'eth1', 'address', 'fa:16:3e:aa:bb:01', 'mtu', '1450'],
+    ['-n', amp, 'addr', 'add', '198.18.1.9/24', 'dev', 'eth1'],
+    ['-n', amp, 'link', 'set', 'eth1', 'up'],
+    ['-n', host, 'link', 'set', 'tapdef', 'mtu', '1450', 'up'],
   ]);
 });

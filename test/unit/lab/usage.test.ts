@@ -22,6 +22,7 @@ const state: LabState = {
   hosts: [{ name: 'host1', netns: 'cn-a1b2c3-host1', tunnelIp: '198.18.0.11', underlayInterface: 'underlay', providerInterfaces: { public: 'phy-public' }, agent: null }],
   networks: { 'demo-net': { id: 'n1', projectId: 'p1', subnets: [{ id: 's1', name: 'demo-subnet', cidr: '198.18.1.0/24', gatewayIp: '198.18.1.1' }] } },
   vms: { web: { name: 'web', netns: 'cn-a1b2c3-vm-web', host: 'host1', portId: 'port1', networkId: 'n1', tap: 'tapport1', mac: 'fa:16:3e:00:00:01', addresses: ['198.18.1.5/24'] } },
+  amphorae: {},
   files: [],
 };
 

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DIALECTS } from '../../../support/databases.js';
 import { startTestServer, type TestServer } from '../../../support/server.js';
-import { jsonClient, type JsonClient } from '../../../support/http.js';
+import { jsonClient, readNdjson, type JsonClient } from '../../../support/http.js';
 import { apiModules } from '../../../../src/server/apis.js';
 import { applyFeedMessage, emptyTargetState, type FeedMessage, type HostTargetState } from '../../../../src/feed/target-state.js';
 
@@ -22,29 +22,12 @@ class FeedReader {
     const response = await fetch(url, { headers: { 'x-auth-token': token }, signal: this.controller.signal });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), 'application/x-ndjson');
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let buffered = '';
-    void (async () => {
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return;
-          this.bytes += value.length;
-          buffered += decoder.decode(value, { stream: true });
-          let nl: number;
-          while ((nl = buffered.indexOf('\n')) >= 0) {
-            const message = JSON.parse(buffered.slice(0, nl)) as FeedMessage;
-            buffered = buffered.slice(nl + 1);
-            this.messages.push(message);
-            applyFeedMessage(this.state, message);
-            for (const w of this.waiters.splice(0)) w();
-          }
-        }
-      } catch {
-        // Aborted by close().
-      }
-    })();
+    readNdjson<FeedMessage>(response, (message, bytes) => {
+      this.bytes += bytes;
+      this.messages.push(message);
+      applyFeedMessage(this.state, message);
+      for (const w of this.waiters.splice(0)) w();
+    });
   }
 
   /** Waits (bounded) until the held state satisfies `ok`. */
