@@ -20,7 +20,7 @@ export const NETNS_V4 = '198.18.7.53';
 export const NETNS_V6 = 'fd00:7::53';
 // The namespace is the test's alone, so fixed ports are free in it.
 const DNS_PORT = 53;
-export const NETNS_API_URL = 'http://127.0.0.1:6443';
+const NETNS_API_URL = 'http://127.0.0.1:6443';
 
 export class DnsNetns {
   readonly name = `cn-${randomBytes(3).toString('hex')}-dns`;
