@@ -2,10 +2,9 @@
 // queries with dig and dns-packet.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isIPv4 } from 'node:net';
-import { createService, createSlice, deleteService, loadClusterFixture, startStandIn, type StandIn } from './support/cluster-fixture.js';
-import { localAddresses } from '../../src/dns/plugins/kubernetes/local-addresses.js';
+import { createService, deleteService, loadClusterFixture, sliceBody, startStandIn, type StandIn } from './support/cluster-fixture.js';
 import { dig, query } from './support/dns-client.js';
+import { DnsNetns, NETNS_V4, NETNS_V6 } from './support/dns-netns.js';
 import { eventually, startTestDns, type TestDns } from './support/server.js';
 
 const data = (p: Awaited<ReturnType<typeof query>>, section: 'answers' | 'authorities' | 'additionals' = 'answers'): string[] =>
@@ -173,30 +172,33 @@ cluster.local in-addr.arpa ip6.arpa {
   });
 });
 
-// ns.dns and the apex NS need the server's own addresses, so this server binds every interface
-// (it still only receives queries over loopback).
-describe('kubernetes plugin name servers (ns.dns)', { timeout: 90_000 }, () => {
-  const own = localAddresses(['::']);
-  const ownV4 = own.filter((ip) => isIPv4(ip));
-  const c = clusterDns((apiUrl) => `cluster.local:0 {
+// ns.dns and the apex NS need the server's own addresses, so this server binds every interface; it does so in a
+// namespace of the test's own, whose only addresses besides 127.0.0.1 and ::1 are two test addresses on its lo.
+describe('kubernetes plugin name servers (ns.dns)', { timeout: 90_000, skip: process.getuid?.() !== 0 && 'needs root for a network namespace' }, () => {
+  const netns = new DnsNetns();
+  before(() => netns.start((apiUrl) => `cluster.local {
   kubernetes cluster.local {
     endpoint ${apiUrl}
   }
-}`);
+}`), { timeout: 30_000 });
+  after(() => netns.close(), { timeout: 30_000 });
 
-  it('answers with its own addresses, then with the Service in front of it once one selects it', { skip: ownV4.length === 0 ? 'this machine has no non-loopback IPv4 address' : false }, async () => {
-    const alone = await dig(c.dns.port, 'ns.dns.cluster.local', 'A');
-    assert.deepEqual(alone.answer.sort(), ownV4.map((ip) => `ns.dns.cluster.local. 5 IN A ${ip}`).sort());
-    const ns = await dig(c.dns.port, 'cluster.local', 'NS');
+  it('answers with its own addresses, then with the Service in front of it once one selects it', async () => {
+    assert.deepEqual((await netns.dig('ns.dns.cluster.local', 'A')).answer, [`ns.dns.cluster.local. 5 IN A ${NETNS_V4}`]);
+    assert.deepEqual((await netns.dig('ns.dns.cluster.local', 'AAAA')).answer, [`ns.dns.cluster.local. 5 IN AAAA ${NETNS_V6}`]);
+    const ns = await netns.dig('cluster.local', 'NS');
     assert.deepEqual(ns.answer, ['cluster.local. 5 IN NS ns.dns.cluster.local.']);
-    assert.ok(ns.additional.includes(`ns.dns.cluster.local. 5 IN A ${ownV4[0]}`), ns.raw);
+    assert.deepEqual(ns.additional.sort(), [`ns.dns.cluster.local. 5 IN A ${NETNS_V4}`, `ns.dns.cluster.local. 5 IN AAAA ${NETNS_V6}`]);
 
-    createService(c.api, 'kube-system', 'kube-dns', { clusterIP: '198.19.0.10', clusterIPs: ['198.19.0.10'], ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] });
-    createSlice(c.api, 'kube-system', 'kube-dns', 'kube-dns-abc', 'IPv4', [{ addresses: [ownV4[0]], conditions: { ready: true } }], [{ name: 'dns', port: 53, protocol: 'UDP' }]);
-    const fronted = await eventually(() => dig(c.dns.port, 'cluster.local', 'NS'), (r) => r.answer[0]?.includes('kube-dns') ?? false);
+    const dnsPorts = [{ name: 'dns', port: 53, protocol: 'UDP' }];
+    const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kube-dns' }, spec: { clusterIP: '198.19.0.10', clusterIPs: ['198.19.0.10'], ports: dnsPorts } };
+    assert.equal(await netns.create('/api/v1/namespaces/kube-system/services', service), 201);
+    const slice = { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', ...sliceBody('kube-dns', 'kube-dns-abc', 'IPv4', [{ addresses: [NETNS_V4], conditions: { ready: true } }], dnsPorts) };
+    assert.equal(await netns.create('/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices', slice), 201);
+    const fronted = await eventually(() => netns.dig('cluster.local', 'NS'), (r) => r.answer[0]?.includes('kube-dns') ?? false);
     assert.deepEqual(fronted.answer, ['cluster.local. 5 IN NS kube-dns.kube-system.svc.cluster.local.']);
     assert.deepEqual(fronted.additional, ['kube-dns.kube-system.svc.cluster.local. 5 IN A 198.19.0.10']);
-    assert.deepEqual((await dig(c.dns.port, 'ns.dns.cluster.local', 'A')).answer, ['ns.dns.cluster.local. 5 IN A 198.19.0.10']);
-    assert.deepEqual((await dig(c.dns.port, 'ns.dns.cluster.local', 'AAAA')).answer, []);
+    assert.deepEqual((await netns.dig('ns.dns.cluster.local', 'A')).answer, ['ns.dns.cluster.local. 5 IN A 198.19.0.10']);
+    assert.deepEqual((await netns.dig('ns.dns.cluster.local', 'AAAA')).answer, []);
   });
 });

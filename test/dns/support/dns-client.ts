@@ -1,4 +1,5 @@
-// Test clients: a DNS library query (dns-packet over UDP or TCP) and dig, both to 127.0.0.1 only.
+// Test clients: a DNS library query (dns-packet over UDP or TCP) and dig, to 127.0.0.1 or inside a test's own
+// network namespace.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { execFile } from 'node:child_process';
@@ -79,9 +80,19 @@ function section(raw: string, title: string): string[] {
   return m[1].split('\n').filter((l) => l && !l.startsWith(';')).map((l) => l.replace(/\s+/g, ' ').trim());
 }
 
-export async function dig(port: number, name: string, type = 'A', args: string[] = []): Promise<DigResult> {
-  const { stdout } = await execFileAsync('dig', ['@127.0.0.1', '-p', String(port), name, type, '+tries=1', '+time=3', ...args]);
+function parseDig(stdout: string): DigResult {
   const status = /status: ([A-Z]+)/.exec(stdout)?.[1] ?? '';
   const flags = (/;; flags: ([a-z ]+);/.exec(stdout)?.[1] ?? '').trim().split(/\s+/);
   return { status, flags, answer: section(stdout, 'ANSWER'), authority: section(stdout, 'AUTHORITY'), additional: section(stdout, 'ADDITIONAL'), raw: stdout };
+}
+
+const digArgs = (server: string, port: number, name: string, type: string, args: string[]): string[] => [`@${server}`, '-p', String(port), name, type, '+tries=1', '+time=3', ...args];
+
+export async function dig(port: number, name: string, type = 'A', args: string[] = []): Promise<DigResult> {
+  return parseDig((await execFileAsync('dig', digArgs('127.0.0.1', port, name, type, args))).stdout);
+}
+
+/** dig run inside a network namespace of the test's own, to a server in that namespace. */
+export async function digInNetns(netns: string, server: string, port: number, name: string, type = 'A'): Promise<DigResult> {
+  return parseDig((await execFileAsync('ip', ['netns', 'exec', netns, 'dig', ...digArgs(server, port, name, type, [])])).stdout);
 }
