@@ -192,7 +192,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
     pool.start(hosts);
     await until(() => pool.pending === 0, o.waitSeconds, 'every agent holding its first snapshot').catch((err: Error) => o.log(`  ! ${err.message}`));
     let counts = await pool.end();
-    note(`${H} agents in ${pool.processes} processes took their first snapshots (cloudnet, since=0) in ${ms(performance.now() - t)} ms: ${mb(counts.bytes)}`);
+    note(`${H} agents in ${pool.processes} process${pool.processes === 1 ? '' : 'es'} took their first snapshots (cloudnet, since=0) in ${ms(performance.now() - t)} ms: ${mb(counts.bytes)}`);
 
     const toFail = { cloudnet: failSet(1), neutron: failSet(2) };
     const reportActive = async (host: string) => {
