@@ -6,45 +6,111 @@
 import http from 'node:http';
 import { applyFeedMessage, emptyTargetState, type FeedMessage, type HostTargetState } from '../../src/feed/target-state.js';
 
-/** What a scenario waits for: per concerned host, the test its held state passes once it holds the change. */
-export type Holds = (agent: SimAgent) => boolean;
+/**
+ * The clock of every measurement, in ms: CLOCK_MONOTONIC (what `process.hrtime` reads on Linux) is one clock for
+ * the whole machine, so times taken in the agents' processes and in the coordinator compare directly, and no
+ * wall-clock step (NTP) moves them. `performance.now()` would not do: each process counts from its own origin.
+ */
+export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
-/** Counts what agents receive during a scenario and when each concerned agent first held the change. */
+/**
+ * What a scenario waits for, per concerned host: the change its agent must hold. Plain data, so that the
+ * coordinator can send it to the process that runs the agent.
+ */
+export type Holds =
+  /** The agent reached a consistent point on a connection opened after the scenario began (a resume). */
+  | { kind: 'resumes' }
+  /** A port with this MAC address is among the host's own ports, or among the remote ports it holds. */
+  | { kind: 'port-mac'; mac: string; among: 'ports' | 'remotePorts' }
+  /** The host's own port is in the group. */
+  | { kind: 'port-in-group'; port: string; group: string }
+  /** The group's address set held by the agent contains the address. */
+  | { kind: 'address'; group: string; ip: string };
+
+/** The test of `holds` for one agent, fixed when the scenario begins (a resume counts from the connection then). */
+export function holdsTest(holds: Holds, agent: SimAgent): (a: SimAgent) => boolean {
+  switch (holds.kind) {
+    case 'resumes': {
+      const connection = agent.connection;
+      return (a) => a.resumedConnection > connection;
+    }
+    case 'port-mac':
+      return (a) => Object.values(a.state[holds.among]).some((p) => p.mac === holds.mac);
+    case 'port-in-group':
+      return (a) => a.state.ports[holds.port]?.securityGroupIds.includes(holds.group) ?? false;
+    case 'address':
+      return (a) => holdsAddress(a, holds.group, holds.ip);
+  }
+}
+
+function holdsAddress(a: SimAgent, group: string, ip: string): boolean {
+  const addresses = a.state.addressSets[group]?.addresses;
+  if (!addresses) return false;
+  let lo = 0;
+  let hi = addresses.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (addresses[mid] === ip) return true;
+    if (addresses[mid] < ip) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return addresses.includes(ip);
+}
+
+/** What one process's agents received during a scenario. */
+export interface MeterReport {
+  bytes: number;
+  lines: number;
+  /** Monotonic time of the last line (0: none). */
+  lastAt: number;
+  reached: string[];
+  /** The agent sent the most, and its bytes. */
+  top: [string, number];
+}
+
+/**
+ * Counts what the agents of one process receive during a scenario, and tells (`onHeld`, `onLine`) when a
+ * concerned agent first holds the change and when a line arrives.
+ */
 export class Meter {
   private active = false;
-  t0 = 0;
-  bytes = 0;
-  lines = 0;
-  lastAt = 0;
-  readonly reached = new Set<string>();
+  private bytes = 0;
+  private lines = 0;
+  private lastAt = 0;
+  private readonly reached = new Set<string>();
   /** Bytes per agent: the largest share says whether one agent got far more than the change. */
-  readonly perAgent = new Map<string, number>();
-  private concerned = new Map<string, Holds>();
-  readonly heldAt = new Map<string, number>();
+  private readonly perAgent = new Map<string, number>();
+  private concerned = new Map<string, (a: SimAgent) => boolean>();
+  private readonly held = new Set<string>();
+
+  constructor(
+    private readonly onHeld: (host: string, at: number) => void,
+    private readonly onLine: (at: number) => void = () => undefined,
+  ) {}
 
   begin(concerned: Map<string, Holds>, agents: Map<string, SimAgent>): void {
+    const now = monotonicMs();
     this.active = true;
-    this.t0 = performance.now();
     this.bytes = 0;
     this.lines = 0;
-    this.lastAt = this.t0;
+    this.lastAt = 0;
     this.reached.clear();
     this.perAgent.clear();
-    this.heldAt.clear();
-    this.concerned = concerned;
-    // An agent may hold it already (e.g. nothing to do): it counts at once.
+    this.held.clear();
+    this.concerned = new Map();
     for (const [host, holds] of concerned) {
       const agent = agents.get(host);
-      if (agent && holds(agent)) this.heldAt.set(host, this.t0);
+      if (agent) this.concerned.set(host, holdsTest(holds, agent));
     }
+    // An agent may hold it already (e.g. nothing to do): it counts at once.
+    for (const [host, test] of this.concerned) if (test(agents.get(host)!)) this.markHeld(host, now);
   }
 
-  end(): void {
+  end(): MeterReport {
     this.active = false;
-  }
-
-  get pending(): number {
-    return this.concerned.size - this.heldAt.size;
+    let top: [string, number] = ['-', 0];
+    for (const entry of this.perAgent) if (entry[1] > top[1]) top = entry;
+    return { bytes: this.bytes, lines: this.lines, lastAt: this.lastAt, reached: [...this.reached], top };
   }
 
   line(agent: SimAgent, message: FeedMessage, bytes: number, now: number): void {
@@ -54,19 +120,17 @@ export class Meter {
     this.lastAt = now;
     this.reached.add(agent.host);
     this.perAgent.set(agent.host, (this.perAgent.get(agent.host) ?? 0) + bytes);
-  }
-
-  /** The agent that received the most bytes, and how many. */
-  get top(): [string, number] {
-    let best: [string, number] = ['-', 0];
-    for (const entry of this.perAgent) if (entry[1] > best[1]) best = entry;
-    return best;
+    this.onLine(now);
   }
 
   consistent(agent: SimAgent, now: number): void {
-    if (!this.active || this.heldAt.has(agent.host)) return;
-    const holds = this.concerned.get(agent.host);
-    if (holds?.(agent)) this.heldAt.set(agent.host, now);
+    if (!this.active || this.held.has(agent.host)) return;
+    if (this.concerned.get(agent.host)?.(agent)) this.markHeld(agent.host, now);
+  }
+
+  private markHeld(host: string, at: number): void {
+    this.held.add(host);
+    this.onHeld(host, at);
   }
 }
 
@@ -150,7 +214,7 @@ export class SimAgent {
       res.setEncoding('utf8');
       let buffered = '';
       res.on('data', (chunk: string) => {
-        const now = performance.now();
+        const now = monotonicMs();
         this.totalBytes += chunk.length;
         buffered += chunk;
         let start = 0;

@@ -9,10 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { summarize } from '../lib/stats.js';
-import { Heartbeats, Meter, SimAgent, type Holds } from './agents.js';
+import { AgentPool } from './agent-pool.js';
+import { Heartbeats, monotonicMs, type Holds } from './agents.js';
 import { KeystoneSession } from '../../src/lib/openstack-session.js';
 
 export interface ConvergenceOptions {
@@ -25,6 +25,10 @@ export interface ConvergenceOptions {
   agentDownTimeSeconds: number;
   /** Bound of every wait, in seconds. */
   waitSeconds: number;
+  /** Processes the simulated agents are spread over. */
+  agentProcesses: number;
+  /** The server's database: an empty one (postgres://…), or undefined for a new SQLite file. */
+  db?: string;
   log: (line: string) => void;
 }
 
@@ -46,7 +50,7 @@ export interface ScenarioResult {
   top: [string, number];
   /** How long the scenario's action took (for a create or update: the API call, request to response). */
   actionMs: number;
-  /** The longest stall of the agents' process (all simulated agents share one event loop) during the scenario. */
+  /** The longest stall of any agent process's event loop during the scenario. */
   agentLoopMaxMs: number;
   note?: string;
 }
@@ -70,7 +74,7 @@ interface Server {
 export async function runConvergence(o: ConvergenceOptions): Promise<ConvergenceResult> {
   const loadBefore = loadavg();
   const work = mkdtempSync(join(tmpdir(), 'cloudnet-bench-convergence-'));
-  const dbUrl = `sqlite:${join(work, 'cloudnet.db')}`;
+  const dbUrl = o.db ?? `sqlite:${join(work, 'cloudnet.db')}`;
   const password = `bench-${randomUUID()}`;
   const setup: string[] = [];
   const results: ScenarioResult[] = [];
@@ -104,12 +108,10 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
   let server: Server | undefined;
   let port = 0;
   const url = () => server!.url;
-  const streams = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const calls = new http.Agent({ keepAlive: true, maxSockets: 16 });
   const beats = new http.Agent({ keepAlive: true, maxSockets: 16 });
   const failed = new Set<string>();
-  const meter = new Meter();
-  const agents = new Map<string, SimAgent>();
+  let agents: AgentPool | undefined;
   let heartbeats: Heartbeats | undefined;
 
   const start = async (policy: 'sprut' | 'neutron') => {
@@ -124,7 +126,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
   try {
     let t = performance.now();
     await start('sprut');
-    note(`server up in ${server!.bootMs.toFixed(0)} ms (empty database)`);
+    note(`server up in ${server!.bootMs.toFixed(0)} ms (empty database, ${dbUrl.split(':')[0]})`);
     const session = new KeystoneSession({ authUrl: `${url()}/identity/v3`, username: 'admin', password, projectName: 'admin' });
     const token = await session.getToken();
     const api = jsonApi(url, token, calls);
@@ -174,22 +176,23 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
     }
     note(`created ${portIds.size} ports through the Network API (bulks of ${BULK}) in ${ms(performance.now() - t)} ms`);
 
-    // Agents: each heartbeats and holds its stream.
+    // Agents: each holds its stream, in one of the agent processes; the coordinator heartbeats for them.
     const downMs = o.agentDownTimeSeconds * 1000;
+    const hosts = Array.from({ length: H }, (_, i) => hostName(i));
+    agents = new AgentPool(hosts, o.agentProcesses, url(), token, 4096);
+    const pool = agents;
     heartbeats = new Heartbeats(url, token, Math.max(300, downMs / 3), beats);
-    for (let i = 0; i < H; i++) {
-      agents.set(hostName(i), new SimAgent(hostName(i), { url, token, meter, streams }));
-      heartbeats.add(hostName(i));
-    }
+    for (const host of hosts) heartbeats.add(host);
     heartbeats.start();
-    const all = () => new Map([...agents.values()].filter((a) => !failed.has(a.host)).map((a) => [a.host, resumedAfter(a.connection)]));
+    const resumes: Holds = { kind: 'resumes' };
+    const all = () => new Map(hosts.filter((h) => !failed.has(h)).map((h) => [h, resumes]));
 
     t = performance.now();
-    meter.begin(new Map([...agents.keys()].map((h) => [h, (a: SimAgent) => a.resumedConnection > 0])), agents);
-    for (const a of agents.values()) a.start();
-    await until(() => meter.pending === 0, o.waitSeconds, 'every agent holding its first snapshot').catch((err: Error) => o.log(`  ! ${err.message}`));
-    meter.end();
-    note(`${H} agents took their first snapshots (cloudnet, since=0) in ${ms(performance.now() - t)} ms: ${mb(meter.bytes)}`);
+    await pool.begin(all());
+    pool.start(hosts);
+    await until(() => pool.pending === 0, o.waitSeconds, 'every agent holding its first snapshot').catch((err: Error) => o.log(`  ! ${err.message}`));
+    let counts = await pool.end();
+    note(`${H} agents in ${pool.processes} process${pool.processes === 1 ? '' : 'es'} took their first snapshots (cloudnet, since=0) in ${ms(performance.now() - t)} ms: ${mb(counts.bytes)}`);
 
     const toFail = { cloudnet: failSet(1), neutron: failSet(2) };
     const reportActive = async (host: string) => {
@@ -204,32 +207,27 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
       action: () => Promise<void>,
       quietMs = 500,
     ): Promise<ScenarioResult> => {
-      await waitQuiet(meter, 300, o.waitSeconds);
-      const loop = monitorEventLoopDelay({ resolution: 10 });
-      loop.enable();
-      meter.begin(concerned, agents);
-      const t0 = meter.t0;
+      await waitQuiet(pool, 300, o.waitSeconds);
+      const t0 = await pool.begin(concerned);
       await action();
-      const actionMs = performance.now() - t0;
-      await until(() => meter.pending === 0, o.waitSeconds, `${model} ${name}`).catch((err: Error) => o.log(`  ! ${err.message}`));
-      await waitQuiet(meter, quietMs, o.waitSeconds);
-      meter.end();
-      loop.disable();
-      const latencies = [...meter.heldAt.values()].map((v) => v - t0);
-      const s = summarize(latencies);
+      const actionMs = monotonicMs() - t0;
+      await until(() => pool.pending === 0, o.waitSeconds, `${model} ${name}`).catch((err: Error) => o.log(`  ! ${err.message}`));
+      await waitQuiet(pool, quietMs, o.waitSeconds);
+      const c = await pool.end();
+      const s = summarize([...c.heldAt.values()].map((v) => v - t0));
       const r: ScenarioResult = {
         scenario: name,
         model,
         p50: s.p50,
         p99: s.p99,
-        held: meter.heldAt.size,
+        held: c.heldAt.size,
         concerned: concerned.size,
-        bytes: meter.bytes,
-        reached: meter.reached.size,
-        lastMs: meter.lastAt - t0,
-        top: meter.top,
+        bytes: c.bytes,
+        reached: c.reached,
+        lastMs: c.lastAt - t0,
+        top: c.top,
         actionMs,
-        agentLoopMaxMs: loop.max / 1e6,
+        agentLoopMaxMs: c.agentLoopMaxMs,
       };
       results.push(r);
       o.log(
@@ -244,17 +242,16 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
       // that outlasts the down time marks every host down, and its ports with it).
       const t1 = performance.now();
       for (const host of toFail[model]) await reportActive(host);
-      await waitQuiet(meter, 500, o.waitSeconds);
+      await waitQuiet(pool, 500, o.waitSeconds);
       note(`  the ${failCount} hosts that fail next reported their ports ACTIVE in ${ms(performance.now() - t1)} ms`);
       // 1. One port create on network 0, bound to host 0 (index distinguishes the two runs' ports).
       const mac = `fa:16:3e:ee:00:${String(index).padStart(2, '0')}`;
       const boundHost = hostName(index);
       const netHosts = Array.from({ length: hostsPerNetwork }, (_, i) => hostName(i));
-      const hasMac = (records: Record<string, { mac: string }>) => Object.values(records).some((p) => p.mac === mac);
       await scenario(
         model,
         'one port create',
-        new Map(netHosts.map((h) => [h, h === boundHost ? (a: SimAgent) => hasMac(a.state.ports) : (a: SimAgent) => hasMac(a.state.remotePorts)])),
+        new Map(netHosts.map((h): [string, Holds] => [h, { kind: 'port-mac', mac, among: h === boundHost ? 'ports' : 'remotePorts' }])),
         async () => {
           await api('POST', '/network/v2.0/ports', {
             port: { network_id: networks[0], mac_address: mac, 'binding:host_id': boundHost, device_owner: 'compute:nova', device_id: `vm-new-${index}`, security_groups: [base] },
@@ -267,8 +264,8 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
       const joining = portIds.get(j)!;
       const joiningHost = hostName(j % H);
       const referencing = Array.from({ length: H }, (_, i) => i).filter(isReferencing).map(hostName);
-      const concerned2 = new Map<string, Holds>(referencing.map((h) => [h, (a: SimAgent) => holdsAddress(a, big, joining.ip)]));
-      concerned2.set(joiningHost, (a) => a.state.ports[joining.id]?.securityGroupIds.includes(big) ?? false);
+      const concerned2 = new Map<string, Holds>(referencing.map((h) => [h, { kind: 'address', group: big, ip: joining.ip }]));
+      concerned2.set(joiningHost, { kind: 'port-in-group', port: joining.id, group: big });
       await scenario(model, `one port joins a group of ${bigGroupSize}`, concerned2, async () => {
         await api('PUT', `/network/v2.0/ports/${joining.id}`, { port: { security_groups: [base, big] } });
       });
@@ -285,8 +282,8 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
           for (const h of failing) {
             failed.add(h);
             heartbeats!.remove(h);
-            agents.get(h)!.stop();
           }
+          pool.stop(failing);
           await until(
             async () => {
               for (const h of failing) {
@@ -308,11 +305,11 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
       o.log(`    ports DOWN after p50 ${ms(d.p50)} ms, p99 ${ms(d.p99)} ms (down time ${o.agentDownTimeSeconds} s)`);
 
       // 3b. They come back: heartbeat, report their ports ACTIVE, resume their streams from their held revision.
-      await scenario(model, `${failCount} failed hosts return`, new Map(failing.map((h) => [h, resumedAfter(agents.get(h)!.connection)])), async () => {
+      await scenario(model, `${failCount} failed hosts return`, new Map(failing.map((h) => [h, resumes])), async () => {
         for (const h of failing) {
           failed.delete(h);
           await heartbeats!.beatNow(h);
-          agents.get(h)!.start();
+          pool.start([h]);
         }
         for (const h of failing) await reportActive(h);
       });
@@ -325,7 +322,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
         const stopMs = performance.now() - t0;
         await start(model === 'neutron' ? 'neutron' : 'sprut');
         restart = { downMs: performance.now() - t0, stopMs, bootMs: server!.bootMs };
-        for (const a of agents.values()) a.kick();
+        pool.kick(url());
       });
       const shift = restart.downMs;
       Object.assign(r4, {
@@ -340,45 +337,26 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
     await phase('cloudnet', 0);
 
     // The same cloud, now served with Neutron's fan-out: agents reconnect (a full snapshot each, by that policy).
-    await waitQuiet(meter, 300, o.waitSeconds);
+    await waitQuiet(pool, 300, o.waitSeconds);
     t = performance.now();
-    meter.begin(all(), agents);
+    await pool.begin(all());
     await stop();
     await start('neutron');
-    for (const a of agents.values()) a.kick();
-    await until(() => meter.pending === 0, o.waitSeconds, 'agents on the neutron-model server').catch((err: Error) => o.log(`  ! ${err.message}`));
-    meter.end();
-    note(`switched to the Neutron-model server: ${H} agents resynced in ${ms(performance.now() - t)} ms, ${mb(meter.bytes)}`);
+    pool.kick(url());
+    await until(() => pool.pending === 0, o.waitSeconds, 'agents on the neutron-model server').catch((err: Error) => o.log(`  ! ${err.message}`));
+    counts = await pool.end();
+    note(`switched to the Neutron-model server: ${H} agents resynced in ${ms(performance.now() - t)} ms, ${mb(counts.bytes)}`);
 
     await phase('neutron', 1);
   } finally {
     heartbeats?.stop();
-    for (const a of agents.values()) a.stop();
+    await agents?.close();
     await stop().catch(() => undefined);
-    streams.destroy();
     calls.destroy();
     beats.destroy();
     rmSync(work, { recursive: true, force: true });
   }
   return { layout, setup, results, loadBefore, loadAfter: loadavg() };
-}
-
-function resumedAfter(connection: number): Holds {
-  return (a) => a.resumedConnection > connection;
-}
-
-function holdsAddress(a: SimAgent, group: string, ip: string): boolean {
-  const addresses = a.state.addressSets[group]?.addresses;
-  if (!addresses) return false;
-  let lo = 0;
-  let hi = addresses.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (addresses[mid] === ip) return true;
-    if (addresses[mid] < ip) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return addresses.includes(ip);
 }
 
 // ---- the table ----
@@ -437,10 +415,10 @@ async function until(ok: () => boolean | Promise<boolean>, seconds: number, what
   }
 }
 
-/** Waits until no agent has received a message (other than heartbeats) for `quietMs`, bounded. */
-async function waitQuiet(meter: Meter, quietMs: number, seconds: number): Promise<void> {
+/** Waits until no agent has received a message (other than heartbeats) for `quietMs` in the scenario, bounded. */
+async function waitQuiet(pool: AgentPool, quietMs: number, seconds: number): Promise<void> {
   const deadline = performance.now() + seconds * 1000;
-  while (performance.now() - meter.lastAt < quietMs && performance.now() < deadline) {
+  while (monotonicMs() - pool.lastAt < quietMs && performance.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
   }
 }

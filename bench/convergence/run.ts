@@ -5,9 +5,11 @@
  *
  *   node --max-old-space-size=8192 --import tsx bench/convergence/run.ts [--hosts 500] [--ports 50000]
  *       [--networks 10] [--referencing-hosts 100] [--fail-percent 1] [--agent-down-time 10] [--wait-seconds 120]
+ *       [--agent-processes 4] [--db postgres://…]
  *
- * The server is the real app in a child process on 127.0.0.1 (SQLite); the agents are real HTTP stream clients
- * in this process. Every wait is bounded.
+ * The server is the real app in a child process on 127.0.0.1, on a new SQLite file or on the empty database
+ * `--db` names; the agents are real HTTP stream clients spread over `--agent-processes` child processes, so that
+ * no one heap's garbage collection stalls them all. Every wait is bounded.
  */
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -22,6 +24,8 @@ const { values: args } = parseArgs({
     'fail-percent': { type: 'string', default: '1' },
     'agent-down-time': { type: 'string', default: '10' },
     'wait-seconds': { type: 'string', default: '120' },
+    'agent-processes': { type: 'string', default: '4' },
+    db: { type: 'string' },
   },
 });
 const hosts = Number(args.hosts);
@@ -36,6 +40,8 @@ const result = await runConvergence({
   failPercent: Number(args['fail-percent']),
   agentDownTimeSeconds: Number(args['agent-down-time']),
   waitSeconds: Number(args['wait-seconds']),
+  agentProcesses: Number(args['agent-processes']),
+  db: args.db,
   log: (line) => console.log(line),
 });
 console.log('\n' + renderTable(result.results));
