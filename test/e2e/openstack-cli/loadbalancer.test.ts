@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DIALECTS } from '../../support/databases.js';
-import { startTestServer, type TestServer } from '../../support/server.js';
-import { lbUser, settle, type LbUser } from '../../unit/server/loadbalancer/support.js';
+import type { TestServer } from '../../support/server.js';
+import { lbUser, settle, startLbApiServer, type LbUser } from '../../unit/server/loadbalancer/support.js';
 import { json, openstack } from './openstackCli.js';
 
 // The provisioning controller lives in another branch: between CLI writes the test completes provisioning
@@ -13,7 +13,7 @@ for (const dialect of DIALECTS) {
     let alice: LbUser;
     let env: NodeJS.ProcessEnv;
     before(async () => {
-      server = await startTestServer({ dialect });
+      server = await startLbApiServer(dialect);
       alice = await lbUser(server, 'alice', '198.18.70.0/24');
       env = server.openrcEnv('alice');
     });
@@ -90,7 +90,7 @@ describe('openstack loadbalancer CLI: L7, flavors, quotas, providers, amphorae (
   let admin: NodeJS.ProcessEnv;
   let env: NodeJS.ProcessEnv;
   before(async () => {
-    server = await startTestServer({ dialect: 'sqlite' });
+    server = await startLbApiServer('sqlite');
     alice = await lbUser(server, 'alice', '198.18.71.0/24');
     admin = server.openrcEnv();
     env = server.openrcEnv('alice');

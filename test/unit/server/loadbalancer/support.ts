@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import type { DialectName } from '../../../../src/store/database.js';
 import { completeProvisioning } from '../../../../src/server/loadbalancer/lifecycle.js';
+import { createLoadBalancerApi } from '../../../../src/server/loadbalancer/routes.js';
+import { createNetworkApi } from '../../../../src/server/network/routes.js';
 import { startTestServer, type ProjectUser, type TestServer } from '../../../support/server.js';
 import { jsonClient, type JsonClient } from '../../../support/http.js';
 
@@ -22,8 +24,17 @@ export interface LbUser extends ProjectUser {
   networkId: string;
 }
 
+/**
+ * The Network and Load Balancer APIs without cloudnet's own API, whose provisioning controller would race the
+ * test: these tests play the controller themselves with its real lifecycle functions (`settle`), and without a
+ * compute service the controller would turn every new balancer to ERROR.
+ */
+export function startLbApiServer(dialect: DialectName): Promise<TestServer> {
+  return startTestServer({ dialect, apis: [createNetworkApi(), createLoadBalancerApi()] });
+}
+
 export async function startLbWorld(dialect: DialectName): Promise<LbWorld> {
-  const server = await startTestServer({ dialect });
+  const server = await startLbApiServer(dialect);
   const admin = jsonClient(`${server.url}/load-balancer`, await server.issueToken());
   return {
     server,
