@@ -13,13 +13,13 @@ import { join } from 'node:path';
 import type { VmRecord } from '../../../src/lab/state.js';
 import { waitUntil } from '../../../src/lab/processes.js';
 import { json, openstack } from '../openstack-cli/openstackCli.js';
-import { balancerLab } from './support.js';
+import { balancerLab, type AmphoraListed } from './support.js';
 
 const fixture = balancerLab('lb-acc', 3);
 const lab = () => fixture.testLab.lab;
 const { cliEnv, session, getJson, waitActive, fromPublic } = fixture;
 
-const certDir = mkdtempSync(join(tmpdir(), 'cloudnet-lb-acceptance-certs-'));
+const certDir = mkdtempSync(join(tmpdir(), 'cloudnet-lb-acc-certs-'));
 after(() => rmSync(certDir, { recursive: true, force: true }));
 
 /** An HTTP server answering `<pool> <vm> xff=<X-Forwarded-For>` on PORT. */
@@ -238,38 +238,48 @@ test("a member's server stops: the member ERROR and its pool DEGRADED; started a
   );
 });
 
-test('failover through the API replaces both amphorae; the balancer returns ACTIVE and ONLINE', async () => {
-  const admin = cliEnv('admin');
+/**
+ * Runs a failover command as the admin under a client loop on the HTTP listener until the amphorae in `replaced`
+ * are gone, two ALLOCATED ones are listed and the balancer is ACTIVE and ONLINE; prints the time and the longest gap.
+ */
+async function failoverUnderLoop(label: string, replaced: Set<string>, ...command: string[]): Promise<AmphoraListed[]> {
   const adminApi = session('admin');
-  const before = await fixture.amphorae(balancerId);
-  assert.equal(before.length, 2);
-  const oldIds = new Set(before.map((a) => a.id));
-
   const loop = fixture.clientLoop(vip, 80, 'web', 120_000);
   await new Promise((r) => setTimeout(r, 1000));
   const started = performance.now();
-  const failover = await openstack(admin, 'loadbalancer', 'failover', balancerId);
+  const failover = await openstack(cliEnv('admin'), ...command);
   assert.equal(failover.code, 0, failover.stderr);
   let last: unknown;
-  const replaced = await waitUntil(async () => {
-    const now = (await getJson(adminApi, `/load-balancer/v2/octavia/amphorae?loadbalancer_id=${balancerId}`)).amphorae as { id: string; status: string }[];
+  const done = await waitUntil(async () => {
+    const now = (await getJson(adminApi, `/load-balancer/v2/octavia/amphorae?loadbalancer_id=${balancerId}`)).amphorae as AmphoraListed[];
     const balancer = (await getJson(adminApi, `/load-balancer/v2/lbaas/loadbalancers/${balancerId}`)).loadbalancer;
     last = { amphorae: now, balancer: [balancer.provisioning_status, balancer.operating_status] };
-    return now.length === 2 && now.every((a) => a.status === 'ALLOCATED' && !oldIds.has(a.id))
+    return now.length === 2 && now.every((a) => a.status === 'ALLOCATED' && !replaced.has(a.id))
       && balancer.provisioning_status === 'ACTIVE' && balancer.operating_status === 'ONLINE';
   }, 100_000, 100);
   const seconds = (performance.now() - started) / 1000;
   await new Promise((r) => setTimeout(r, 1000));
   loop.stop();
   const result = await loop.result;
-  process.stdout.write(`# failover through the API: ${seconds.toFixed(1)} s to a new pair, ACTIVE and ONLINE; longest gap under a 20 ms loop ${result.longestGapMs} ms (${result.successes} answered, ${result.failures} failed)\n`);
-  assert.ok(replaced, `not replaced: ${JSON.stringify(last)}`);
+  process.stdout.write(`# ${label}: ${seconds.toFixed(1)} s to ACTIVE and ONLINE with two amphorae; longest gap under a 20 ms loop ${result.longestGapMs} ms (${result.successes} answered, ${result.failures} failed)\n`);
+  assert.ok(done, `not replaced: ${JSON.stringify(last)}`);
   assert.ok(result.successes > 0);
 
   const listed = await fixture.amphorae(balancerId);
   assert.deepEqual(listed.map((a) => a.role).sort(), ['BACKUP', 'MASTER']);
-  assert.ok(listed.every((a) => a.status === 'ALLOCATED' && !oldIds.has(a.id)), JSON.stringify(listed));
+  assert.ok(listed.every((a) => a.status === 'ALLOCATED' && !replaced.has(a.id)), JSON.stringify(listed));
   const shown = await json(cliEnv('demo'), 'loadbalancer', 'show', balancerId);
   assert.deepEqual([shown.provisioning_status, shown.operating_status], ['ACTIVE', 'ONLINE']);
   assert.match((await curl(`http://${vip}/`)).trim(), /^web m[12] /);
+  return listed;
+}
+
+test('failover through the API: the balancer\'s replaces both amphorae, an amphora\'s only that one', async () => {
+  const before = await fixture.amphorae(balancerId);
+  assert.equal(before.length, 2);
+  const pair = await failoverUnderLoop('loadbalancer failover', new Set(before.map((a) => a.id)), 'loadbalancer', 'failover', balancerId);
+  const master = pair.find((a) => a.role === 'MASTER')!;
+  const kept = pair.find((a) => a.role === 'BACKUP')!;
+  const last = await failoverUnderLoop('amphora failover (MASTER)', new Set([master.id]), 'loadbalancer', 'amphora', 'failover', master.id);
+  assert.ok(last.some((a) => a.id === kept.id), 'the other amphora stays');
 });

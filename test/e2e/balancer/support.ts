@@ -89,7 +89,16 @@ export function balancerLab(name: string, hosts: number): BalancerLab {
   const servers: ChildProcess[] = [];
   // The member VMs' servers run inside their namespaces, which outlive nothing: they are stopped by their pids.
   after(() => {
-    for (const child of servers) if (child.pid && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+    for (const child of servers) {
+      if (child.pid && child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch (err) {
+          // Gone between its exit and the event telling us so.
+          if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+        }
+      }
+    }
   });
 
   const cliEnv = (user: 'admin' | 'demo'): NodeJS.ProcessEnv => {
