@@ -18,6 +18,7 @@ import { PUBLIC_NETWORK, publicGatewayAddress, tunnelIp, vmInterfaceConfig } fro
 import { CloudApi, CloudApiError } from './api.js';
 import { bootstrapCloud, DEMO_PROJECT } from './bootstrap.js';
 import type { AmphoraVm, AmphoraVmRequest } from '../controllers/balancer/compute.js';
+import { statePaths } from '../agents/amphora/reconciler.js';
 import { LabError, serveControl, type LabControl, type VmRequest } from './control.js';
 import { vmPortBody } from './vm-port.js';
 import { hostName, interfaceNames, MAX_HOSTS, namespaceNames, namespacePrefix, newRunId, vmNameProblem } from './names.js';
@@ -357,6 +358,12 @@ export class Lab implements LabControl {
         stateDir: join(s.dir, AMPHORA_STATE_DIR, request.amphoraId),
         agent: null,
       };
+      // Refused here, with the reason, rather than by an agent whose HAProxy would never start.
+      try {
+        statePaths(amphora.stateDir);
+      } catch (err) {
+        throw new LabError(400, (err as Error).message);
+      }
       s.amphorae[amphora.amphoraId] = amphora;
       try {
         await this.makeNamespace(amphora.netns, amphoraNamespaceCommands(amphora.netns));

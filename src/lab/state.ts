@@ -9,8 +9,11 @@ import { join } from 'node:path';
 
 export const LAB_STATE_VERSION = 1;
 
-/** Under DIR: one state directory per amphora agent (DIR/amphorae/<amphora id>). */
-export const AMPHORA_STATE_DIR = 'amphorae';
+/**
+ * Under DIR: one state directory per amphora agent (DIR/amp/<amphora id>). Short, because HAProxy's sockets live
+ * there and HAProxy binds no path over 97 bytes: this leaves DIR 36 characters.
+ */
+export const AMPHORA_STATE_DIR = 'amp';
 
 /** A process the lab started; `startTime` (from /proc) tells it apart from a later process given the same pid. */
 export interface ProcessRecord {

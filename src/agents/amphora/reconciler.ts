@@ -33,13 +33,23 @@ export interface AmphoraReconcilerOptions {
 /** Where the agent keeps each file under its state directory. */
 export type StatePaths = ReturnType<typeof statePaths>;
 
+/**
+ * The longest socket path HAProxy 2.6 binds: it binds `<path>.<pid>.tmp` and renames it, within sun_path's 108
+ * bytes, and says "socket path '…' too long (max 97)" otherwise — at every start, so it never comes up.
+ */
+export const HAPROXY_SOCKET_PATH_MAX = 97;
+
 export function statePaths(stateDir: string) {
   const at = (name: string) => join(stateDir, name);
+  const masterSocket = at('haproxy-master.sock');
+  if (Buffer.byteLength(masterSocket) > HAPROXY_SOCKET_PATH_MAX) {
+    throw new Error(`state directory ${stateDir} is too long: HAProxy binds no socket path longer than ${HAPROXY_SOCKET_PATH_MAX} bytes (${masterSocket})`);
+  }
   return {
     haproxyConfig: at('haproxy.cfg'),
     haproxyCandidate: at('haproxy.cfg.new'),
     haproxyPid: at('haproxy.pid'),
-    masterSocket: at('haproxy-master.sock'),
+    masterSocket,
     statsSocket: at('haproxy.sock'),
     serverState: at('haproxy.state'),
     certs: at('certs'),
