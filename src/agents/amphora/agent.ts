@@ -35,6 +35,8 @@ export class AmphoraAgent {
   private lastAttempt = 0;
   private streamDone: Promise<void> | undefined;
   private reporting = false;
+  private reportAgain = false;
+  private healthUrl = '';
 
   constructor(private readonly o: AmphoraAgentOptions) {}
 
@@ -50,7 +52,8 @@ export class AmphoraAgent {
       },
       this.stopping.signal,
     );
-    this.timers.push(setInterval(() => void this.report(`${base}/health`), this.o.healthIntervalMs));
+    this.healthUrl = `${base}/health`;
+    this.timers.push(setInterval(() => void this.report(), this.o.healthIntervalMs));
   }
 
   async stop(): Promise<void> {
@@ -69,6 +72,9 @@ export class AmphoraAgent {
   private kick(): void {
     if (this.applying || this.stopping.signal.aborted) return;
     this.applying = this.applyLatest()
+      // The server turns a balancer ACTIVE on the report that carries the applied revision: send it now, not
+      // up to an interval later.
+      .then(() => void this.report())
       .catch((err: Error) => this.o.logger.error({ err: err.message }, 'apply failed'))
       .finally(() => (this.applying = undefined));
   }
@@ -81,8 +87,12 @@ export class AmphoraAgent {
     }
   }
 
-  private async report(url: string): Promise<void> {
-    if (this.reporting) return;
+  private async report(): Promise<void> {
+    if (this.reporting) {
+      // The report under way may have read the health before the latest apply finished.
+      this.reportAgain = true;
+      return;
+    }
     this.reporting = true;
     try {
       const health = await this.o.reconciler.health();
@@ -91,7 +101,7 @@ export class AmphoraAgent {
         this.handedOver = undefined;
         this.kick();
       }
-      const response = await this.o.session.fetch(url, {
+      const response = await this.o.session.fetch(this.healthUrl, {
         method: 'PUT',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(health),
@@ -105,6 +115,10 @@ export class AmphoraAgent {
       this.o.logger.warn({ err: (err as Error).message }, 'health report failed');
     } finally {
       this.reporting = false;
+      if (this.reportAgain && !this.stopping.signal.aborted) {
+        this.reportAgain = false;
+        void this.report();
+      }
     }
   }
 }
