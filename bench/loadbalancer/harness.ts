@@ -55,6 +55,10 @@ export interface LoadBalancerBenchResult {
   kills: { longestGapMs: number; failures: number; successes: number; restoredMs: number }[];
   wrkVip: WrkResult[];
   wrkBare: WrkResult[];
+  /** One member without a proxy, from the VIP's amphora over the SDN and from the bare namespace over its veth. */
+  wrkMemberSdn: WrkResult | null;
+  wrkMemberVeth: WrkResult | null;
+  memberPath: string;
   loadAverage: { phase: string; load: number[] }[];
 }
 
@@ -185,7 +189,7 @@ function stop(child: ChildProcess): Promise<void> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise<LoadBalancerBenchResult> {
-  const result: LoadBalancerBenchResult = { createToActiveMs: [], createToServingMs: [], bareHaproxyServingMs: [], kills: [], wrkVip: [], wrkBare: [], loadAverage: [] };
+  const result: LoadBalancerBenchResult = { createToActiveMs: [], createToServingMs: [], bareHaproxyServingMs: [], kills: [], wrkVip: [], wrkBare: [], wrkMemberSdn: null, wrkMemberVeth: null, memberPath: '', loadAverage: [] };
   const noteLoad = (phase: string) => result.loadAverage.push({ phase, load: loadavg().map((l) => Number(l.toFixed(2))) });
   // Short: the amphorae's HAProxy master sockets live under it, and a UNIX socket path has at most 97 bytes.
   const dir = mkdtempSync(join(tmpdir(), 'cnlb-'));
@@ -283,6 +287,14 @@ export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise
       result.wrkBare.push(await wrk(clientNs, BARE_VIP, o));
     }
     await stop(haproxy);
+    // Where the difference lies: one member's own ceiling, asked without a proxy from the VIP's amphora (over the
+    // SDN, from a member on another host: VXLAN) and from the bare proxy namespace (veth).
+    const { record: holder } = await vipHolder(lab, balancerId, vip);
+    const remote = web.members.findIndex((m) => m.host !== holder.host);
+    const member = web.members[remote]!;
+    result.wrkMemberSdn = await wrk(holder.netns, member.addresses[0]!.split('/')[0]!, o);
+    result.wrkMemberVeth = await wrk(proxyNs, bareMemberLink(remote).member, o);
+    result.memberPath = `${member.name} on ${member.host}, amphora on ${holder.host}`;
     noteLoad('throughput');
     succeeded = true;
     return result;
@@ -336,5 +348,12 @@ export function renderReport(r: LoadBalancerBenchResult, o: LoadBalancerBenchOpt
     `   anchor: bare haproxy, veths   ${f(bareRps)} req/s   p50 ${f(bareP50, 2)} ms   p99 ${f(bareP99, 2)} ms   errors ${r.wrkBare.map((w) => w.errors).join('+')}`,
     `   VIP / bare: req/s ${f(vipRps / bareRps, 2)}x, p50 latency ${f(vipP50 / bareP50, 2)}x, p99 latency ${f(vipP99 / bareP99, 2)}x`,
     `   per round req/s VIP ${r.wrkVip.map((w) => f(w.requestsPerSecond)).join(', ')}; bare ${r.wrkBare.map((w) => f(w.requestsPerSecond)).join(', ')}`,
+    ...(r.wrkMemberSdn && r.wrkMemberVeth
+      ? [
+          `   one member without a proxy (${r.memberPath}):`,
+          `     from the amphora over the SDN ${f(r.wrkMemberSdn.requestsPerSecond)} req/s   p99 ${f(r.wrkMemberSdn.p99Ms, 2)} ms`,
+          `     from the bare namespace, veth ${f(r.wrkMemberVeth.requestsPerSecond)} req/s   p99 ${f(r.wrkMemberVeth.p99Ms, 2)} ms   SDN / veth: ${f(r.wrkMemberSdn.requestsPerSecond / r.wrkMemberVeth.requestsPerSecond, 2)}x`,
+        ]
+      : []),
   ];
 }

@@ -42,5 +42,6 @@ test('the load balancer benchmark runs at the smallest scale', { skip: process.g
   for (const w of [...result.wrkVip, ...result.wrkBare]) assert.ok(w.requests > 0, context);
   assert.equal(result.wrkVip.length, 2);
   assert.equal(result.wrkBare.length, 2);
+  assert.ok(result.wrkMemberSdn!.requests > 0 && result.wrkMemberVeth!.requests > 0, context);
   assert.match(renderReport(result, options).join('\n'), /VIP \/ bare: req\/s [\d.]+x/);
 });
