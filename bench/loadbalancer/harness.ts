@@ -51,6 +51,8 @@ export interface WrkResult {
 export interface LoadBalancerBenchResult {
   createToActiveMs: number[];
   createToServingMs: number[];
+  /** Per balancer: POST (or PUT) to ACTIVE again for the balancer, the listener, the pool and the members. */
+  stepsMs: number[][];
   bareHaproxyServingMs: number[];
   kills: { longestGapMs: number; failures: number; successes: number; restoredMs: number }[];
   wrkVip: WrkResult[];
@@ -189,7 +191,7 @@ function stop(child: ChildProcess): Promise<void> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise<LoadBalancerBenchResult> {
-  const result: LoadBalancerBenchResult = { createToActiveMs: [], createToServingMs: [], bareHaproxyServingMs: [], kills: [], wrkVip: [], wrkBare: [], wrkMemberSdn: null, wrkMemberVeth: null, memberPath: '', loadAverage: [] };
+  const result: LoadBalancerBenchResult = { createToActiveMs: [], createToServingMs: [], stepsMs: [], bareHaproxyServingMs: [], kills: [], wrkVip: [], wrkBare: [], wrkMemberSdn: null, wrkMemberVeth: null, memberPath: '', loadAverage: [] };
   const noteLoad = (phase: string) => result.loadAverage.push({ phase, load: loadavg().map((l) => Number(l.toFixed(2))) });
   // Short: the amphorae's HAProxy master sockets live under it, and a UNIX socket path has at most 97 bytes.
   const dir = mkdtempSync(join(tmpdir(), 'cnlb-'));
@@ -219,16 +221,22 @@ export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise
       vip = `198.19.0.${240 - i}`;
       const probe = await firstAnswerProbe(publicNs, vip, 120_000);
       const t0 = Date.now();
+      const steps: number[] = [];
+      const activeAgain = async () => {
+        await demo.waitActive(balancerId);
+        steps.push(Date.now() - t0 - steps.reduce((a, b) => a + b, 0));
+      };
       const lb = (await demo.request('POST', 'loadbalancers', 201, { loadbalancer: { name: `bench${i}`, vip_network_id: publicNetwork, vip_address: vip } })).loadbalancer;
       balancerId = lb.id;
-      await demo.waitActive(balancerId);
+      await activeAgain();
       const listener = (await demo.request('POST', 'listeners', 201, { listener: { name: 'http80', loadbalancer_id: balancerId, protocol: 'HTTP', protocol_port: 80 } })).listener;
-      await demo.waitActive(balancerId);
+      await activeAgain();
       const pool = (await demo.request('POST', 'pools', 201, { pool: { name: 'web', listener_id: listener.id, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN' } })).pool;
-      await demo.waitActive(balancerId);
+      await activeAgain();
       const members = web.members.map((m) => ({ address: m.addresses[0]!.split('/')[0], protocol_port: 80, subnet_id: web.subnetId }));
       await demo.request('PUT', `pools/${pool.id}/members`, 202, { members });
-      await demo.waitActive(balancerId);
+      await activeAgain();
+      result.stepsMs.push(steps);
       result.createToActiveMs.push(Date.now() - t0);
       result.createToServingMs.push((await probe.answered) - t0);
       o.log(`balancer ${i + 1}/${o.balancers}: ACTIVE after ${result.createToActiveMs.at(-1)} ms, first answer through ${vip} after ${result.createToServingMs.at(-1)} ms`);
@@ -332,6 +340,7 @@ export function renderReport(r: LoadBalancerBenchResult, o: LoadBalancerBenchOpt
     `1. create -> serving (POST balancer, listener, pool, members; each waits for ACTIVE), n=${active.n}`,
     `   -> ACTIVE                     p50 ${f(active.p50)} ms   max ${f(active.max)} ms`,
     `   -> first answer through VIP   p50 ${f(serving.p50)} ms   max ${f(serving.max)} ms`,
+    `   steps to ACTIVE again, p50: ${['balancer', 'listener', 'pool', 'members'].map((name, i) => `${name} ${f(summarize(r.stepsMs.map((s) => s[i]!)).p50)} ms`).join(', ')}`,
     `   anchor: bare haproxy start -> first answer (same rendered config), n=${bare.n}: p50 ${f(bare.p50)} ms   max ${f(bare.max)} ms`,
     `   cloudnet / bare haproxy floor (p50): ${f(serving.p50 / bare.p50, 1)}x`,
     `   anchor, not run here: Octavia builds an amphora balancer in minutes (a VM boots per amphora)`,

@@ -36,6 +36,7 @@ test('the load balancer benchmark runs at the smallest scale', { skip: process.g
   const context = lines.join('\n');
   assert.equal(result.createToActiveMs.length, 1, context);
   assert.equal(result.createToServingMs.length, 1, context);
+  assert.equal(result.stepsMs[0]!.length, 4, context);
   assert.equal(result.bareHaproxyServingMs.length, 1, context);
   assert.equal(result.kills.length, 1, context);
   assert.ok(result.kills[0]!.successes > 0, context);
