@@ -400,7 +400,7 @@ export function maxconnWithin(hardOpenFileLimit: number): number {
   return Math.max(100, Math.min(50_000, Math.floor((hardOpenFileLimit - 1000) / 2)));
 }
 
-function openFileLimit(): number {
+export function openFileLimit(): number {
   const line = readFileSync('/proc/self/limits', 'utf8')
     .split('\n')
     .find((l) => l.startsWith('Max open files'));

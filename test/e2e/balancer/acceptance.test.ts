@@ -17,7 +17,7 @@ import { balancerLab, type AmphoraListed } from './support.js';
 
 const fixture = balancerLab('lb-acc', 3);
 const lab = () => fixture.testLab.lab;
-const { cliEnv, session, getJson, waitActive, fromPublic } = fixture;
+const { cliEnv, fromPublic } = fixture;
 
 const certDir = mkdtempSync(join(tmpdir(), 'cloudnet-lb-acc-certs-'));
 after(() => rmSync(certDir, { recursive: true, force: true }));
@@ -73,7 +73,7 @@ let m2Web: ChildProcess | undefined;
 /** A CLI write on the balancer's tree, then its wait for ACTIVE. */
 async function write(...args: string[]): Promise<any> {
   const made = await json(demo(), ...args);
-  await waitActive(session('demo'), balancerId);
+  await fixture.api('demo').waitActive(balancerId);
   return made;
 }
 
@@ -103,7 +103,7 @@ async function servedSubject(serverName: string): Promise<string> {
 }
 
 async function memberStatus(name: string): Promise<string> {
-  return (await getJson(session('demo'), `/load-balancer/v2/lbaas/pools/${webPool}/members/${memberIds[name]}`)).member.operating_status;
+  return (await fixture.api('demo').request('GET', `pools/${webPool}/members/${memberIds[name]}`, 200)).member.operating_status;
 }
 
 // A test, not a `before` hook: node 20 runs a file's root-level hooks concurrently, and the lab's must come first.
@@ -136,7 +136,7 @@ test('one balancer with every listener, pool, member, monitor and L7 policy is b
 
   const started = performance.now();
   balancerId = (await json(demo(), 'loadbalancer', 'create', '--name', 'acceptance', '--vip-network-id', lab().state().networks.public.id)).id;
-  await waitActive(session('demo'), balancerId);
+  await fixture.api('demo').waitActive(balancerId);
   process.stdout.write(`# loadbalancer create -> ACTIVE: ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
   vip = (await json(demo(), 'loadbalancer', 'show', balancerId)).vip_address;
 
@@ -233,7 +233,7 @@ test("a member's server stops: the member ERROR and its pool DEGRADED; started a
   process.stdout.write(`# member server started -> member ONLINE: ${up.toFixed(2)} s\n`);
   assert.equal((await json(demo(), 'loadbalancer', 'member', 'show', webPool, memberIds.m2)).operating_status, 'ONLINE');
   assert.ok(
-    await waitUntil(async () => (await getJson(session('demo'), `/load-balancer/v2/lbaas/pools/${webPool}`)).pool.operating_status === 'ONLINE', 10_000, 100),
+    await waitUntil(async () => (await fixture.api('demo').request('GET', `pools/${webPool}`, 200)).pool.operating_status === 'ONLINE', 10_000, 100),
     'the pool ONLINE again',
   );
 });
@@ -243,7 +243,7 @@ test("a member's server stops: the member ERROR and its pool DEGRADED; started a
  * are gone, two ALLOCATED ones are listed and the balancer is ACTIVE and ONLINE; prints the time and the longest gap.
  */
 async function failoverUnderLoop(label: string, replaced: Set<string>, ...command: string[]): Promise<AmphoraListed[]> {
-  const adminApi = session('admin');
+  const adminApi = fixture.api('admin');
   const loop = fixture.clientLoop(vip, 80, 'web', 120_000);
   await new Promise((r) => setTimeout(r, 1000));
   const started = performance.now();
@@ -251,8 +251,8 @@ async function failoverUnderLoop(label: string, replaced: Set<string>, ...comman
   assert.equal(failover.code, 0, failover.stderr);
   let last: unknown;
   const done = await waitUntil(async () => {
-    const now = (await getJson(adminApi, `/load-balancer/v2/octavia/amphorae?loadbalancer_id=${balancerId}`)).amphorae as AmphoraListed[];
-    const balancer = (await getJson(adminApi, `/load-balancer/v2/lbaas/loadbalancers/${balancerId}`)).loadbalancer;
+    const now = await adminApi.amphorae(balancerId);
+    const balancer = await adminApi.balancer(balancerId);
     last = { amphorae: now, balancer: [balancer.provisioning_status, balancer.operating_status] };
     return now.length === 2 && now.every((a) => a.status === 'ALLOCATED' && !replaced.has(a.id))
       && balancer.provisioning_status === 'ACTIVE' && balancer.operating_status === 'ONLINE';

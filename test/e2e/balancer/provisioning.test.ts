@@ -4,21 +4,13 @@
 // and the health manager restores the pair. Prints the create->ACTIVE time and the failover's longest gap.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execTool } from '../../../src/lib/exec.js';
-import { deleteNetns } from '../../../src/lib/netns.js';
-import { killNamespaceProcesses } from '../../../src/lab/netns.js';
 import { waitUntil } from '../../../src/lab/processes.js';
 import { json, openstack } from '../openstack-cli/openstackCli.js';
-import { balancerLab, type AmphoraListed } from './support.js';
+import { balancerLab, crashAmphora, vipHolder, waitPairRestored } from './support.js';
 
 const fixture = balancerLab('lb-e2e', 3);
 const lab = () => fixture.testLab.lab;
-const { cliEnv, session, getJson, waitActive } = fixture;
-
-/** A member VM's web server: answers every request with its own name. */
-function startWebServer(netns: string, name: string): void {
-  fixture.startServer(netns, "require('http').createServer((q, s) => s.end(process.env.NAME + '\\n')).listen(80)", { NAME: name });
-}
+const { cliEnv, api } = fixture;
 
 async function fetchFromPublic(vip: string): Promise<string> {
   return (await fixture.fromPublic(['curl', '-s', '--max-time', '2', `http://${vip}/`])).trim();
@@ -29,21 +21,14 @@ let vip = '';
 
 test('a balancer on public with a TCP listener and a round-robin pool of two member VMs serves both', async () => {
   const demo = cliEnv('demo');
-  const demoApi = session('demo');
-  const demoProject = lab().state().networks['demo-net'].projectId;
-  const demoSubnet = lab().state().networks['demo-net'].subnets.find((s) => s.cidr === '198.18.1.0/24')!;
-
-  // The members let the amphorae (on demo-net) in on port 80.
-  const web = await lab().cloud().createSecurityGroup({ name: 'web', project_id: demoProject });
-  await lab().cloud().createSecurityGroupRule({ security_group_id: web.id, direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 80, port_range_max: 80, remote_ip_prefix: demoSubnet.cidr });
-  const members = [await lab().createVm({ name: 'web1', network: 'demo-net', host: 'host1', securityGroups: ['default', 'web'] }), await lab().createVm({ name: 'web2', network: 'demo-net', host: 'host2', securityGroups: ['default', 'web'] })];
-  for (const m of members) startWebServer(m.netns, m.name);
+  const demoApi = api('demo');
+  const { members, subnetId } = await fixture.createWebMembers();
 
   const started = performance.now();
   const lb = await json(demo, 'loadbalancer', 'create', '--name', 'lb1', '--vip-network-id', lab().state().networks.public.id);
   const created = performance.now();
   balancerId = lb.id;
-  await waitActive(demoApi, balancerId);
+  await demoApi.waitActive(balancerId);
   const active = performance.now();
   process.stdout.write(
     `# loadbalancer create -> ACTIVE: ${((active - started) / 1000).toFixed(2)} s with the CLI's own start, ${((active - created) / 1000).toFixed(2)} s from its answer\n`,
@@ -56,12 +41,12 @@ test('a balancer on public with a TCP listener and a round-robin pool of two mem
   assert.equal(new Set(hosts).size, 2, `amphorae on different hosts: ${hosts.join(', ')}`);
 
   const listener = await json(demo, 'loadbalancer', 'listener', 'create', '--name', 'tcp80', '--protocol', 'TCP', '--protocol-port', '80', balancerId);
-  await waitActive(demoApi, balancerId);
+  await demoApi.waitActive(balancerId);
   const pool = await json(demo, 'loadbalancer', 'pool', 'create', '--name', 'web', '--protocol', 'TCP', '--lb-algorithm', 'ROUND_ROBIN', '--listener', listener.id);
-  await waitActive(demoApi, balancerId);
+  await demoApi.waitActive(balancerId);
   for (const m of members) {
-    await json(demo, 'loadbalancer', 'member', 'create', '--name', m.name, '--subnet-id', demoSubnet.id, '--address', m.addresses[0].split('/')[0], '--protocol-port', '80', pool.id);
-    await waitActive(demoApi, balancerId);
+    await json(demo, 'loadbalancer', 'member', 'create', '--name', m.name, '--subnet-id', subnetId, '--address', m.addresses[0].split('/')[0], '--protocol-port', '80', pool.id);
+    await demoApi.waitActive(balancerId);
   }
 
   vip = (await json(demo, 'loadbalancer', 'show', balancerId)).vip_address;
@@ -78,33 +63,13 @@ test('a balancer on public with a TCP listener and a round-robin pool of two mem
 
 test('the active amphora dies under a client loop; the standby takes over and the health manager restores the pair', async () => {
   assert.ok(balancerId && vip, 'needs the balancer of the first test');
-  const admin = session('admin');
-  const state = lab().state();
-  const amphorae = await fixture.amphorae(balancerId);
-  const holders: string[] = [];
-  for (const a of amphorae) {
-    const record = state.amphorae[a.compute_id];
-    const { stdout } = await execTool('ip', ['-n', record.netns, '-o', 'addr', 'show']);
-    if (stdout.includes(` ${vip}/`)) holders.push(a.id);
-  }
-  assert.equal(holders.length, 1, `exactly one amphora holds ${vip}: ${holders.join(', ')}`);
-  const victim = amphorae.find((a) => a.id === holders[0])!;
-  const record = state.amphorae[victim.compute_id];
+  const { amphora: victim, record } = await vipHolder(lab(), await fixture.amphorae(balancerId), vip);
 
   const loop = fixture.clientLoop(vip, 80, 'web', 15_000).result;
   await new Promise((r) => setTimeout(r, 2000));
-  // A crash, as far as the lab can make one: first its links go (so keepalived cannot say goodbye with a priority-0
-  // advert, as a VM that vanishes cannot), then the agent and everything in the amphora are killed, then the namespace.
   const killedAt = performance.now();
-  for (const i of record.interfaces) await execTool('ip', ['-n', record.netns, 'link', 'del', i.name]);
-  if (record.agent) process.kill(record.agent.pid, 'SIGKILL');
-  await killNamespaceProcesses(record.netns);
-  await deleteNetns(record.netns);
-  const restoring = waitUntil(async () => {
-    const now = (await getJson(admin, `/load-balancer/v2/octavia/amphorae?loadbalancer_id=${balancerId}`)).amphorae as AmphoraListed[];
-    const balancer = (await getJson(admin, `/load-balancer/v2/lbaas/loadbalancers/${balancerId}`)).loadbalancer;
-    return now.length === 2 && now.every((a) => a.status === 'ALLOCATED' && a.id !== victim.id) && balancer.operating_status === 'ONLINE';
-  }, 60_000, 100).then((ok) => ({ ok, seconds: (performance.now() - killedAt) / 1000 }));
+  await crashAmphora(record);
+  const restoring = waitPairRestored(api('admin'), balancerId, victim.id).then((ok) => ({ ok, seconds: (performance.now() - killedAt) / 1000 }));
   const [result, restored] = await Promise.all([loop, restoring]);
   process.stdout.write(`# failover under a 20 ms connection loop: longest gap ${result.longestGapMs} ms (${result.successes} answered, ${result.failures} failed)\n`);
   assert.ok(result.successes > 0);
