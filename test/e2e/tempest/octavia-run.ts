@@ -29,7 +29,8 @@ async function main(): Promise<number> {
   const rbac = process.env.CLOUDNET_OCTAVIA_RBAC ?? 'advanced';
   if (rbac !== 'advanced' && rbac !== 'none') throw new Error(`CLOUDNET_OCTAVIA_RBAC must be advanced or none, not ${rbac}`);
 
-  const dir = mkdtempSync(join(tmpdir(), 'cloudnet-octavia-tempest-lab-'));
+  // Short: an amphora's HAProxy socket lives under <dir>/amp/<uuid>/ and a socket path has at most 107 bytes.
+  const dir = mkdtempSync(join(tmpdir(), 'cn-octavia-'));
   const logger = createLogger('octavia-tempest', process.env.CLOUDNET_TEST_LOG_LEVEL ?? 'warn');
   let lab: Lab | undefined;
   let prefix = '';

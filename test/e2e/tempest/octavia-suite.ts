@@ -89,7 +89,7 @@ export function octaviaConf(adminPassword: string, rbac: RbacTestType): IniSecti
       check_interval: 1,
       check_timeout: 60,
       lb_build_interval: 2,
-      lb_build_timeout: 300,
+      lb_build_timeout: 120,
       member_role: 'load-balancer_member',
       admin_role: 'load-balancer_admin',
       observer_role: 'load-balancer_observer',
