@@ -53,8 +53,20 @@ export function tempestExtensions(advertised: string[], implied: ImpliedExtensio
   return [...aliases].sort();
 }
 
+/** The cloud tempest runs against: a server the harness starts (default) or one the caller brings up (a lab). */
+export interface TempestCloud {
+  /** e.g. http://127.0.0.1:40123 — loopback only. */
+  url: string;
+  adminPassword: string;
+  region: string;
+  stop(): Promise<void>;
+}
+
 export interface TempestRunOptions {
+  /** The database of the server the harness starts; unused when `startCloud` is given. */
   dialect: DialectName;
+  /** Brings up the cloud instead of a bare `cloudnet server` (e.g. a lab with hosts and amphorae), in `workspace`. */
+  startCloud?: (workspace: string) => Promise<TempestCloud>;
   /** Parallel tempest workers (default 2). */
   concurrency?: number;
   /** Kill tempest after this long (default 15 minutes). */
@@ -94,18 +106,10 @@ export async function runTempestSuite(suite: TempestSuite, options: TempestRunOp
   const home = join(workspace, 'home');
   const tempestDir = join(workspace, 'tempest');
   mkdirSync(home);
-  let database: TestDatabase | undefined;
-  let databaseUrl: string;
-  if (options.dialect === 'sqlite') {
-    databaseUrl = `sqlite:${join(workspace, 'cloudnet.db')}`;
-  } else {
-    database = await createTestDatabase(options.dialect);
-    databaseUrl = database.url;
-  }
-  let server: CloudnetProcess | undefined;
+  let server: TempestCloud | undefined;
   let keep = process.env.CLOUDNET_TEMPEST_KEEP === '1' || options.keepWorkspace === true;
   try {
-    server = await startCloudnetServer({ databaseUrl, logFile: join(workspace, 'cloudnet-server.log') });
+    server = await (options.startCloud ?? ((dir) => startServerWithDatabase(dir, options.dialect)))(workspace);
     // tempest talks to this URL and to what its catalog names, nothing else: both must be loopback.
     if (new URL(server.url).hostname !== '127.0.0.1') throw new Error(`cloudnet server is at ${server.url}, not on 127.0.0.1`);
     const admin = await CloudClient.login(server.url, 'admin', server.adminPassword, 'admin');
@@ -157,9 +161,36 @@ export async function runTempestSuite(suite: TempestSuite, options: TempestRunOp
     throw new Error(`${err instanceof Error ? err.message : String(err)} (workspace kept: ${workspace})`, { cause: err });
   } finally {
     await server?.stop();
-    await database?.drop();
     if (!keep) rmSync(workspace, { recursive: true, force: true });
   }
+}
+
+/** A bare `cloudnet server` over a fresh SQLite file in the workspace or a fresh database, dropped when it stops. */
+async function startServerWithDatabase(workspace: string, dialect: DialectName): Promise<TempestCloud> {
+  let database: TestDatabase | undefined;
+  let databaseUrl: string;
+  if (dialect === 'sqlite') {
+    databaseUrl = `sqlite:${join(workspace, 'cloudnet.db')}`;
+  } else {
+    database = await createTestDatabase(dialect);
+    databaseUrl = database.url;
+  }
+  let server: CloudnetProcess;
+  try {
+    server = await startCloudnetServer({ databaseUrl, logFile: join(workspace, 'cloudnet-server.log') });
+  } catch (err) {
+    await database?.drop();
+    throw err;
+  }
+  return {
+    url: server.url,
+    adminPassword: server.adminPassword,
+    region: server.region,
+    async stop() {
+      await server.stop();
+      await database?.drop();
+    },
+  };
 }
 
 /**

@@ -1,0 +1,130 @@
+/**
+ * octavia-tempest-plugin's API tests (`octavia_tempest_plugin.tests.api.v2`, issue 4) against a lab: real amphorae,
+ * `test_with_noop = False`. Not part of `npm test` (a module takes minutes); run by octavia-run.ts.
+ */
+import { PROVIDERS } from '../../../src/server/loadbalancer/schemas.js';
+import type { CloudClient } from './cloud.js';
+import type { CloudFacts, IniSections } from './config.js';
+import type { TempestSuite } from './harness.js';
+
+/** The modules of `octavia_tempest_plugin.tests.api.v2`, quickest to set up first. */
+export const OCTAVIA_API_MODULES = [
+  'test_provider',
+  'test_flavor_capabilities',
+  'test_flavor_profile',
+  'test_flavor',
+  'test_availability_zone_capabilities',
+  'test_availability_zone_profile',
+  'test_availability_zone',
+  'test_load_balancer',
+  'test_listener',
+  'test_pool',
+  'test_member',
+  'test_healthmonitor',
+  'test_l7policy',
+  'test_l7rule',
+  'test_amphora',
+];
+
+export const OCTAVIA_API_PACKAGE = 'octavia_tempest_plugin.tests.api.v2';
+
+/**
+ * The plugin's own networks (it creates a VIP network and two member networks per class, as lb_member): inside
+ * 198.18.0.0/15, clear of the harness's project range 198.18.0.0/16 and the lab's public 198.19.255.0/24.
+ */
+export const OCTAVIA_SUBNETS = {
+  vip: '198.19.101.0/24',
+  member1: '198.19.102.0/24',
+  member2: '198.19.103.0/24',
+};
+
+/** The lab's flat external network, which the lab made; tempest needs its id (the plugin's skip_checks asks for one). */
+export async function findPublicNetwork(admin: CloudClient): Promise<Partial<CloudFacts>> {
+  const { networks } = await admin.ok('GET', '/network/v2.0/networks?name=public');
+  const network = (networks as { id: string; name: string }[])[0];
+  if (!network) throw new Error('the lab has no network named public');
+  return { publicNetworkId: network.id, publicNetworkName: network.name };
+}
+
+/**
+ * `[load_balancer]` and friends. What cloudnet implements decides each value: roles as Octavia's default policy
+ * (observer/global observer/member/admin, the `advanced` RBAC tests), the amphora provider and its alias, ACTIVE_STANDBY.
+ */
+/**
+ * `advanced` is Octavia's default policy, which cloudnet's follows except that a project-scoped `admin` may do
+ * everything (the plugin expects it refused: Octavia admits only a system-scoped admin); `none` runs the same tests
+ * without their RBAC checks, so that the checks' one divergence does not hide what the rest of each test finds.
+ */
+export type RbacTestType = 'advanced' | 'none';
+
+export function octaviaConf(adminPassword: string, rbac: RbacTestType): IniSections {
+  return {
+    // Dynamic credentials: pre-provisioned accounts are matched by a subset of roles, so tempest may hand the plugin's
+    // `primary` (expected to be refused) an account holding load-balancer_member. tempest makes each class's users
+    // and projects with exactly the roles the plugin asks for, as the cloud admin, and deletes them after.
+    auth: {
+      use_dynamic_credentials: true,
+      admin_username: 'admin',
+      admin_password: adminPassword,
+      admin_project_name: 'admin',
+      admin_domain_name: 'Default',
+    },
+    service_available: {
+      load_balancer: true,
+      // With test_with_noop False the plugin skips every class unless compute and image say they are there; the API
+      // tests boot no servers (only the scenario tests do), the amphorae are the lab's VMs.
+      nova: true,
+      glance: true,
+      barbican: false,
+    },
+    load_balancer: {
+      catalog_type: 'load-balancer',
+      endpoint_type: 'publicURL',
+      test_with_noop: false,
+      provider: 'amphora',
+      enabled_provider_drivers: PROVIDERS.map((p) => `${p.name}:${p.description}`),
+      loadbalancer_topology: 'ACTIVE_STANDBY',
+      build_interval: 1,
+      build_timeout: 120,
+      check_interval: 1,
+      check_timeout: 60,
+      lb_build_interval: 2,
+      lb_build_timeout: 120,
+      member_role: 'load-balancer_member',
+      admin_role: 'load-balancer_admin',
+      observer_role: 'load-balancer_observer',
+      global_observer_role: 'load-balancer_global_observer',
+      RBAC_test_type: rbac,
+      // cloudnet's policy wants `member` beside `load-balancer_member`, as Octavia's new defaults do.
+      enforce_new_defaults: true,
+      test_with_ipv6: false,
+      vip_subnet_cidr: OCTAVIA_SUBNETS.vip,
+      member_1_ipv4_subnet_cidr: OCTAVIA_SUBNETS.member1,
+      member_2_ipv4_subnet_cidr: OCTAVIA_SUBNETS.member2,
+    },
+    'loadbalancer-feature-enabled': {
+      not_implemented_is_error: false,
+      health_monitor_enabled: true,
+      terminated_tls_enabled: false,
+      l7_protocol_enabled: true,
+      pool_algorithms_enabled: true,
+      l4_protocol: 'TCP',
+      session_persistence_enabled: true,
+      spare_pool_enabled: false,
+      log_offload_enabled: false,
+    },
+    enforce_scope: { octavia: false },
+  };
+}
+
+export function octaviaSuite(module: string, adminPassword: string, rbac: RbacTestType): TempestSuite {
+  return {
+    name: `octavia-${module}`,
+    include: [`^${OCTAVIA_API_PACKAGE.replace(/\./g, '\\.')}\\.${module}\\.`],
+    exclude: [],
+    // tempest makes its own users (dynamic credentials, above).
+    accounts: { members: 0, admins: 0 },
+    prepare: findPublicNetwork,
+    conf: () => octaviaConf(adminPassword, rbac),
+  };
+}
