@@ -3,30 +3,23 @@
  * and what it reports back (its health). Like host agents, an amphora agent receives no commands: it follows
  * `GET /cloudnet/v1/amphorae/{id}/target` (NDJSON, a whole `AmphoraTarget` whenever it changes, heartbeat lines
  * between), converges HAProxy and keepalived on the latest one, and reports with
- * `PUT /cloudnet/v1/amphorae/{id}/health` every `healthIntervalMs` (which is also its heartbeat).
+ * `PUT /cloudnet/v1/amphorae/{id}/health` right after each apply and every health interval (its heartbeat).
  *
  * A whole document per change, not a diff: a balancer's tree is a few kilobytes and changes rarely, and the
  * agent needs all of it to render anyway.
  */
+import type { KeepalivedConfig } from './keepalived-config.js';
 import type { LoadBalancer } from './types.js';
 
-/** keepalived settings of one amphora of an ACTIVE_STANDBY pair (see renderKeepalivedConfig). */
-export interface AmphoraVrrpTarget {
-  /** MASTER gets priority 100, BACKUP 90; both start as BACKUP with nopreempt. */
-  role: 'MASTER' | 'BACKUP';
-  /** The interface (inside the amphora) carrying the VRRP port, whose allowed address pairs hold the VIPs. */
-  interface: string;
-  /** 1..255, the same on both amphorae of a balancer. */
-  virtualRouterId: number;
-  /** This amphora's VRRP port address. */
-  unicastSrcIp: string;
-  /** The peer amphora's VRRP port address (empty while the peer is being replaced). */
-  unicastPeers: string[];
-  /** The balancer's VIP addresses (prefix length of the VIP subnet, e.g. 198.19.0.20/24). */
-  vips: string[];
-  /** VRRPv3 advertisement interval, in seconds (centisecond precision). */
-  advertIntervalSeconds: number;
-}
+/**
+ * keepalived settings of one amphora of an ACTIVE_STANDBY pair, as `renderKeepalivedConfig` takes them; the
+ * agent adds what is its own (router id, instance name, health check, notify script). `vips` carry the VIP
+ * subnet's prefix length (198.19.0.20/24), and `unicastPeers` is empty while the peer is being replaced.
+ */
+export type AmphoraVrrpTarget = Pick<
+  KeepalivedConfig,
+  'role' | 'interface' | 'virtualRouterId' | 'unicastSrcIp' | 'unicastPeers' | 'vips' | 'advertIntervalSeconds'
+>;
 
 export interface AmphoraTarget {
   amphoraId: string;
