@@ -38,6 +38,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', stopping);
   process.once('SIGTERM', stopping);
   const all: TestResult[] = [];
+  const withoutResults: string[] = [];
   try {
     lab = await Lab.start({ dir, hosts: HOSTS, logger });
     prefix = lab.state().namespacePrefix;
@@ -58,6 +59,7 @@ async function main(): Promise<number> {
       }).catch((err: unknown) => {
         // A module that timed out leaves stestr no run to read back; the next modules still run on the lab.
         console.log(`\n=== ${module}: no results (${err instanceof Error ? err.message : String(err)})`);
+        withoutResults.push(module);
         return undefined;
       });
       if (!run) continue;
@@ -76,7 +78,8 @@ async function main(): Promise<number> {
   const resultsFile = join(tmpdir(), `cloudnet-octavia-tempest-${Date.now()}.json`);
   writeFileSync(resultsFile, JSON.stringify(all, null, 1));
   console.log(`results: ${resultsFile}`);
-  return summary.totals.fail > 0 ? 1 : 0;
+  if (withoutResults.length) console.log(`modules without results: ${withoutResults.join(', ')}`);
+  return summary.totals.fail > 0 || withoutResults.length > 0 ? 1 : 0;
 }
 
 main().then(
