@@ -107,9 +107,6 @@ export function checkHealthMonitor(poolProtocol: PoolProtocol, values: WireObjec
       out[field] = null;
     }
   }
-  if ((values.timeout as number) > (values.delay as number)) {
-    throw validationFailure('The health monitor timeout must not be greater than its delay.');
-  }
   return out;
 }
 
