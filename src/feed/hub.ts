@@ -1,3 +1,4 @@
+import { coalescedRun } from '../lib/coalesced-run.js';
 import type { Logger } from '../lib/logger.js';
 import { compactedThrough, currentRevision, readChanges, type LoggedChange } from '../store/changelog.js';
 import type { Db } from '../store/database.js';
@@ -67,8 +68,6 @@ export class FeedHub {
   readonly index = new RelevanceIndex();
   private readonly sinks = new Map<string, Set<FeedSink>>();
   private readonly mutex = new Mutex();
-  private catchingUp = false;
-  private again = false;
   private started = false;
   private readonly onRevision = () => void this.catchUp();
   /** Agents waiting to resume, and whether a pass over the log is catching a batch of them up. */
@@ -116,23 +115,10 @@ export class FeedHub {
   }
 
   /** Processes every logged change the index has not seen, in order. Wake-ups during a run cause one more run. */
-  private async catchUp(): Promise<void> {
-    if (this.catchingUp) {
-      this.again = true;
-      return;
-    }
-    this.catchingUp = true;
-    try {
-      do {
-        this.again = false;
-        await this.mutex.run(() => this.processPending());
-      } while (this.again);
-    } catch (err) {
-      this.logger.error({ err }, 'feed hub failed to process the change log');
-    } finally {
-      this.catchingUp = false;
-    }
-  }
+  private readonly catchUp = coalescedRun(
+    () => this.mutex.run(() => this.processPending()),
+    (err) => this.logger.error({ err }, 'feed hub failed to process the change log'),
+  );
 
   private async processPending(): Promise<void> {
     for (;;) {

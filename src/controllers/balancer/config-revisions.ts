@@ -8,6 +8,7 @@
  * Kept in memory, from one scan of the log at start and then by tailing it (like the feed hub); the value is
  * the same on every server of one database, since it is read from the one log.
  */
+import { coalescedRun } from '../../lib/coalesced-run.js';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../lib/logger.js';
 import { compactedThrough, readChanges, type LoggedChange } from '../../store/changelog.js';
@@ -30,8 +31,6 @@ export class BalancerConfigRevisions extends EventEmitter<{ changed: [balancerId
   /** Writes older than the compacted part of the log are not known one by one: every balancer is at least here. */
   private floor = 0;
   private seen = 0;
-  private running = false;
-  private again = false;
   private readonly onRevision = () => void this.catchUp();
 
   constructor(
@@ -60,23 +59,10 @@ export class BalancerConfigRevisions extends EventEmitter<{ changed: [balancerId
   }
 
   /** Reads every change not seen yet; a wake-up during a run causes one more run. */
-  async catchUp(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    try {
-      do {
-        this.again = false;
-        await this.readPending();
-      } while (this.again);
-    } catch (err) {
-      this.logger.error({ err }, 'balancer config revisions: failed to read the change log');
-    } finally {
-      this.running = false;
-    }
-  }
+  readonly catchUp = coalescedRun(
+    () => this.readPending(),
+    (err) => this.logger.error({ err }, 'balancer config revisions: failed to read the change log'),
+  );
 
   private async readPending(): Promise<void> {
     for (;;) {
