@@ -4,13 +4,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DIALECTS } from '../../support/databases.js';
 import { startTestServer, type ProjectUser, type TestServer } from '../../support/server.js';
 import { readCertificateBundle } from '../../../src/server/key-manager/index.js';
 import { testServerKek } from '../../unit/server/key-manager/support.js';
-import { json, openstack } from './openstackCli.js';
+import { CLI_DIALECT, json, openstack } from './openstackCli.js';
 
-for (const dialect of DIALECTS) {
+for (const dialect of [CLI_DIALECT.keyManager]) {
   describe(`openstack CLI against the Key Manager on ${dialect}`, () => {
     let server: TestServer;
     let env: NodeJS.ProcessEnv;

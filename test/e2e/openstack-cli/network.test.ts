@@ -1,10 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DIALECTS } from '../../support/databases.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
-import { json, neutron, openstack } from './openstackCli.js';
+import { CLI_DIALECT, json, neutron, openstack } from './openstackCli.js';
 
-for (const dialect of DIALECTS) {
+for (const dialect of [CLI_DIALECT.network]) {
   describe(`openstack CLI against the Network API on ${dialect}`, () => {
     let server: TestServer;
     let env: NodeJS.ProcessEnv;

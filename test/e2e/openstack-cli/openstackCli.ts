@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import type { DialectName } from '../../../src/store/database.js';
 
 // The real client of record: Debian's python3-openstackclient, called by path (the pyenv python3 on PATH does not
 // see Debian's packages).
 const OPENSTACK = '/usr/bin/openstack';
+
+/**
+ * The database each CLI file runs on. A CLI call costs seconds and its wire format does not depend on the database,
+ * which the HTTP API tests cover on both dialects, so the CLI files share the two out instead of running twice.
+ */
+export const CLI_DIALECT = { identity: 'postgres', loadbalancer: 'postgres', keyManager: 'sqlite', network: 'sqlite' } as const satisfies Record<string, DialectName>;
 
 export interface CliRun {
   code: number;
