@@ -5,8 +5,10 @@
  *   PUT /cloudnet/v1/amphorae/{id}/health   an AmphoraHealthReport: stored, the amphora's heartbeat, and the
  *                                           source of its balancer's operating statuses
  * It also runs the balancer controller and the health manager, which share the balancers' config revisions
- * with the target streams.
+ * with the target streams, while this server holds their lease.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AmphoraHealthReport, AmphoraTarget, ReportedMemberStatus } from '../../agents/amphora/target.js';
 import { buildAmphoraTarget } from '../../controllers/balancer/amphora-target.js';
@@ -19,6 +21,7 @@ import * as records from '../../controllers/balancer/records.js';
 import { badRequest, notFound } from '../../lib/errors.js';
 import { parseCidr } from '../../lib/ip.js';
 import type { Db } from '../../store/database.js';
+import { LeaderElection } from '../../store/leader-lease.js';
 import type { Store } from '../../store/store.js';
 import type { ServerContext } from '../app.js';
 import { requireAdmin } from '../auth.js';
@@ -39,6 +42,9 @@ export interface AmphoraeApiOptions {
   streamHeartbeatMs: number;
   /** How often the health manager looks for silent amphorae. */
   healthCheckMs: number;
+  /** The term of the controller's lease among servers sharing the database, and how often its holder renews it. */
+  leaseTtlMs: number;
+  leaseRenewMs: number;
 }
 
 /** The Load Balancer API's state machine, which the controller drives. */
@@ -73,6 +79,8 @@ export function amphoraeApiOptions(options: Pick<AmphoraeApiOptions, 'compute'> 
     heartbeatTimeoutMs: DEFAULT_CONTROLLER_OPTIONS.heartbeatTimeoutMs,
     streamHeartbeatMs: 5000,
     healthCheckMs: 250,
+    leaseTtlMs: 5000,
+    leaseRenewMs: 1000,
     ...rest,
   };
 }
@@ -80,21 +88,40 @@ export function amphoraeApiOptions(options: Pick<AmphoraeApiOptions, 'compute'> 
 export async function registerAmphoraeRoutes(app: FastifyInstance, ctx: ServerContext, options: AmphoraeApiOptions): Promise<void> {
   const revisions = new BalancerConfigRevisions(ctx.store, ctx.logger);
   await revisions.start();
-  const controller = new BalancerController(ctx.store, revisions, options.lifecycle, ctx.logger, {
-    ...DEFAULT_CONTROLLER_OPTIONS,
-    compute: options.compute,
-    heartbeatTimeoutMs: options.heartbeatTimeoutMs,
-  });
-  const healthManager = new HealthManager(ctx.store, options.lifecycle, (id) => controller.enqueue(id), ctx.logger, {
-    heartbeatTimeoutMs: options.heartbeatTimeoutMs,
-    bootTimeoutMs: DEFAULT_CONTROLLER_OPTIONS.bootTimeoutMs,
-    checkMs: options.healthCheckMs,
-  });
-  controller.start();
-  healthManager.start();
+  // Servers sharing one database each serve targets and take reports, but only the lease holder provisions and
+  // judges amphorae: two controllers would race to make the same VMs, two health managers to replace one amphora.
+  let leading: { controller: BalancerController; healthManager: HealthManager } | undefined;
+  const election = new LeaderElection(
+    ctx.store,
+    { name: 'balancer-controller', holder: `${hostname()}:${process.pid}:${randomUUID()}`, ttlMs: options.leaseTtlMs, renewMs: options.leaseRenewMs },
+    {
+      elected: () => {
+        const controller = new BalancerController(ctx.store, revisions, options.lifecycle, ctx.logger, {
+          ...DEFAULT_CONTROLLER_OPTIONS,
+          compute: options.compute,
+          heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+        });
+        const healthManager = new HealthManager(ctx.store, options.lifecycle, (id) => controller.enqueue(id), ctx.logger, {
+          heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+          bootTimeoutMs: DEFAULT_CONTROLLER_OPTIONS.bootTimeoutMs,
+          checkMs: options.healthCheckMs,
+        });
+        controller.start();
+        healthManager.start();
+        leading = { controller, healthManager };
+      },
+      deposed: async () => {
+        const jobs = leading;
+        leading = undefined;
+        jobs?.healthManager.stop();
+        await jobs?.controller.stop();
+      },
+    },
+    ctx.logger,
+  );
+  election.start();
   app.addHook('onClose', async () => {
-    healthManager.stop();
-    await controller.stop();
+    await election.stop();
     revisions.stop();
   });
 
@@ -160,7 +187,8 @@ export async function registerAmphoraeRoutes(app: FastifyInstance, ctx: ServerCo
       const changed = wasSilent || previous?.appliedConfigRevision !== report.appliedConfigRevision || previous?.applyError !== report.applyError;
       return { balancerId: before.loadbalancer_id, news: changed };
     });
-    if (news) controller.enqueue(balancerId);
+    // On a server that does not lead, the leader's poll of waiting balancers (every second) picks the news up.
+    if (news) leading?.controller.enqueue(balancerId);
     void reply.status(204);
   });
 }

@@ -3,7 +3,7 @@
 // hosts; it turns ACTIVE once both amphorae report the revision they were sent; a silent amphora is replaced;
 // a delete removes everything. The amphora agents are played by the test over the real endpoints, and the
 // compute service is a small in-test one that binds ports through the Network API as the lab does (the lab's
-// own is exercised end to end in test/e2e/balancer).
+// own is exercised end to end in test/e2e/balancer). Two servers on one PostgreSQL share the controller's lease.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -18,7 +18,7 @@ import { parseHealthReport } from '../../../../src/server/cloudnet/amphorae.js';
 import { apiModules } from '../../../../src/server/apis.js';
 import { keyEncryptionKey } from '../../../../src/server/key-manager/index.js';
 import { waitUntil } from '../../../../src/lab/processes.js';
-import { DIALECTS } from '../../../support/databases.js';
+import { DIALECTS, createTestDatabase } from '../../../support/databases.js';
 import { jsonClient, readNdjson, type JsonClient } from '../../../support/http.js';
 import { startTestServer, type TestServer } from '../../../support/server.js';
 
@@ -341,3 +341,59 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('two servers on one PostgreSQL: one controller at a time', () => {
+  test('only the lease holder provisions; when it stops, the other server takes over', async () => {
+    const tdb = await createTestDatabase('postgres');
+    const compute = new TestCompute();
+    const asked: string[] = [];
+    /** The shared compute service, noting which server asked it for each VM. */
+    const computeFor = (server: string): Compute => ({
+      createAmphoraVm: (request) => (asked.push(server), compute.createAmphoraVm(request)),
+      attachPort: (computeId, portId) => compute.attachPort(computeId, portId),
+      deleteAmphoraVm: (computeId) => compute.deleteAmphoraVm(computeId),
+    });
+    const apis = (server: string) => apiModules({ compute: computeFor(server), amphoraHeartbeatTimeoutSeconds: 10, keyManagerKek: keyEncryptionKey(randomBytes(32)) });
+    const first = await startTestServer({ dialect: 'postgres', databaseUrl: tdb.url, apis: apis('first') });
+    const second = await startTestServer({ dialect: 'postgres', databaseUrl: tdb.url, adminPassword: first.adminPassword, apis: apis('second') });
+    const agents: AgentDouble[] = [];
+    let firstOpen = true;
+    try {
+      const token = await second.issueToken();
+      compute.admin = jsonClient(second.url, token);
+      const client = jsonClient(second.url, token);
+      const net = await client.post('/network/v2.0/networks', { network: { name: 'public' } });
+      const subnet = (await client.post('/network/v2.0/subnets', { subnet: { network_id: net.body.network.id, ip_version: 4, cidr: '198.19.7.0/24' } })).body.subnet.id;
+
+      /** Creates a balancer through the second server, plays its agents against the second server, waits for ACTIVE. */
+      async function activeBalancer(name: string): Promise<void> {
+        const created = await client.post('/load-balancer/v2/lbaas/loadbalancers', { loadbalancer: { name, vip_subnet_id: subnet } });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        const id = created.body.loadbalancer.id;
+        const ok = await waitUntil(async () => {
+          for (const a of await second.store.read((db) => amphoraeOf(db, id))) {
+            if (!a.compute_id || agents.some((agent) => agent.amphoraId === a.id)) continue;
+            const agent = new AgentDouble(a.id, second.url, token);
+            agents.push(agent);
+            await agent.start();
+          }
+          return (await client.get(`/load-balancer/v2/lbaas/loadbalancers/${id}`)).body.loadbalancer.provisioning_status === 'ACTIVE';
+        }, 60_000, 50);
+        assert.ok(ok, `${name} ACTIVE`);
+      }
+
+      await activeBalancer('lb-1');
+      assert.deepEqual(asked, ['first', 'first'], 'the first server started first and holds the lease; the second made no VM');
+      await first.close();
+      firstOpen = false;
+      await activeBalancer('lb-2');
+      assert.deepEqual(asked, ['first', 'first', 'second', 'second']);
+      assert.equal(compute.vms.size, 4);
+    } finally {
+      for (const agent of agents) agent.stop();
+      if (firstOpen) await first.close();
+      await second.close();
+      await tdb.drop();
+    }
+  });
+});
