@@ -1,4 +1,4 @@
-import { AmphoraConfigError, integerIn, ipAddress, port, token } from './config-tokens.js';
+import { AmphoraConfigError, cidr, integerIn, ipAddress, port, token } from './config-tokens.js';
 import type { Listener, LoadBalancer, Member, Pool } from './types.js';
 
 /**
@@ -13,6 +13,8 @@ import type { Listener, LoadBalancer, Member, Pool } from './types.js';
  *
  * One table (`inet amphora_udp`), replaced whole in one `nft -f` transaction (the script declares, deletes and
  * defines it, so it works whether the table exists or not). Per served listener:
+ * - `allowed_cidrs`: new flows from other sources dropped (CIDRs of the other address family can match no
+ *   client of this VIP, so a list of only those drops everyone);
  * - `connection_limit`: a dynamic set keyed by VIP . port with `ct count over N`, which drops new flows beyond N
  *   concurrent ones (conntrack's count, as LVS counts UDP "connections");
  * - the dispatch: `dnat to <selector> map { slot range : member address . port }`, each member getting as
@@ -126,9 +128,15 @@ export function renderUdpNftables(lb: LoadBalancer, down: ReadonlySet<string>): 
     const match = `${ip} daddr ${vip.address} udp dport ${listenerPort}`;
     const flow = `ct status dnat ct original ${ip} daddr ${vip.address} meta l4proto udp ct original proto-dst ${listenerPort}`;
     accounting.push(`\t\t${flow} ct direction original counter name ${names.bytesIn} accept`, `\t\t${flow} ct direction reply counter name ${names.bytesOut} accept`);
+    const sources = [...new Set(listener.allowedCidrs.map((c) => cidr(`listener ${listener.id} allowed_cidr`, c)))]
+      .filter((c) => ipAddress(`listener ${listener.id} allowed_cidr`, c.split('/')[0]!).family === vip.family)
+      .sort(compare);
+    const limit = listener.connectionLimit === -1 ? null : integerIn(`listener ${listener.id} connection_limit`, listener.connectionLimit, 1, 10_000_000);
     if (members.length === 0) return;
-    if (listener.connectionLimit !== -1) {
-      const limit = integerIn(`listener ${listener.id} connection_limit`, listener.connectionLimit, 1, 10_000_000);
+    if (listener.allowedCidrs.length > 0) {
+      dispatch.push(`\t\t${match} ${sources.length > 0 ? `${ip} saddr != { ${sources.join(', ')} } ` : ''}drop`);
+    }
+    if (limit !== null) {
       definitions.push(`\tset limit_${index} {\n\t\ttype ${addressType} . inet_service\n\t\tsize 65535\n\t\tflags dynamic\n\t}`);
       dispatch.push(`\t\t${match} ct state new add @limit_${index} { ${ip} daddr . udp dport ct count over ${limit} } drop`);
     }

@@ -52,9 +52,6 @@ export function checkListener(values: WireObject): WireObject {
   if (headers.length && listenerMode(protocol) !== 'http') {
     throw validationFailure(`The following headers: ${headers.join(', ')} are not supported for listeners of protocol ${protocol}.`);
   }
-  if (protocol === 'UDP' && (values.allowed_cidrs as string[] | undefined)?.length) {
-    throw validationFailure('allowed_cidrs is not supported for UDP listeners yet.');
-  }
   return out;
 }
 

@@ -120,6 +120,18 @@ describe('amphora reconciler: UDP listeners through nftables', { skip: process.g
     assert.deepEqual(new Set(await answers(4)), new Set(['m1']));
   });
 
+  it('allowed_cidrs: a client outside them gets nothing, one inside is served', async () => {
+    const only = (cidrs: string[]) => {
+      const lb = udpTree();
+      lb.listeners[0]!.allowedCidrs = cidrs;
+      return lb;
+    };
+    assert.equal(await apply(only(['198.18.0.64/26'])), 'udp');
+    assert.deepEqual(await answers(2), ['failed: timeout', 'failed: timeout']);
+    assert.equal(await apply(only(['198.18.0.0/26'])), 'udp');
+    assert.deepEqual(new Set(await answers(4)), new Set(['m1', 'm2']));
+  });
+
   it('TCP and UDP listeners side by side: HAProxy serves one, nftables the other', async () => {
     const lb = udpTree();
     lb.listeners.push(listener({ id: 't1', protocol: 'TCP', protocolPort: 53, defaultPoolId: 'p2' }));

@@ -83,6 +83,10 @@ test('the dispatch rule by algorithm, weights, backups, admin state, health and 
     ['no default pool: no rule', udpBalancer({ listeners: [udpListener({ defaultPoolId: null })] }), [], []],
     ['connection limit: new flows beyond it dropped', udpBalancer({ listeners: [udpListener({ connectionLimit: 100 })] }), [],
       ['ip daddr 198.18.0.10 udp dport 53 ct state new add @limit_0 { ip daddr . udp dport ct count over 100 } drop', rule('numgen inc mod 2', both)]],
+    ['allowed CIDRs: other sources dropped, sorted, deduplicated, of the VIP family only', udpBalancer({ listeners: [udpListener({ allowedCidrs: ['198.18.0.0/15', 'fd00::/8', '10.0.0.0/8', '198.18.0.0/15'] })] }), [],
+      ['ip daddr 198.18.0.10 udp dport 53 ip saddr != { 10.0.0.0/8, 198.18.0.0/15 } drop', rule('numgen inc mod 2', both)]],
+    ['allowed CIDRs of the other family only: nobody', udpBalancer({ listeners: [udpListener({ allowedCidrs: ['fd00::/8'] })] }), [],
+      ['ip daddr 198.18.0.10 udp dport 53 drop', rule('numgen inc mod 2', both)]],
     ['monitor address: checks only, traffic to the member', udpBalancer({ pools: [udpPool({ members: members({ monitorAddress: '198.18.2.1', monitorPort: 99 }) })] }), [], [rule('numgen inc mod 1', '0 : 198.18.1.1 . 5353')]],
   ];
   for (const [name, lb, down, expected] of cases) assert.deepEqual(dispatch(lb, down), expected, name);
@@ -118,6 +122,7 @@ test('refused: what the table cannot express, with a clear error', () => {
     ['two UDP listeners on one port', udpBalancer({ listeners: [udpListener(), udpListener({ id: 'u2' })] }), /UDP port 53 is already used/],
     ['missing pool', udpBalancer({ pools: [] }), /not in the tree/],
     ['listener id with a space', udpBalancer({ listeners: [udpListener({ id: 'u 1' })] }), /not a plain token/],
+    ['bad allowed CIDR', udpBalancer({ listeners: [udpListener({ allowedCidrs: ['198.18.0.0/33'] })] }), /not a CIDR/],
     ['weight above 256', udpBalancer({ pools: [udpPool({ members: [member({ weight: 257 })] })] }), /weight 257/],
   ];
   for (const [name, lb, error] of cases) {
@@ -158,7 +163,7 @@ test('nft accepts the rendered tables (IPv4 and IPv6, every option) and replaces
     for (const [vip, a, b] of [['198.18.0.10', '198.18.1.1', '198.18.1.2'], ['fd00::10', 'fd00:1::1', 'fd00:1::2']] as const) {
       const lb = balancer({
         vipAddress: vip,
-        listeners: [udpListener({ connectionLimit: 10 }), udpListener({ id: 'u2', protocolPort: 54, defaultPoolId: 'p2' })],
+        listeners: [udpListener({ connectionLimit: 10, allowedCidrs: ['198.18.0.0/15', 'fd00::/8'] }), udpListener({ id: 'u2', protocolPort: 54, defaultPoolId: 'p2' })],
         pools: [
           udpPool({ members: [member({ id: 'a', address: a, weight: 3 }), member({ id: 'b', address: b, backup: true })] }),
           udpPool({ id: 'p2', lbAlgorithm: 'SOURCE_IP', members: [member({ id: 'c', address: a })] }),
