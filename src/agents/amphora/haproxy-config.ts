@@ -21,8 +21,8 @@ import type { HealthMonitor, L7Policy, L7Rule, Listener, LoadBalancer, Member, P
  * member id, so the agent can change a member without a reload through the runtime API on every backend of
  * its pool (`set server <backendName(pool, listener)>/<member id> weight N`, `disable server …`).
  *
- * UDP listeners are refused: HAProxy 2.6 proxies no UDP, Octavia serves UDP with LVS in keepalived, and
- * cloudnet has not built that yet.
+ * UDP listeners and their pools are left out: HAProxy 2.6 proxies no UDP, so the amphora serves them with
+ * nftables (udp-nftables.ts), as Octavia's amphora serves them with LVS.
  *
  * Output is deterministic: listeners by port then id, backends by pool id, servers by member id, L7 policies in
  * Octavia's evaluation order, so the same tree always renders the same bytes and an unchanged tree never
@@ -55,14 +55,11 @@ export function renderHaproxyConfig(lb: LoadBalancer, options: HaproxyRenderOpti
     if (pools.has(pool.id)) throw new AmphoraConfigError(`pool ${pool.id} appears twice`);
     pools.set(pool.id, pool);
   }
-  const listeners = [...lb.listeners].sort(listenerOrder);
+  const listeners = haproxyListeners(lb);
   const ports = new Set<number>();
   for (const listener of listeners) {
     token('listener id', listener.id);
     port(`listener ${listener.id} protocol_port`, listener.protocolPort);
-    if (listener.protocol === 'UDP') {
-      throw new AmphoraConfigError(`listener ${listener.id}: UDP listeners are served by LVS, not HAProxy, and are not supported yet`);
-    }
     if (ports.has(listener.protocolPort)) throw new AmphoraConfigError(`listener ${listener.id}: port ${listener.protocolPort} is already used by another listener`);
     ports.add(listener.protocolPort);
   }
@@ -83,7 +80,12 @@ export function renderHaproxyConfig(lb: LoadBalancer, options: HaproxyRenderOpti
  */
 export function backendsOf(lb: LoadBalancer): { name: string; poolId: string }[] {
   const pools = new Map(lb.pools.map((p) => [p.id, p]));
-  return [...lb.listeners].sort(listenerOrder).flatMap((l) => poolsUsedBy(l, pools).map((p) => ({ name: backendName(p.id, l.id), poolId: p.id })));
+  return haproxyListeners(lb).flatMap((l) => poolsUsedBy(l, pools).map((p) => ({ name: backendName(p.id, l.id), poolId: p.id })));
+}
+
+/** The listeners HAProxy serves (all but UDP), in config order. */
+function haproxyListeners(lb: LoadBalancer): Listener[] {
+  return lb.listeners.filter((l) => l.protocol !== 'UDP').sort(listenerOrder);
 }
 
 function listenerOrder(a: Listener, b: Listener): number {

@@ -16,6 +16,7 @@ import { parseShowProc, type HaproxyProcesses } from './show-proc.js';
 import { SupervisedProcess } from './supervised-process.js';
 import type { AmphoraHealthReport, AmphoraTarget, AmphoraVrrpTarget } from './target.js';
 import type { LoadBalancer } from './types.js';
+import { UdpListeners } from './udp-listeners.js';
 
 export interface AmphoraReconcilerOptions {
   /** The amphora's network namespace: HAProxy and keepalived run in it, the agent stays in the root one. */
@@ -64,10 +65,10 @@ export function statePaths(stateDir: string) {
 
 /**
  * What applying a target took, by HAProxy: `runtime` (runtime API, no new worker), `reload`, `start`; `vip` when
- * only keepalived (SIGHUP) or the SINGLE VIP changed; `refused` leaves what ran before serving and sets the
- * report's applyError.
+ * only keepalived (SIGHUP) or the SINGLE VIP changed; `udp` when only the UDP listeners' nftables table did;
+ * `refused` leaves what ran before serving and sets the report's applyError.
  */
-export type ApplyAction = 'unchanged' | 'runtime' | 'reload' | 'start' | 'vip' | 'stopped' | 'refused';
+export type ApplyAction = 'unchanged' | 'runtime' | 'reload' | 'start' | 'vip' | 'udp' | 'stopped' | 'refused';
 
 const READY_TIMEOUT_MS = 10_000;
 /** Runtime API commands per connection, well within HAProxy's 16 kB command line. */
@@ -87,6 +88,8 @@ export class AmphoraReconciler {
   readonly paths: StatePaths;
   private readonly haproxy: SupervisedProcess;
   private readonly keepalived: SupervisedProcess;
+  /** UDP listeners are nftables NAT, not HAProxy (udp-listeners.ts). */
+  private readonly udp: UdpListeners;
   private readonly renderOptions: HaproxyRenderOptions;
   private queue: Promise<unknown> = Promise.resolve();
   private lastAppliedTarget: string | undefined;
@@ -112,6 +115,7 @@ export class AmphoraReconciler {
         onRestart: () => o.metrics?.processRestarts.inc({ process: name }),
       });
     const p = this.paths;
+    this.udp = new UdpListeners({ netns: o.netns, logger: o.logger });
     this.haproxy = supervised('haproxy', ['haproxy', '-W', '-S', p.masterSocket, '-f', p.haproxyConfig, '-p', p.haproxyPid]);
     this.keepalived = supervised('keepalived', ['keepalived', '--dont-fork', '--log-console', '--vrrp', '-f', p.keepalivedConfig, '-p', p.keepalivedPid, '-r', p.vrrpPid, '-c', p.checkersPid]);
   }
@@ -144,6 +148,7 @@ export class AmphoraReconciler {
   async stop(): Promise<void> {
     clearInterval(this.namespaceWatch);
     await this.queue;
+    this.udp.stop();
     await this.keepalived.stop();
     await this.haproxy.stop();
   }
@@ -152,13 +157,15 @@ export class AmphoraReconciler {
     let stat: string | undefined;
     if (this.haproxy.running) stat = await haproxyCommand(this.paths.statsSocket, 'show stat', 2000).catch(() => undefined);
     const rows = stat ? parseShowStat(stat) : [];
-    return {
+    const report: AmphoraHealthReport = {
       appliedConfigRevision: this.appliedRevision,
       applyError: this.applyError,
       haproxy: stat ? 'RUNNING' : 'STOPPED',
       vrrpState: this.keepalivedConfig === undefined ? null : await this.vrrpState(),
       ...(this.running ? healthFromStat(rows, this.running.lb) : { listeners: {}, pools: {} }),
     };
+    await this.udp.report(report);
+    return report;
   }
 
   /** The master CLI's view of HAProxy's processes (how the tests see a reload, or its absence). */
@@ -194,6 +201,7 @@ export class AmphoraReconciler {
     // Everything is rendered (and so validated) before anything is touched.
     const placed = placeCertificates(tree, target.certificates, this.paths.certs);
     const config = renderHaproxyConfig(placed.loadBalancer, this.renderOptions);
+    const applyUdp = this.udp.prepare(tree);
     const keepalivedConfig = target.vrrp && this.keepalivedHasPeer(target.vrrp)
       ? renderKeepalivedConfig({
           ...target.vrrp,
@@ -205,11 +213,13 @@ export class AmphoraReconciler {
       : null;
     for (const [path, pem] of placed.files) if (!existsSync(path)) await writeFile(path, pem, { mode: 0o600 });
     const action = await this.convergeHaproxy(placed.loadBalancer, config);
+    const udpChanged = await applyUdp();
     let vipChanged = false;
     if (keepalivedConfig) vipChanged = await this.convergeKeepalived(keepalivedConfig);
     else if (!target.vrrp) vipChanged = await this.convergeSingleVip(tree.vipAddress, target.vipInterface);
     await this.removeCertificatesExcept(new Set(placed.files.keys()));
-    return action === 'unchanged' && vipChanged ? 'vip' : action;
+    if (action !== 'unchanged') return action;
+    return vipChanged ? 'vip' : udpChanged ? 'udp' : action;
   }
 
   private async convergeHaproxy(lb: LoadBalancer, config: string): Promise<ApplyAction> {
@@ -345,6 +355,7 @@ export class AmphoraReconciler {
   /** The balancer is being deleted: stop serving, keep nothing running. */
   private async stopServing(): Promise<ApplyAction> {
     await this.keepalived.stop();
+    await this.udp.prepare(null)();
     this.keepalivedConfig = undefined;
     if (this.singleVip) await this.removeSingleVip();
     await this.haproxy.stop();
@@ -380,6 +391,7 @@ export class AmphoraReconciler {
     this.namespaceGone = true;
     clearInterval(this.namespaceWatch);
     this.o.logger.error({ netns: this.o.netns }, 'the amphora network namespace is gone; stopping HAProxy and keepalived');
+    this.udp.stop();
     await this.keepalived.stop();
     await this.haproxy.stop();
     this.o.onNamespaceGone?.();

@@ -52,9 +52,6 @@ export function checkListener(values: WireObject): WireObject {
   if (headers.length && listenerMode(protocol) !== 'http') {
     throw validationFailure(`The following headers: ${headers.join(', ')} are not supported for listeners of protocol ${protocol}.`);
   }
-  if (protocol === 'UDP' && (values.allowed_cidrs as string[] | undefined)?.length) {
-    throw validationFailure('allowed_cidrs is not supported for UDP listeners yet.');
-  }
   return out;
 }
 
@@ -83,11 +80,17 @@ export function checkSessionPersistence(protocol: PoolProtocol, persistence: Rec
 
 const HTTP_MONITOR_FIELDS = ['http_method', 'url_path', 'expected_codes', 'http_version', 'domain_name'];
 
+/** Octavia's default `udp_connect_min_interval_health_monitor`: a UDP-CONNECT check no more often than every 3 s. */
+const UDP_CONNECT_MIN_DELAY = 3;
+
 /** A health monitor's values by its type and its pool's protocol, completed with Octavia's HTTP defaults. */
 export function checkHealthMonitor(poolProtocol: PoolProtocol, values: WireObject): WireObject {
   const type = values.type as HealthMonitorType;
   if (!MONITOR_TYPES_BY_POOL[poolProtocol].includes(type)) {
     throw validationFailure(`The associated pool protocol '${poolProtocol}' is not compatible with health monitor type '${type}'.`);
+  }
+  if (type === 'UDP-CONNECT' && (values.delay as number) < UDP_CONNECT_MIN_DELAY) {
+    throw validationFailure(`The request delay value ${String(values.delay)} should be larger than ${UDP_CONNECT_MIN_DELAY} for UDP-CONNECT health monitor type.`);
   }
   const out = { ...values };
   if (type === 'HTTP' || type === 'HTTPS') {

@@ -202,7 +202,6 @@ test('deterministic: input order does not change the output', () => {
 
 test('refused: what HAProxy cannot serve or the tree does not allow, with a clear error', () => {
   const cases: [string, LoadBalancer, RegExp][] = [
-    ['UDP listener', balancer({ listeners: [listener({ protocol: 'UDP', defaultPoolId: null })] }), /UDP listeners are served by LVS/],
     ['invalid listener/pool pair', balancer({ pools: [pool({ protocol: 'TCP' })] }), /HTTP\) cannot use pool p1 \(TCP\)/],
     ['HTTPS pool behind TERMINATED_HTTPS', balancer({ listeners: [listener({ protocol: 'TERMINATED_HTTPS', tls: TLS })], pools: [pool({ protocol: 'HTTPS' })] }), /cannot use pool/],
     ['missing pool', balancer({ pools: [] }), /refers to pool p1, which is not in the tree/],

@@ -85,3 +85,75 @@ export function longestGapMs(attempts: Attempt[]): number {
   }
   return longest;
 }
+
+const UDP_MEMBER_SCRIPT = `
+const [address, port, name] = process.argv.slice(1);
+const socket = require('node:dgram').createSocket(address.includes(':') ? 'udp6' : 'udp4');
+socket.on('message', (message, from) => socket.send(name, from.port, from.address));
+socket.bind(Number(port), address, () => console.log('listening'));
+`;
+
+/**
+ * Sends \`count\` datagrams, \`intervalMs\` apart, each answered within \`timeoutMs\` or failed. With \`sourcePort\`
+ * 0 every datagram comes from a new socket (a new flow for conntrack); otherwise all from one socket bound to
+ * that port (one flow).
+ */
+const UDP_CLIENT_SCRIPT = `
+const dgram = require('node:dgram');
+const [host, port, count, intervalMs, timeoutMs, sourcePort] = process.argv.slice(1).map((v, i) => (i ? Number(v) : v));
+const family = host.includes(':') ? 'udp6' : 'udp4';
+const started = Date.now();
+let shared;
+const open = () => new Promise((resolve) => {
+  if (shared) return resolve(shared);
+  const socket = dgram.createSocket(family);
+  socket.on('error', () => {});
+  socket.bind(sourcePort, () => { if (sourcePort) shared = socket; resolve(socket); });
+});
+const once = async () => {
+  const t = Date.now() - started;
+  const socket = await open();
+  return new Promise((resolve) => {
+    const end = (result) => { clearTimeout(timer); socket.removeAllListeners('message'); socket.removeAllListeners('error'); socket.on('error', () => {}); if (!sourcePort) socket.close(); resolve(result); };
+    const timer = setTimeout(() => end({ t, ok: false, error: 'timeout' }), timeoutMs);
+    socket.on('message', (m) => end({ t, ok: true, body: String(m) }));
+    socket.on('error', (e) => end({ t, ok: false, error: e.code }));
+    socket.send('hello', port, host);
+  });
+};
+(async () => {
+  for (let i = 0; i < count; i++) {
+    const next = Date.now() + intervalMs;
+    console.log(JSON.stringify(await once()));
+    await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+  }
+  process.exit(0);
+})();
+`;
+
+/** A UDP server on address:port that answers every datagram with its name. */
+export async function startUdpMember(topology: Topology, ns: string, address: string, port: number, name: string): Promise<ChildProcess> {
+  const child = topology.spawn(['ip', 'netns', 'exec', ns, 'node', '-e', UDP_MEMBER_SCRIPT, address, String(port), name]);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => b.toString().includes('listening') && resolve());
+    child.once('exit', (code) => reject(new Error(`UDP member ${name} exited (${code}): ${child.output()}`)));
+  });
+  return child;
+}
+
+/** `count` datagrams to host:port (see UDP_CLIENT_SCRIPT for `sourcePort`); resolves with every attempt. */
+export function udpRequests(topology: Topology, ns: string, host: string, port: number, count: number, options: { intervalMs?: number; timeoutMs?: number; sourcePort?: number } = {}): Promise<Attempt[]> {
+  const { intervalMs = 20, timeoutMs = 500, sourcePort = 0 } = options;
+  const child = topology.spawn(['ip', 'netns', 'exec', ns, 'node', '-e', UDP_CLIENT_SCRIPT, host, String(port), String(count), String(intervalMs), String(timeoutMs), String(sourcePort)]);
+  return new Promise((resolve) =>
+    child.once('exit', () =>
+      resolve(
+        child
+          .output()
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Attempt),
+      ),
+    ),
+  );
+}
