@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { execTool } from '../lib/exec.js';
+import { waitUntil } from './processes.js';
 import type { IpCommand } from './topology.js';
 
 export async function runIp(args: IpCommand): Promise<string> {
@@ -16,19 +17,36 @@ export async function runIpCommands(commands: IpCommand[]): Promise<void> {
   for (const command of commands) await runIp(command);
 }
 
-/**
- * Kills what still runs inside one of the lab's namespaces (an amphora's HAProxy and keepalived when its agent
- * died before stopping them): deleting a namespace only removes its name, and a process inside keeps it alive.
- */
-export async function killNamespaceProcesses(netns: string): Promise<void> {
-  const pids = await execTool('ip', ['netns', 'pids', netns]).then((r) => r.stdout.split(/\s+/).filter(Boolean).map(Number), () => []);
+function namespacePids(netns: string): Promise<number[]> {
+  return execTool('ip', ['netns', 'pids', netns]).then((r) => r.stdout.split(/\s+/).filter(Boolean).map(Number), () => []);
+}
+
+function signalAll(pids: number[], signal: NodeJS.Signals): void {
   for (const pid of pids) {
     try {
-      process.kill(pid, 'SIGKILL');
+      process.kill(pid, signal);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
     }
   }
+}
+
+/**
+ * Kills what still runs inside one of the lab's namespaces (an amphora's HAProxy and keepalived, which outlive
+ * their agent on purpose): deleting a namespace only removes its name, and a process inside keeps it alive.
+ */
+export async function killNamespaceProcesses(netns: string): Promise<void> {
+  signalAll(await namespacePids(netns), 'SIGKILL');
+}
+
+/**
+ * An orderly end for what runs in a namespace: SIGTERM first (keepalived then tells its peer with a priority-0
+ * advert, which takes the VIP at once), SIGKILL for whatever is left after `graceMs`.
+ */
+export async function stopNamespaceProcesses(netns: string, graceMs = 5000): Promise<void> {
+  signalAll(await namespacePids(netns), 'SIGTERM');
+  await waitUntil(async () => (await namespacePids(netns)).length === 0, graceMs, 50);
+  await killNamespaceProcesses(netns);
 }
 
 /** Runs a command in a namespace with this process's stdio, as `ip netns exec` does; resolves to its exit code. */
