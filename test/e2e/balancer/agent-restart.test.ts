@@ -36,7 +36,7 @@ let vip = '';
 const namespaces: string[] = [];
 const daemons: { pid: number; startTime: string | undefined }[] = [];
 
-test("the VIP holder's agent is killed under a client loop: restarted, it adopts HAProxy and keepalived and no connection fails", async () => {
+test("the VIP holder's agent is killed, then stopped, under a client loop: restarted, it adopts HAProxy and keepalived and no connection fails", async () => {
   const demo = fixture.api('demo');
   const admin = fixture.api('admin');
   const { members, subnetId } = await fixture.createWebMembers();
@@ -68,29 +68,37 @@ test("the VIP holder's agent is killed under a client loop: restarted, it adopts
   for (const a of amphoraeBefore) {
     for (const pid of Object.values(await daemonsIn(lab().state().amphorae[a.compute_id]!.netns)).flat()) daemons.push({ pid, startTime: processStartTime(pid) });
   }
-  const oldAgent = record.agent!;
-  const logOffset = readFileSync(oldAgent.log, 'utf8').length;
+  const log = record.agent!.log;
 
-  const loop = fixture.clientLoop(vip, 80, 'web', (HEARTBEAT_TIMEOUT_S + 10) * 1000);
+  /** Signals the amphora's agent; resolves once the lab has started a new one and that one has applied its target. */
+  const restartAgent = async (signal: NodeJS.Signals) => {
+    const old = lab().state().amphorae[master.compute_id]!.agent!;
+    const offset = readFileSync(log, 'utf8').length;
+    const newLog = () => readFileSync(log, 'utf8').slice(offset);
+    const signalledAt = performance.now();
+    process.kill(old.pid, signal);
+    const agentBack = await waitUntil(() => {
+      const agent = lab().state().amphorae[master.compute_id]?.agent;
+      return agent !== null && agent !== undefined && agent.pid !== old.pid;
+    }, 10_000, 20);
+    assert.ok(agentBack, `the lab restarts the agent after ${signal}`);
+    const restartedAt = performance.now();
+    // The new agent's first report follows its first apply, which it logs.
+    assert.ok(await waitUntil(() => newLog().includes('"target applied"'), HEARTBEAT_TIMEOUT_S * 1000, 20), `the new agent applies its target:\n${newLog()}`);
+    process.stdout.write(
+      `# agent ${signal} -> restarted by the lab ${(restartedAt - signalledAt).toFixed(0)} ms -> target applied (adopted) ${(performance.now() - signalledAt).toFixed(0)} ms (its report follows at once)\n`,
+    );
+    assert.match(newLog(), /"process":"haproxy".*"adopted the daemon a previous agent left running"/);
+    assert.match(newLog(), /"process":"keepalived".*"adopted the daemon a previous agent left running"/);
+    assert.match(newLog(), /"action":"unchanged".*"target applied"/, 'the same config: no reload');
+  };
+
+  const loop = fixture.clientLoop(vip, 80, 'web', (HEARTBEAT_TIMEOUT_S + 15) * 1000);
   await new Promise((r) => setTimeout(r, 1000));
   const killedAt = performance.now();
-  process.kill(oldAgent.pid, 'SIGKILL');
-  const agentBack = await waitUntil(() => {
-    const agent = lab().state().amphorae[master.compute_id]?.agent;
-    return agent !== null && agent !== undefined && agent.pid !== oldAgent.pid;
-  }, 10_000, 20);
-  assert.ok(agentBack, 'the lab restarts the agent');
-  const restartedAt = performance.now();
-  // The new agent's first report follows its first apply, which it logs.
-  const newLog = () => readFileSync(oldAgent.log, 'utf8').slice(logOffset);
-  assert.ok(await waitUntil(() => newLog().includes('"target applied"'), HEARTBEAT_TIMEOUT_S * 1000, 20), `the new agent applies its target:\n${newLog()}`);
-  const appliedAt = performance.now();
-  process.stdout.write(
-    `# agent SIGKILLed -> restarted by the lab ${(restartedAt - killedAt).toFixed(0)} ms -> target applied (adopted) ${(appliedAt - killedAt).toFixed(0)} ms (its report follows at once)\n`,
-  );
-  assert.match(newLog(), /"process":"haproxy".*"adopted the daemon a previous agent left running"/);
-  assert.match(newLog(), /"process":"keepalived".*"adopted the daemon a previous agent left running"/);
-  assert.match(newLog(), /"action":"unchanged".*"target applied"/, 'the same config: no reload');
+  await restartAgent('SIGKILL');
+  // An orderly stop (an upgrade) is the same to the data plane.
+  await restartAgent('SIGTERM');
   // Past a heartbeat timeout from the kill, under the loop: the health manager would have acted by now.
   await new Promise((r) => setTimeout(r, Math.max(0, (HEARTBEAT_TIMEOUT_S + 2) * 1000 - (performance.now() - killedAt))));
   loop.stop();
