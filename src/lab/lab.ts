@@ -441,7 +441,10 @@ export class Lab implements LabControl {
       this.amphoraAgentFailures.set(amphora.amphoraId, failures);
       const delay = Math.min(AGENT_RESTART_MAX_MS, AGENT_RESTART_MIN_MS * 2 ** (failures - 1));
       this.options.logger.warn({ amphora: amphora.amphoraId, code, signal, log: started.record.log, restartInMs: delay }, 'amphora agent exited');
-      setTimeout(() => void this.relaunchAmphoraAgent(amphora).catch((err: unknown) => this.options.logger.error({ err, amphora: amphora.amphoraId }, 'amphora agent restart failed')), delay);
+      setTimeout(() => {
+        if (this.stopping) return;
+        this.relaunchAmphoraAgent(amphora).catch((err: unknown) => this.options.logger.error({ err, amphora: amphora.amphoraId }, 'amphora agent restart failed'));
+      }, delay);
     });
   }
 
@@ -457,12 +460,15 @@ export class Lab implements LabControl {
 
   /**
    * The agent (which leaves HAProxy and keepalived running, as for an upgrade), then what runs in the namespace
-   * (HAProxy, keepalived), the namespace; ports are the controller's.
+   * (keepalived, then HAProxy), the namespace; ports are the controller's.
    */
   private async removeAmphora(amphora: AmphoraRecord): Promise<void> {
     this.amphoraAgents.delete(amphora.amphoraId);
     this.amphoraAgentFailures.delete(amphora.amphoraId);
     if (amphora.agent) await stopProcess(amphora.agent);
+    // keepalived first: stopping, it sends a priority-0 advert and the peer takes the VIP at once, while HAProxy
+    // still serves here.
+    await stopNamespaceProcesses(amphora.netns, { program: 'keepalived' });
     await stopNamespaceProcesses(amphora.netns);
     await deleteNetns(amphora.netns);
     rmSync(amphora.stateDir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
  * the tool's stderr into its errors), and run a user's command inside a namespace with the terminal attached.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { execTool } from '../lib/exec.js';
 import { waitUntil } from './processes.js';
@@ -17,8 +18,18 @@ export async function runIpCommands(commands: IpCommand[]): Promise<void> {
   for (const command of commands) await runIp(command);
 }
 
-function namespacePids(netns: string): Promise<number[]> {
-  return execTool('ip', ['netns', 'pids', netns]).then((r) => r.stdout.split(/\s+/).filter(Boolean).map(Number), () => []);
+/** The pids in a namespace; with `program`, only those whose name (`/proc/PID/comm`) is that. */
+async function namespacePids(netns: string, program?: string): Promise<number[]> {
+  const pids = await execTool('ip', ['netns', 'pids', netns]).then((r) => r.stdout.split(/\s+/).filter(Boolean).map(Number), () => []);
+  return program === undefined ? pids : pids.filter((pid) => commOf(pid) === program);
+}
+
+function commOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 function signalAll(pids: number[], signal: NodeJS.Signals): void {
@@ -40,13 +51,13 @@ export async function killNamespaceProcesses(netns: string): Promise<void> {
 }
 
 /**
- * An orderly end for what runs in a namespace: SIGTERM first (keepalived then tells its peer with a priority-0
- * advert, which takes the VIP at once), SIGKILL for whatever is left after `graceMs`.
+ * An orderly end for what runs in a namespace (or only `program` there): SIGTERM, then SIGKILL for whatever is
+ * left after `graceMs`.
  */
-export async function stopNamespaceProcesses(netns: string, graceMs = 5000): Promise<void> {
-  signalAll(await namespacePids(netns), 'SIGTERM');
-  await waitUntil(async () => (await namespacePids(netns)).length === 0, graceMs, 50);
-  await killNamespaceProcesses(netns);
+export async function stopNamespaceProcesses(netns: string, options: { program?: string; graceMs?: number } = {}): Promise<void> {
+  signalAll(await namespacePids(netns, options.program), 'SIGTERM');
+  await waitUntil(async () => (await namespacePids(netns, options.program)).length === 0, options.graceMs ?? 5000, 50);
+  signalAll(await namespacePids(netns, options.program), 'SIGKILL');
 }
 
 /** Runs a command in a namespace with this process's stdio, as `ip netns exec` does; resolves to its exit code. */
