@@ -12,7 +12,9 @@ const USAGE = `usage: cloudnet amphora-agent --amphora-id ID --server URL --netn
 
 One per amphora: follows the amphora's target from the server and converges HAProxy and keepalived, which it
 runs (supervised) inside the amphora's network namespace; reports the amphora's health every interval.
-Exits non-zero if the namespace disappears.
+HAProxy and keepalived outlive the agent: SIGTERM (or SIGINT) stops the agent alone and leaves them serving,
+and the next agent on the same --state-dir adopts them (an agent restart or upgrade touches no traffic).
+Deleting the amphora is its namespace going: the agent then stops them and exits non-zero.
 
 options:
   --amphora-id ID                   this amphora's id in the control plane
@@ -69,8 +71,8 @@ export async function run(argv: string[]): Promise<number> {
   });
   const why = await Promise.race([signalled, gone]);
   await agent.stop();
-  // Unlike the host agent's data plane, HAProxy and keepalived are this agent's children: they stop with it.
-  await reconciler.stop();
+  // Like the host agent's data plane, HAProxy and keepalived hold their state without the agent: they keep serving.
+  if (why === 'signal') await reconciler.release();
   metricsServer?.server.close();
   if (why === 'gone') {
     logger.error({ netns: values.netns }, 'exiting: the amphora namespace is gone');

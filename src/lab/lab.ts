@@ -22,8 +22,8 @@ import { statePaths } from '../agents/amphora/reconciler.js';
 import { LabError, serveControl, type LabControl, type VmRequest } from './control.js';
 import { vmPortBody } from './vm-port.js';
 import { hostName, interfaceNames, MAX_HOSTS, namespaceNames, namespacePrefix, newRunId, vmNameProblem } from './names.js';
-import { deleteNetns } from '../lib/netns.js';
-import { killNamespaceProcesses } from './netns.js';
+import { deleteNetns, listNetns } from '../lib/netns.js';
+import { stopNamespaceProcesses } from './netns.js';
 import { runIpCommands } from './netns.js';
 import { leastLoadedHost } from './placement.js';
 import { isRunning, processStartTime, startCloudnet, stopProcess, waitUntil, type StartedProcess } from './processes.js';
@@ -46,11 +46,17 @@ export interface LabOptions {
 }
 
 const PHYSICAL_NETWORKS = [PUBLIC_NETWORK.physicalNetwork];
+/** A dead amphora agent is restarted after this, doubling while it keeps dying within AGENT_RESTART_RESET_MS of its start. */
+const AGENT_RESTART_MIN_MS = 250;
+const AGENT_RESTART_MAX_MS = 30_000;
+const AGENT_RESTART_RESET_MS = 30_000;
 
 export class Lab implements LabControl {
   private readonly api: CloudApi;
   private readonly agents = new Map<string, StartedProcess>();
   private readonly amphoraAgents = new Map<string, StartedProcess>();
+  /** Per amphora: agent exits in a row that came soon after their start (for the restart backoff). */
+  private readonly amphoraAgentFailures = new Map<string, number>();
   private queue: Promise<unknown> = Promise.resolve();
   private stopping = false;
   private serverProcess: StartedProcess | undefined;
@@ -422,23 +428,48 @@ export class Lab implements LabControl {
     const started = startCloudnet('amphora-agent', args, { log: join(s.dir, 'logs', `amphora-${amphora.amphoraId}.log`), env: { ...process.env, ...this.openrcEnv('admin') } });
     amphora.agent = started.record;
     this.amphoraAgents.set(amphora.amphoraId, started);
-    // Not restarted, like host agents: the health manager is what notices a dead amphora and replaces it.
+    const startedAt = Date.now();
     void started.exited.then(({ code, signal }) => {
       if (this.amphoraAgents.get(amphora.amphoraId) !== started) return;
       this.amphoraAgents.delete(amphora.amphoraId);
       amphora.agent = null;
-      if (!this.stopping) {
-        this.options.logger.warn({ amphora: amphora.amphoraId, code, signal, log: started.record.log }, 'amphora agent exited');
-        writeLabState(this.current);
-      }
+      if (this.stopping) return;
+      writeLabState(this.current);
+      // As a VM's init restarts its agent: HAProxy and keepalived kept serving, and the new agent adopts them. A
+      // VM whose namespace is gone is dead instead: the health manager notices and replaces it.
+      const failures = Date.now() - startedAt > AGENT_RESTART_RESET_MS ? 1 : (this.amphoraAgentFailures.get(amphora.amphoraId) ?? 0) + 1;
+      this.amphoraAgentFailures.set(amphora.amphoraId, failures);
+      const delay = Math.min(AGENT_RESTART_MAX_MS, AGENT_RESTART_MIN_MS * 2 ** (failures - 1));
+      this.options.logger.warn({ amphora: amphora.amphoraId, code, signal, log: started.record.log, restartInMs: delay }, 'amphora agent exited');
+      setTimeout(() => {
+        if (this.stopping) return;
+        this.relaunchAmphoraAgent(amphora).catch((err: unknown) => this.options.logger.error({ err, amphora: amphora.amphoraId }, 'amphora agent restart failed'));
+      }, delay);
     });
   }
 
-  /** The agent, whatever it left running in the namespace (HAProxy, keepalived), the namespace; ports are the controller's. */
+  private relaunchAmphoraAgent(amphora: AmphoraRecord): Promise<void> {
+    return this.serialized(async () => {
+      // Deleted meanwhile, already running again, or its namespace gone (crashed, or deleted under the lab).
+      if (this.current.amphorae[amphora.amphoraId] !== amphora || amphora.agent || !(await listNetns()).includes(amphora.netns)) return;
+      this.launchAmphoraAgent(amphora);
+      writeLabState(this.current);
+      this.options.logger.info({ amphora: amphora.amphoraId, pid: amphora.agent!.pid }, 'amphora agent restarted');
+    });
+  }
+
+  /**
+   * The agent (which leaves HAProxy and keepalived running, as for an upgrade), then what runs in the namespace
+   * (keepalived, then HAProxy), the namespace; ports are the controller's.
+   */
   private async removeAmphora(amphora: AmphoraRecord): Promise<void> {
     this.amphoraAgents.delete(amphora.amphoraId);
+    this.amphoraAgentFailures.delete(amphora.amphoraId);
     if (amphora.agent) await stopProcess(amphora.agent);
-    await killNamespaceProcesses(amphora.netns);
+    // keepalived first: stopping, it sends a priority-0 advert and the peer takes the VIP at once, while HAProxy
+    // still serves here.
+    await stopNamespaceProcesses(amphora.netns, { program: 'keepalived' });
+    await stopNamespaceProcesses(amphora.netns);
     await deleteNetns(amphora.netns);
     rmSync(amphora.stateDir, { recursive: true, force: true });
     delete this.current.amphorae[amphora.amphoraId];

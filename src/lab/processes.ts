@@ -4,9 +4,12 @@
  * order; recorded with their start time so that a later `lab down` never signals a stranger that reused a pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { processStartTime } from '../lib/proc.js';
 import type { ProcessRecord } from './state.js';
+
+export { processStartTime };
 
 /**
  * How to run this very cloudnet: the built `dist/src/cli/main.js`, or, when running from source under tsx
@@ -15,22 +18,6 @@ import type { ProcessRecord } from './state.js';
 export function cloudnetCommand(): { file: string; args: string[] } {
   const main = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../cli/main.ts' : '../cli/main.js', import.meta.url));
   return { file: process.execPath, args: main.endsWith('.ts') ? ['--import', 'tsx', main] : [main] };
-}
-
-/**
- * Field 22 of /proc/PID/stat (start time in clock ticks since boot), or undefined if there is no such
- * process or it has exited and only waits to be reaped (a zombie).
- */
-export function processStartTime(pid: number): string | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) is parenthesised and may hold spaces: count the fields after its closing paren.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return fields[0] === 'Z' ? undefined : fields[19];
 }
 
 export function isRunning(record: Pick<ProcessRecord, 'pid' | 'startTime'>): boolean {

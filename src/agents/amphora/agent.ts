@@ -35,6 +35,8 @@ export class AmphoraAgent {
   private lastAttempt = 0;
   private streamDone: Promise<void> | undefined;
   private reporting = false;
+  /** Reports wait for the first apply: before it, an agent that adopted a serving HAProxy knows no listener to report on. */
+  private appliedOnce = false;
   private reportAgain = false;
   private healthUrl = '';
 
@@ -72,10 +74,13 @@ export class AmphoraAgent {
   private kick(): void {
     if (this.applying || this.stopping.signal.aborted) return;
     this.applying = this.applyLatest()
+      .catch((err: Error) => this.o.logger.error({ err: err.message }, 'apply failed'))
       // The server turns a balancer ACTIVE on the report that carries the applied revision: send it now, not
       // up to an interval later.
-      .then(() => void this.report())
-      .catch((err: Error) => this.o.logger.error({ err: err.message }, 'apply failed'))
+      .then(() => {
+        this.appliedOnce = true;
+        void this.report();
+      })
       .finally(() => (this.applying = undefined));
   }
 
@@ -88,6 +93,7 @@ export class AmphoraAgent {
   }
 
   private async report(): Promise<void> {
+    if (!this.appliedOnce) return;
     if (this.reporting) {
       // The report under way may have read the health before the latest apply finished.
       this.reportAgain = true;

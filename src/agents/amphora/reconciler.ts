@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execTool, ExecError } from '../../lib/exec.js';
 import type { Logger } from '../../lib/logger.js';
+import { adoptDaemon } from './adoption.js';
 import { placeCertificates } from './certificates.js';
 import { ipAddress } from './config-tokens.js';
 import { renderHaproxyConfig, type HaproxyRenderOptions } from './haproxy-config.js';
@@ -50,12 +51,14 @@ export function statePaths(stateDir: string) {
     haproxyConfig: at('haproxy.cfg'),
     haproxyCandidate: at('haproxy.cfg.new'),
     haproxyPid: at('haproxy.pid'),
+    haproxyLog: at('haproxy.log'),
     masterSocket,
     statsSocket: at('haproxy.sock'),
     serverState: at('haproxy.state'),
     certs: at('certs'),
     keepalivedConfig: at('keepalived.conf'),
     keepalivedPid: at('keepalived.pid'),
+    keepalivedLog: at('keepalived.log'),
     vrrpPid: at('keepalived-vrrp.pid'),
     checkersPid: at('keepalived-checkers.pid'),
     notifyScript: at('vrrp-notify.sh'),
@@ -98,6 +101,8 @@ export class AmphoraReconciler {
   /** The tree and config HAProxy runs (certificate names already replaced by paths). */
   private running: { lb: LoadBalancer; config: string } | undefined;
   private keepalivedConfig: string | undefined;
+  /** The config an adopted HAProxy runs, until the first target says whether it is still the one wanted. */
+  private adoptedHaproxyConfig: string | undefined;
   private singleVip: { address: string; device: string } | undefined;
   private namespaceWatch: NodeJS.Timeout | undefined;
   private namespaceGone = false;
@@ -106,23 +111,24 @@ export class AmphoraReconciler {
     this.paths = statePaths(o.stateDir);
     this.renderOptions = { statsSocketPath: this.paths.statsSocket, serverStateFilePath: this.paths.serverState, maxconn: o.maxconn ?? maxconnWithin(openFileLimit()), pingCheckCommand: null };
     const inNamespace = (argv: string[]) => ['ip', 'netns', 'exec', o.netns, ...argv];
-    const supervised = (name: string, argv: string[]) =>
+    const supervised = (name: string, argv: string[], logFile: string) =>
       new SupervisedProcess({
         name,
         argv: inNamespace(argv),
+        logFile,
         logger: o.logger,
         mayRestart: () => this.namespaceExists(),
         onRestart: () => o.metrics?.processRestarts.inc({ process: name }),
       });
     const p = this.paths;
     this.udp = new UdpListeners({ netns: o.netns, logger: o.logger });
-    this.haproxy = supervised('haproxy', ['haproxy', '-W', '-S', p.masterSocket, '-f', p.haproxyConfig, '-p', p.haproxyPid]);
-    this.keepalived = supervised('keepalived', ['keepalived', '--dont-fork', '--log-console', '--vrrp', '-f', p.keepalivedConfig, '-p', p.keepalivedPid, '-r', p.vrrpPid, '-c', p.checkersPid]);
+    this.haproxy = supervised('haproxy', ['haproxy', '-W', '-S', p.masterSocket, '-f', p.haproxyConfig, '-p', p.haproxyPid], p.haproxyLog);
+    this.keepalived = supervised('keepalived', ['keepalived', '--dont-fork', '--log-console', '--vrrp', '-f', p.keepalivedConfig, '-p', p.keepalivedPid, '-r', p.vrrpPid, '-c', p.checkersPid], p.keepalivedLog);
   }
 
   /**
-   * Prepares the state directory and the namespace, and stops daemons a previous agent on this state
-   * directory left running (found by its pid files), so that the supervised ones are the only ones.
+   * Prepares the state directory and the namespace, and adopts the daemons a previous agent of this amphora
+   * left running (adoption.ts), so that an agent restart touches no traffic and starts no second copies.
    */
   async start(): Promise<void> {
     if (!this.namespaceExists()) throw new Error(`network namespace ${this.o.netns} does not exist`);
@@ -131,8 +137,11 @@ export class AmphoraReconciler {
       if (Buffer.byteLength(socket) > 107) throw new Error(`state directory too deep: ${socket} is longer than a unix socket path may be (107 bytes)`);
     }
     await mkdir(this.paths.certs, { recursive: true, mode: 0o700 });
-    await stopLeftover(this.paths.haproxyPid, this.o.stateDir, this.o.logger);
-    await stopLeftover(this.paths.keepalivedPid, this.o.stateDir, this.o.logger);
+    const masterAnswers = () => haproxyCommand(this.paths.masterSocket, 'show proc', 1000).then(() => true, () => false);
+    const haproxy = { supervised: this.haproxy, pidFile: this.paths.haproxyPid, identity: { program: 'haproxy', configPath: this.paths.haproxyConfig }, answers: masterAnswers };
+    this.adoptedHaproxyConfig = await adoptDaemon(haproxy, this.o.netns, this.o.logger);
+    const keepalived = { supervised: this.keepalived, pidFile: this.paths.keepalivedPid, identity: { program: 'keepalived', configPath: this.paths.keepalivedConfig } };
+    this.keepalivedConfig = await adoptDaemon(keepalived, this.o.netns, this.o.logger);
     // HAProxy binds the VIP on the standby too, where keepalived has not put it (yet).
     await execTool('ip', ['netns', 'exec', this.o.netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_nonlocal_bind=1', 'net.ipv6.ip_nonlocal_bind=1']);
     this.namespaceWatch = setInterval(() => void this.watchNamespace(), 500);
@@ -142,6 +151,16 @@ export class AmphoraReconciler {
     const done = this.queue.then(() => this.applyNow(target));
     this.queue = done.catch(() => undefined);
     return done;
+  }
+
+  /** Ends supervision and leaves HAProxy and keepalived serving, for the next agent to adopt (an agent stop or upgrade). */
+  async release(): Promise<void> {
+    clearInterval(this.namespaceWatch);
+    await this.queue;
+    // The UDP table stays and keeps forwarding; only its member checks, which the next agent restarts, go.
+    this.udp.stop();
+    this.keepalived.release();
+    this.haproxy.release();
   }
 
   /** Stops keepalived first (the peer takes the VIP at once), then HAProxy. */
@@ -224,6 +243,13 @@ export class AmphoraReconciler {
 
   private async convergeHaproxy(lb: LoadBalancer, config: string): Promise<ApplyAction> {
     if (this.running?.config === config && this.haproxy.supervised) {
+      this.running = { lb, config };
+      return 'unchanged';
+    }
+    const adopted = this.adoptedHaproxyConfig;
+    this.adoptedHaproxyConfig = undefined;
+    // An adopted HAProxy already runs this config; the previous agent may have died before its runtime commands.
+    if (adopted === config && this.haproxy.running && (await this.runtimeCommands(memberStateCommands(lb)))) {
       this.running = { lb, config };
       return 'unchanged';
     }
@@ -418,17 +444,4 @@ export function openFileLimit(): number {
     .find((l) => l.startsWith('Max open files'));
   const hard = line?.split(/\s{2,}/)[2];
   return hard === undefined || hard === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(hard);
-}
-
-/** Stops a daemon a previous agent started with this state directory (its pid file names it). */
-async function stopLeftover(pidFile: string, stateDir: string, logger: Logger): Promise<void> {
-  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
-  if (!(pid > 1)) return;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  // Only a process started on our own state directory: a recycled pid belongs to someone else.
-  if (!cmdline.includes(stateDir)) return;
-  logger.warn({ pid, pidFile }, 'stopping a daemon left by a previous agent');
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 250 && existsSync(`/proc/${pid}`); i++) await sleep(20);
-  if (existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
 }

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { execTool } from '../../../src/lib/exec.js';
 import { deleteNetns } from '../../../src/lib/netns.js';
 import { KeystoneSession } from '../../../src/lib/openstack-session.js';
-import type { Lab } from '../../../src/lab/lab.js';
+import type { Lab, LabOptions } from '../../../src/lab/lab.js';
 import { killNamespaceProcesses } from '../../../src/lab/netns.js';
 import type { AmphoraRecord, VmRecord } from '../../../src/lab/state.js';
 import { waitUntil } from '../../../src/lab/processes.js';
@@ -253,8 +253,8 @@ export interface BalancerLab {
 }
 
 /** A lab of `hosts` hosts for the balancer tests of one file, with the helpers above bound to it. */
-export function balancerLab(name: string, hosts: number): BalancerLab {
-  const testLab = labForTests(name, { hosts });
+export function balancerLab(name: string, hosts: number, options: Pick<LabOptions, 'serverArgs'> = {}): BalancerLab {
+  const testLab = labForTests(name, { hosts, ...options });
   const lab = () => testLab.lab;
   const processes: ChildProcess[] = [];
   // The member VMs' servers run inside their namespaces, which outlive nothing: they are stopped by their pids.

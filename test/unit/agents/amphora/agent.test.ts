@@ -1,13 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { haproxyCommand } from '../../../../src/agents/amphora/runtime-socket.js';
+import { parseShowProc } from '../../../../src/agents/amphora/show-proc.js';
 import type { AmphoraHealthReport, AmphoraTarget } from '../../../../src/agents/amphora/target.js';
+import { processStartTime } from '../../../../src/lib/proc.js';
 import { startTestServer, type TestServer } from '../../../support/server.js';
 import { eventually, Topology } from '../../../e2e/host-agent/topology.js';
 import { balancer, listener, member, pool } from './fixtures.js';
@@ -66,6 +69,9 @@ describe('cloudnet amphora-agent against the target stream', { skip: process.get
   const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 
   const haproxyPid = () => Number(readFileSync(join(stateDir, 'haproxy.pid'), 'utf8').trim());
+  // A daemon that has exited but waits to be reaped (by init, once its agent is gone) counts as gone.
+  const alive = (pid: number) => processStartTime(pid) !== undefined;
+  const showProcReloads = async () => parseShowProc(await haproxyCommand(join(stateDir, 'haproxy-master.sock'), 'show proc')).reloads;
 
   before(async () => {
     keystone = await startTestServer({ dialect: 'sqlite', apis: [] });
@@ -145,12 +151,39 @@ describe('cloudnet amphora-agent against the target stream', { skip: process.get
     await eventually('reconnected', async () => connects > before, 10_000);
     assert.equal(haproxyPid(), pid);
 
+    // An orderly stop (an upgrade) leaves the data plane serving.
     agent.kill('SIGTERM');
     assert.equal(await exited(agent), 0, agent.output());
-    assert.equal(existsSync(`/proc/${pid}`), false, 'HAProxy stopped with the agent');
+    assert.ok(alive(pid), 'HAProxy outlives the agent');
+    assert.deepEqual((await requests(topology, client, 'http://198.18.0.100/', 2)).map((a) => a.body ?? a.error), ['m1', 'm1']);
   });
 
-  it('exits non-zero, with its HAProxy stopped, when the namespace is deleted', async () => {
+  it('a new agent adopts the HAProxy the previous one left, without a reload, and supervises it', async () => {
+    const pid = haproxyPid();
+    const reloads = await showProcReloads();
+    const reported = reports.length;
+    const agent = startAgent();
+    await eventually('revision 2 reported again', async () => reports.length > reported && lastReport()?.appliedConfigRevision === 2, 30_000);
+    assert.equal(lastReport()!.haproxy, 'RUNNING');
+    assert.equal(lastReport()!.listeners.l1!.status, 'OPEN', 'the first report after adoption knows the listeners');
+    assert.ok(reports.slice(reported).every((r) => r.body.appliedConfigRevision === 2), 'no report before the first apply');
+    assert.equal(haproxyPid(), pid, 'the same HAProxy master');
+    assert.equal(await showProcReloads(), reloads, 'the same config: no reload');
+    assert.match(agent.output(), /adopted the daemon a previous agent left running/);
+
+    // Supervised as if it had started it: an adopted HAProxy that dies is started again.
+    process.kill(pid, 'SIGKILL');
+    await eventually('HAProxy started again', async () => alive(haproxyPid()) && haproxyPid() !== pid, 10_000);
+    assert.deepEqual((await requests(topology, client, 'http://198.18.0.100/', 2)).map((a) => a.body ?? a.error), ['m1', 'm1']);
+
+    // A crashed agent leaves it running too.
+    const restarted = haproxyPid();
+    agent.kill('SIGKILL');
+    await exited(agent);
+    assert.ok(alive(restarted), 'HAProxy outlives a killed agent');
+  });
+
+  it('exits non-zero, with the HAProxy it adopted stopped, when the namespace is deleted', async () => {
     const agent = startAgent();
     publish(target(3));
     await eventually('revision 3 reported', async () => lastReport()?.appliedConfigRevision === 3 && lastReport()?.haproxy === 'RUNNING', 30_000);
@@ -158,6 +191,6 @@ describe('cloudnet amphora-agent against the target stream', { skip: process.get
     execFileSync('ip', ['netns', 'del', amphora]);
     assert.equal(await exited(agent), 1, agent.output());
     assert.match(agent.output(), /namespace is gone/);
-    assert.equal(existsSync(`/proc/${pid}`), false, 'HAProxy stopped');
+    assert.ok(!alive(pid), 'HAProxy stopped');
   });
 });
