@@ -58,11 +58,13 @@ export class DataPlane implements Converger {
     const desired = renderRuleset(target, keys);
     const script = planNftables(desired, live.ruleset, NFT_TABLE);
     if (script) await this.runner.run('nft', ['-f', '-'], { input: script });
+    // Taps join their bridges only now, with their rules in place: a port never forwards a packet unfiltered.
+    if (links.plug.length) await this.runner.run('ip', ['-batch', '-'], { input: links.plug.join('\n') + '\n' });
     this.written = { ruleset: expectedRuleset(desired, NFT_TABLE), ...expectedForwarding(target) };
     return {
       wired: new Set(keys.marks.keys()),
       unmarkable: keys.unmarkable,
-      ipOps: links.ip.length,
+      ipOps: links.ip.length + links.plug.length,
       bridgeOps: links.bridge.length,
       nftOps: script ? script.trimEnd().split('\n').length : 0,
     };
@@ -84,8 +86,9 @@ export class DataPlane implements Converger {
 }
 
 /**
- * Marks of the ports whose tap sits in its network's bridge, zones of our bridges. A port whose tap's
- * ifindex does not fit the 16 bits of a mark half is left unwired (and reported): it cannot be filtered.
+ * Marks of the ports whose tap exists (the pass plugs each into its network's bridge once the rules keyed on
+ * these marks are in place), zones of our bridges. A port whose tap's ifindex does not fit the 16 bits of a
+ * mark half is left out of its bridge (and reported): it cannot be filtered.
  */
 export function rulesetKeys(target: HostTargetState, links: LiveLink[]): RulesetKeys & { unmarkable: string[] } {
   const byName = new Map(links.map((l) => [l.name, l]));
@@ -93,7 +96,7 @@ export function rulesetKeys(target: HostTargetState, links: LiveLink[]): Ruleset
   const unmarkable: string[] = [];
   for (const port of Object.values(target.ports)) {
     const tap = byName.get(tapName(port.id));
-    if (!tap || tap.master !== bridgeName(port.networkId)) continue;
+    if (!tap || !target.networks[port.networkId]) continue;
     if (tap.ifindex <= MAX_PORT_MARK) marks.set(port.id, tap.ifindex);
     else unmarkable.push(port.id);
   }

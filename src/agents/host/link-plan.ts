@@ -1,15 +1,19 @@
 import type { HostTargetState, TargetNetwork } from '../../feed/target-state.js';
 import type { LiveFdbEntry, LiveLink, LiveNeighbour } from './live.js';
+import { MAX_PORT_MARK } from './ruleset.js';
 import { VXLAN_PORT, bridgeName, isBridgeName, isTapName, isVxlanName, tapName, vxlanName } from './names.js';
 
 /**
- * The link layer of a host as commands: `ip -batch` lines (links, neighbours) and then `bridge -batch`
- * lines (forwarding entries, port flags). Pure: the same target and live state always give the same lines,
- * and a host that already matches gives none, so a restart touches nothing.
+ * The link layer of a host as commands: `ip -batch` lines (links, neighbours), `bridge -batch` lines
+ * (forwarding entries, port flags), and the `ip -batch` lines that plug taps into their bridges. Pure: the same
+ * target and live state always give the same lines, and a host that already matches gives none, so a restart
+ * touches nothing.
  */
 export interface LinkPlan {
   ip: string[];
   bridge: string[];
+  /** Run only once the taps' nftables rules are in place: a tap in its bridge forwards at once. */
+  plug: string[];
 }
 
 export interface LiveLinkLayer {
@@ -28,6 +32,7 @@ function vxlanOf(network: TargetNetwork): string | null {
 export function planLinks(target: HostTargetState, live: LiveLinkLayer): LinkPlan {
   const ip: string[] = [];
   const bridge: string[] = [];
+  const plug: string[] = [];
   const byName = new Map(live.links.map((l) => [l.name, l]));
   const tunnelIp = target.host.tunnelIp;
 
@@ -80,15 +85,20 @@ export function planLinks(target: HostTargetState, live: LiveLinkLayer): LinkPla
     const tap = byName.get(tapName(port.id));
     if (!network || !tap) continue; // the hypervisor has not plugged it yet
     const br = bridgeName(network.id);
+    if (tap.ifindex > MAX_PORT_MARK) {
+      // Its ifindex cannot be its mark, so no rule can filter it: it must not forward at all.
+      if (tap.master) ip.push(`link set ${tap.name} nomaster`);
+      continue;
+    }
     const changes: string[] = [];
     if (tap.master !== br) changes.push(`master ${br}`);
     if (tap.mtu !== port.mtu) changes.push(`mtu ${port.mtu}`);
     if (tap.up !== port.adminStateUp) changes.push(port.adminStateUp ? 'up' : 'down');
-    if (changes.length) ip.push(`link set ${tap.name} ${changes.join(' ')}`);
+    if (changes.length) plug.push(`link set ${tap.name} ${changes.join(' ')}`);
   }
 
   planForwarding(target, live, wantVxlans, ip, bridge);
-  return { ip, bridge };
+  return { ip, bridge, plug };
 }
 
 interface Forwarding {

@@ -11,6 +11,13 @@ const run = promisify(execFile);
 const testLab = labForTests('lab-wired', { hosts: 3 });
 
 const address = (vm: { addresses: string[] }, version: 4 | 6) => vm.addresses.find((a) => a.includes(':') === (version === 6))!.split('/')[0];
+/** `count` addresses of demo-net's 198.18.1.0/24 that no VM of the lab holds, from .50 on. */
+function unheldAddresses(vms: Record<string, { addresses: string[] }>, count: number): string[] {
+  const held = new Set(Object.values(vms).flatMap((vm) => vm.addresses.map((a) => a.split('/')[0])));
+  const free: string[] = [];
+  for (let host = 50; free.length < count; host++) if (!held.has(`198.18.1.${host}`)) free.push(`198.18.1.${host}`);
+  return free;
+}
 const ping = (netns: string, target: string) => run('ip', ['netns', 'exec', netns, 'ping', '-c', '1', '-W', '1', target], { encoding: 'utf8' }).then(() => true, () => false);
 
 
@@ -46,33 +53,36 @@ test('vm create with a fixed IP and an allowed address: the VM holds the IP and 
   const l = testLab.lab;
   const v4 = l.state().networks['demo-net'].subnets.find((s) => !s.cidr.includes(':'))!;
   const [db, web] = [l.state().vms.db!, l.state().vms.web!];
+  // The addresses this test picks by hand must be nobody's: db and web got theirs at random from the same subnet, and
+  // were db at the pair or the other address, vip1 would hold db's address itself and answer its own pings.
+  const [fixed, pair, other, loose] = unheldAddresses(l.state().vms, 4);
   // In demo's default group, as db is: db lets the group's members in, and the pair is a member address.
   const vip = await l.createVm({
     name: 'vip1',
     network: 'demo-net',
     host: 'host1',
-    fixedIps: [{ subnet: v4.name, ipAddress: '198.18.1.50' }],
-    allowedAddresses: [{ ipAddress: '198.18.1.100' }],
+    fixedIps: [{ subnet: v4.name, ipAddress: fixed }],
+    allowedAddresses: [{ ipAddress: pair }],
   });
-  assert.deepEqual(vip.addresses, ['198.18.1.50/24']);
+  assert.deepEqual(vip.addresses, [`${fixed}/24`]);
   const port = await l.cloud().getPort(vip.portId);
-  assert.deepEqual(port.fixed_ips.map((f) => [f.subnet_id, f.ip_address]), [[v4.id, '198.18.1.50']]);
+  assert.deepEqual(port.fixed_ips.map((f) => [f.subnet_id, f.ip_address]), [[v4.id, fixed]]);
   const exec = (netns: string, ...argv: string[]) => run('ip', ['netns', 'exec', netns, ...argv], { encoding: 'utf8' });
-  await exec(vip.netns, 'ip', 'addr', 'add', '198.18.1.100/24', 'dev', 'eth0');
-  await exec(vip.netns, 'ip', 'addr', 'add', '198.18.1.101/24', 'dev', 'eth0');
+  await exec(vip.netns, 'ip', 'addr', 'add', `${pair}/24`, 'dev', 'eth0');
+  await exec(vip.netns, 'ip', 'addr', 'add', `${other}/24`, 'dev', 'eth0');
   const from = (netns: string, source: string, target: string) =>
     run('ip', ['netns', 'exec', netns, 'ping', '-c', '1', '-W', '1', '-I', source, target], { encoding: 'utf8' }).then(() => true, () => false);
-  assert.ok(await waitUntil(() => from(vip.netns, '198.18.1.100', address(db, 4)), 10_000, 200), 'the allowed address passes');
-  assert.equal(await from(vip.netns, '198.18.1.101', address(db, 4)), false, 'another address is spoofing');
+  assert.ok(await waitUntil(() => from(vip.netns, pair, address(db, 4)), 10_000, 200), 'the allowed address passes');
+  assert.equal(await from(vip.netns, other, address(db, 4)), false, 'another address is spoofing');
 
-  await assert.rejects(l.createVm({ name: 'bad', network: 'demo-net', fixedIps: [{ ipAddress: '198.18.1.50' }] }), (err: Error & { status?: number }) => err.status === 409);
+  await assert.rejects(l.createVm({ name: 'bad', network: 'demo-net', fixedIps: [{ ipAddress: fixed }] }), (err: Error & { status?: number }) => err.status === 409);
   await assert.rejects(l.createVm({ name: 'bad', network: 'demo-net', portSecurity: false, securityGroups: ['default'] }), (err: Error & { status?: number }) => err.status === 409 || err.status === 400);
 
   const open = await l.createVm({ name: 'open1', network: 'demo-net', host: 'host3', portSecurity: false });
   assert.equal((await l.cloud().getPort(open.portId)).port_security_enabled, false);
-  await exec(open.netns, 'ip', 'addr', 'add', '198.18.1.77/24', 'dev', 'eth0');
-  // web lets ICMP in from the whole lab: only anti-spoofing could stop .77, and this port has none.
-  assert.ok(await waitUntil(() => from(open.netns, '198.18.1.77', address(web, 4)), 10_000, 200), 'no port security: any source passes');
+  await exec(open.netns, 'ip', 'addr', 'add', `${loose}/24`, 'dev', 'eth0');
+  // web lets ICMP in from the whole lab: only anti-spoofing could stop this source, and this port has none.
+  assert.ok(await waitUntil(() => from(open.netns, loose, address(web, 4)), 10_000, 200), 'no port security: any source passes');
 });
 
 test("stopping a host's agent turns its ports DOWN; starting it brings them back ACTIVE", async () => {

@@ -27,7 +27,7 @@ function converged(): LiveLinkLayer {
   };
 }
 
-test('an empty host gets bridges, the VXLAN device, the tap wiring, FDB and neighbour entries', () => {
+test('an empty host gets bridges, the VXLAN device, FDB and neighbour entries, and then the tap wiring', () => {
   const live: LiveLinkLayer = {
     links: [link({ name: 'eth-public', kind: 'veth' }), link({ name: 'tapport1aaaaaa', kind: 'veth', mtu: 1500, up: false })],
     fdb: [],
@@ -42,7 +42,6 @@ test('an empty host gets bridges, the VXLAN device, the tap wiring, FDB and neig
       'link add brqpub1aaaaaaa type bridge',
       'link set brqpub1aaaaaaa up',
       'link set eth-public master brqpub1aaaaaaa up',
-      'link set tapport1aaaaaa master brqnet1aaaaaaa mtu 1450 up',
       'neigh replace 198.18.10.2 lladdr fa:16:3e:00:00:02 dev brqnet1aaaaaaa nud permanent',
     ],
     bridge: [
@@ -51,23 +50,24 @@ test('an empty host gets bridges, the VXLAN device, the tap wiring, FDB and neig
       'fdb replace fa:16:3e:00:00:02 dev vxlan-1001 dst 198.18.0.2 self permanent',
       'fdb replace fa:16:3e:00:00:02 dev vxlan-1001 master static',
     ],
+    plug: ['link set tapport1aaaaaa master brqnet1aaaaaaa mtu 1450 up'],
   });
 });
 
 test('a converged host plans nothing (a restart touches nothing)', () => {
-  assert.deepEqual(planLinks(sampleTarget(), converged()), { ip: [], bridge: [] });
+  assert.deepEqual(planLinks(sampleTarget(), converged()), { ip: [], bridge: [], plug: [] });
 });
 
 test('the forwarding a pass expects to have written plans the same as the kernel listing it', () => {
   const target = sampleTarget();
-  assert.deepEqual(planLinks(target, { links: converged().links, ...expectedForwarding(target) }), { ip: [], bridge: [] });
+  assert.deepEqual(planLinks(target, { links: converged().links, ...expectedForwarding(target) }), { ip: [], bridge: [], plug: [] });
   const moved = sampleTarget();
   moved.remotePorts.r1!.tunnelIp = '198.18.0.3';
   assert.deepEqual(planLinks(moved, { links: converged().links, ...expectedForwarding(target) }), planLinks(moved, converged()));
 });
 
 test('drift and changes become the smallest set of commands', () => {
-  const cases: { name: string; edit: (t: ReturnType<typeof sampleTarget>, l: LiveLinkLayer) => void; ip: string[]; bridge: string[] }[] = [
+  const cases: { name: string; edit: (t: ReturnType<typeof sampleTarget>, l: LiveLinkLayer) => void; ip: string[]; bridge: string[]; plug?: string[] }[] = [
     {
       name: 'a hand-deleted FDB entry comes back',
       edit: (_t, l) => l.fdb.splice(0, 1),
@@ -114,7 +114,20 @@ test('drift and changes become the smallest set of commands', () => {
     {
       name: 'port MTU and admin state follow the port',
       edit: (t) => Object.assign(t.ports.port1aaaaaaaaaaa!, { mtu: 1400, adminStateUp: false }),
-      ip: ['link set tapport1aaaaaa mtu 1400 down'],
+      ip: [],
+      bridge: [],
+      plug: ['link set tapport1aaaaaa mtu 1400 down'],
+    },
+    {
+      name: 'a tap whose ifindex cannot be a mark is taken out of its bridge: no rule could filter it',
+      edit: (_t, l) => (l.links[4]!.ifindex = 65536),
+      ip: ['link set tapport1aaaaaa nomaster'],
+      bridge: [],
+    },
+    {
+      name: 'a tap whose ifindex cannot be a mark is never plugged',
+      edit: (_t, l) => Object.assign(l.links[4]!, { ifindex: 70000, master: null }),
+      ip: [],
       bridge: [],
     },
     {
@@ -132,6 +145,6 @@ test('drift and changes become the smallest set of commands', () => {
     const target = sampleTarget();
     const live = converged();
     c.edit(target, live);
-    assert.deepEqual(planLinks(target, live), { ip: c.ip, bridge: c.bridge }, c.name);
+    assert.deepEqual(planLinks(target, live), { ip: c.ip, bridge: c.bridge, plug: c.plug ?? [] }, c.name);
   }
 });
