@@ -10,8 +10,9 @@
  *    connection every 20 ms; the longest gap per kill, then the health manager must restore the pair.
  * 3. Throughput, in legs that split the difference: `wrk` through the VIP (public namespace -> provider bridge ->
  *    amphora -> VXLAN -> members), through a bare HAProxy on the same rendered config inside the VIP holder's
- *    namespace (same path, not our agent's process), and through a bare HAProxy in a plain namespace wired to the
- *    same member VMs by veth; each with the CPU time per request of the proxy, the members and softirq.
+ *    namespace (same path, not our agent's process), the same with the members reached over veths (only the
+ *    client's side on the SDN), and through a bare HAProxy in a plain namespace wired to the same member VMs by
+ *    veth; each with the CPU time per request of the proxy, the members and softirq.
  *
  * Everything lives in the lab's namespaces (its `cn-<run>-` prefix); the lab and the bench's own namespaces and
  * processes are removed at the end, also on failure.
@@ -81,6 +82,8 @@ export interface LoadBalancerBenchResult {
   wrkVip: LegRun[];
   /** Bare HAProxy, same rendered config, in the VIP holder's namespace on its VRRP address: the same path. */
   wrkAmphoraBare: LegRun[];
+  /** As wrkAmphoraBare, but reaching the members over veths: the client's side over the SDN, the members' not. */
+  wrkAmphoraVeth: LegRun[];
   /** Bare HAProxy, same rendered config, in a plain namespace on veths to the members: the anchor. */
   wrkBare: LegRun[];
   /** One member without a proxy, from the VIP's amphora over the SDN and from the bare namespace over its veth. */
@@ -93,7 +96,11 @@ export interface LoadBalancerBenchResult {
 /** The bare HAProxy's plain network: a client namespace and a proxy namespace, veths into each member VM. */
 const BARE_VIP = '198.19.250.1';
 const BARE_CLIENT = '198.19.250.2';
-const bareMemberLink = (i: number) => ({ proxy: `198.19.251.${4 * i + 1}`, member: `198.19.251.${4 * i + 2}` });
+/** Veths from a proxy's namespace into each member VM, member i on 198.19.<octet>.4i+1 <-> .4i+2. */
+const memberLink = (octet: number, i: number) => ({ proxy: `198.19.${octet}.${4 * i + 1}`, member: `198.19.${octet}.${4 * i + 2}` });
+/** The bare proxy namespace's veths, and the VIP holder's (the leg that keeps the client side on the SDN only). */
+const BARE_LINKS = 251;
+const AMPHORA_LINKS = 252;
 
 /**
  * Runs in a namespace: says `ready`, then opens a connection to host:80 every 10 ms until one gets an HTTP answer
@@ -226,12 +233,12 @@ async function amphoraTarget(lab: Lab, amphoraId: string): Promise<AmphoraTarget
   }
 }
 
-/** The amphora's tree moved onto the bare network: the bare VIP, each member at its end of its veth. */
-function bareTree(tree: LoadBalancer, members: VmRecord[]): LoadBalancer {
-  const bareAddress = new Map(members.map((m, i) => [m.addresses[0]!.split('/')[0]!, bareMemberLink(i).member]));
+/** The amphora's tree moved onto veths: another VIP, each member at its end of its veth. */
+function onMemberVeths(tree: LoadBalancer, members: VmRecord[], octet: number, vipAddress: string): LoadBalancer {
+  const bareAddress = new Map(members.map((m, i) => [m.addresses[0]!.split('/')[0]!, memberLink(octet, i).member]));
   return {
     ...tree,
-    vipAddress: BARE_VIP,
+    vipAddress,
     pools: tree.pools.map((p) => ({ ...p, members: p.members.map((m) => ({ ...m, address: bareAddress.get(m.address) ?? m.address })) })),
   };
 }
@@ -246,13 +253,19 @@ async function wireBareNetwork(proxyNs: string, clientNs: string, members: VmRec
   await ip('-n', proxyNs, 'link', 'set', 'client', 'up');
   await ip('-n', clientNs, 'addr', 'add', `${BARE_CLIENT}/24`, 'dev', 'eth0');
   await ip('-n', clientNs, 'link', 'set', 'eth0', 'up');
+  await wireMemberVeths(proxyNs, members, BARE_LINKS, 'bare0');
+}
+
+/** A veth from `netns` (`member<i>`) into each member VM (`vmSide`), addressed by `memberLink(octet, i)`. */
+async function wireMemberVeths(netns: string, members: VmRecord[], octet: number, vmSide: string): Promise<void> {
+  const ip = (...args: string[]) => execTool('ip', args);
   for (const [i, vm] of members.entries()) {
-    const link = bareMemberLink(i);
-    await ip('-n', proxyNs, 'link', 'add', `member${i}`, 'type', 'veth', 'peer', 'name', 'bare0', 'netns', vm.netns);
-    await ip('-n', proxyNs, 'addr', 'add', `${link.proxy}/30`, 'dev', `member${i}`);
-    await ip('-n', proxyNs, 'link', 'set', `member${i}`, 'up');
-    await ip('-n', vm.netns, 'addr', 'add', `${link.member}/30`, 'dev', 'bare0');
-    await ip('-n', vm.netns, 'link', 'set', 'bare0', 'up');
+    const link = memberLink(octet, i);
+    await ip('-n', netns, 'link', 'add', `member${i}`, 'type', 'veth', 'peer', 'name', vmSide, 'netns', vm.netns);
+    await ip('-n', netns, 'addr', 'add', `${link.proxy}/30`, 'dev', `member${i}`);
+    await ip('-n', netns, 'link', 'set', `member${i}`, 'up');
+    await ip('-n', vm.netns, 'addr', 'add', `${link.member}/30`, 'dev', vmSide);
+    await ip('-n', vm.netns, 'link', 'set', vmSide, 'up');
   }
 }
 
@@ -277,6 +290,7 @@ export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise
     kills: [],
     wrkVip: [],
     wrkAmphoraBare: [],
+    wrkAmphoraVeth: [],
     wrkBare: [],
     wrkMemberSdn: null,
     wrkMemberVeth: null,
@@ -361,7 +375,7 @@ export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise
     for (let i = 0; i < o.balancers; i++) {
       const probe = await firstAnswerProbe(clientNs, BARE_VIP, 'web', 30_000);
       const t0 = Date.now();
-      const haproxy = startBare(proxyNs, 'start', bareTree(tree, web.members));
+      const haproxy = startBare(proxyNs, 'start', onMemberVeths(tree, web.members, BARE_LINKS, BARE_VIP));
       result.bareHaproxyServingMs.push((await probe.answered) - t0);
       await stop(haproxy.child);
     }
@@ -389,7 +403,7 @@ export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise
     if (o.memberCreates > 0) {
       const addedAddress = memberBody(added).address;
       const withoutAdded = { ...tree, pools: tree.pools.map((p) => ({ ...p, members: p.members.filter((m) => m.address !== addedAddress) })) };
-      const haproxy = startBare(proxyNs, 'add-server', bareTree(withoutAdded, web.members));
+      const haproxy = startBare(proxyNs, 'add-server', onMemberVeths(withoutAdded, web.members, BARE_LINKS, BARE_VIP));
       if (!(await bareAnswers(clientNs, BARE_VIP))) throw new Error('the bare HAProxy does not answer');
       const backend = backendsOf(tree)[0]!.name;
       const runtime = async (command: string) => {
@@ -400,7 +414,7 @@ export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise
         const server = `${backend}/anchor${i}`;
         const probe = await firstAnswerProbe(clientNs, BARE_VIP, added.name, 30_000);
         const t0 = Date.now();
-        await runtime(`add server ${server} ${bareMemberLink(1).member}:80 weight 1`);
+        await runtime(`add server ${server} ${memberLink(BARE_LINKS, 1).member}:80 weight 1`);
         await runtime(`enable server ${server}`);
         result.bareAddServerMs.push((await probe.answered) - t0);
         await runtime(`disable server ${server}`);
@@ -427,32 +441,37 @@ export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise
     }
     noteLoad('failover');
 
-    // 3. Throughput in three legs, in one order then the reverse, so that the machine's other load falls on all
-    // alike. The bare HAProxy in the VIP holder's namespace binds its VRRP address (the VIP and port 80 are the
-    // amphora's, and its security group opens only the listener's port), so it is reached over the same path.
+    // 3. Throughput in four legs, in one order then the reverse, so that the machine's other load falls on all
+    // alike; each bare HAProxy runs only for its own leg. The bare HAProxys in the VIP holder's namespace bind its
+    // VRRP address (the VIP and port 80 are the amphora's, and its security group opens only the listener's
+    // port), so the client reaches them over the same path; one of them reaches the members over veths instead.
     const { amphora: holderAmphora, record: holder } = await vipHolder(lab, await admin.amphorae(balancerId), vip);
     const now = (await amphoraTarget(lab, holderAmphora.id)).loadBalancer!;
-    const bare = startBare(proxyNs, 'veth', bareTree(now, web.members));
-    const inAmphora = startBare(holder.netns, 'amphora', { ...now, vipAddress: holderAmphora.vrrp_ip });
-    if (!(await bareAnswers(clientNs, BARE_VIP))) throw new Error('the bare HAProxy does not answer');
-    if (!(await bareAnswers(publicNs, holderAmphora.vrrp_ip))) throw new Error(`the bare HAProxy in ${holder.netns} does not answer`);
+    const vrrpAddress = holderAmphora.vrrp_ip;
+    await wireMemberVeths(holder.netns, web.members, AMPHORA_LINKS, 'amp0');
     const clockTicks = Number((await execTool('getconf', ['CLK_TCK'])).stdout.trim());
+    const served = (netns: string, name: string, lb: LoadBalancer, from: string) => async () => {
+      const haproxy = startBare(netns, name, lb);
+      if (!(await bareAnswers(from, lb.vipAddress))) throw new Error(`the bare HAProxy ${name} in ${netns} does not answer`);
+      return { pids: [haproxy.child.pid!], stop: () => stop(haproxy.child) };
+    };
     const legs = [
-      { runs: result.wrkVip, netns: publicNs, host: vip, proxyPids: async () => (await haproxyPidsIn(holder.netns)).filter((pid) => pid !== inAmphora.child.pid) },
-      { runs: result.wrkAmphoraBare, netns: publicNs, host: holderAmphora.vrrp_ip, proxyPids: async () => [inAmphora.child.pid!] },
-      { runs: result.wrkBare, netns: clientNs, host: BARE_VIP, proxyPids: async () => [bare.child.pid!] },
+      { runs: result.wrkVip, netns: publicNs, host: vip, serve: async () => ({ pids: await haproxyPidsIn(holder.netns), stop: async () => {} }) },
+      { runs: result.wrkAmphoraBare, netns: publicNs, host: vrrpAddress, serve: served(holder.netns, 'amphora', { ...now, vipAddress: vrrpAddress }, publicNs) },
+      { runs: result.wrkAmphoraVeth, netns: publicNs, host: vrrpAddress, serve: served(holder.netns, 'amphora-veth', onMemberVeths(now, web.members, AMPHORA_LINKS, vrrpAddress), publicNs) },
+      { runs: result.wrkBare, netns: clientNs, host: BARE_VIP, serve: served(proxyNs, 'veth', onMemberVeths(now, web.members, BARE_LINKS, BARE_VIP), clientNs) },
     ];
     for (const leg of [...legs, ...[...legs].reverse()]) {
-      leg.runs.push(await wrkLeg(leg.netns, leg.host, await leg.proxyPids(), memberPids, clockTicks, o));
+      const proxy = await leg.serve();
+      leg.runs.push(await wrkLeg(leg.netns, leg.host, proxy.pids, memberPids, clockTicks, o));
+      await proxy.stop();
     }
-    await stop(bare.child);
-    await stop(inAmphora.child);
     // Where the difference lies: one member's own ceiling, asked without a proxy from the VIP's amphora (over the
     // SDN, from a member on another host: VXLAN) and from the bare proxy namespace (veth).
     const remote = web.members.findIndex((m) => m.host !== holder.host);
     const member = web.members[remote]!;
     result.wrkMemberSdn = await wrk(holder.netns, member.addresses[0]!.split('/')[0]!, o);
-    result.wrkMemberVeth = await wrk(proxyNs, bareMemberLink(remote).member, o);
+    result.wrkMemberVeth = await wrk(proxyNs, memberLink(BARE_LINKS, remote).member, o);
     result.memberPath = `${member.name} on ${member.host}, amphora on ${holder.host}`;
     noteLoad('throughput');
     succeeded = true;
@@ -524,12 +543,14 @@ export function renderReport(r: LoadBalancerBenchResult, o: LoadBalancerBenchOpt
     `3. throughput: wrk -t${o.wrkThreads} -c${o.wrkConnections} -d${o.wrkSeconds}s per leg, legs in turn then in reverse, means of ${r.wrkVip.length}`,
     legLine('(c) through the VIP, amphora', r.wrkVip),
     legLine('(b) bare haproxy in the amphora', r.wrkAmphoraBare),
+    legLine('(b2) the same, members on veths', r.wrkAmphoraVeth),
     legLine('(a) anchor: bare haproxy, veths', r.wrkBare),
     `   (c) / (a), the overhead asked about: ${ratio(r.wrkVip, r.wrkBare)}`,
     `   (c) / (b), our agent's HAProxy vs bare on the same path: ${ratio(r.wrkVip, r.wrkAmphoraBare)}`,
-    `   (b) / (a), the SDN path vs veths, same bare HAProxy: ${ratio(r.wrkAmphoraBare, r.wrkBare)}`,
-    `   CPU per request, proxy + members + softirq: (c) ${f(cpu(r.wrkVip))} us, (b) ${f(cpu(r.wrkAmphoraBare))} us, (a) ${f(cpu(r.wrkBare))} us`,
-    `   per run req/s (c) ${perRun(r.wrkVip)}; (b) ${perRun(r.wrkAmphoraBare)}; (a) ${perRun(r.wrkBare)}`,
+    `   (b) / (b2), amphora -> members over the SDN vs veths: ${ratio(r.wrkAmphoraBare, r.wrkAmphoraVeth)}`,
+    `   (b2) / (a), client -> proxy over the SDN vs a veth: ${ratio(r.wrkAmphoraVeth, r.wrkBare)}`,
+    `   CPU per request, proxy + members + softirq: (c) ${f(cpu(r.wrkVip))} us, (b) ${f(cpu(r.wrkAmphoraBare))} us, (b2) ${f(cpu(r.wrkAmphoraVeth))} us, (a) ${f(cpu(r.wrkBare))} us`,
+    `   per run req/s (c) ${perRun(r.wrkVip)}; (b) ${perRun(r.wrkAmphoraBare)}; (b2) ${perRun(r.wrkAmphoraVeth)}; (a) ${perRun(r.wrkBare)}`,
     ...(r.wrkMemberSdn && r.wrkMemberVeth
       ? [
           `   (d) one member without a proxy (${r.memberPath}):`,

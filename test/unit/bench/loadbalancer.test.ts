@@ -44,7 +44,7 @@ test('the load balancer benchmark runs at the smallest scale', { skip: process.g
   assert.equal(result.bareAddServerMs.length, 1, context);
   assert.equal(result.kills.length, 1, context);
   assert.ok(result.kills[0]!.successes > 0, context);
-  for (const legs of [result.wrkVip, result.wrkAmphoraBare, result.wrkBare]) {
+  for (const legs of [result.wrkVip, result.wrkAmphoraBare, result.wrkAmphoraVeth, result.wrkBare]) {
     assert.equal(legs.length, 2, context);
     for (const w of legs) assert.ok(w.requests > 0 && w.proxyUsPerRequest > 0 && w.membersUsPerRequest > 0, context);
   }
