@@ -4,23 +4,29 @@
  * 1. Create -> serving: POST balancer, listener, pool and members through the API (each waits for ACTIVE, as
  *    Octavia's PENDING_* immutability requires), timed to ACTIVE and to the first answer through the VIP from the
  *    `public` namespace. Anchor: bare `haproxy` started on the same rendered config, to its first answer.
+ *    Then member create -> traffic reaching it: a member deleted and POSTed again, to the first answer from it
+ *    through the VIP. Anchor: the runtime API's `add server` in a bare HAProxy.
  * 2. Failover: the VIP's amphora crashed (links cut, processes killed, namespace deleted) under a client opening a
  *    connection every 20 ms; the longest gap per kill, then the health manager must restore the pair.
- * 3. Throughput: `wrk` through the VIP (public namespace -> provider bridge -> amphora -> VXLAN -> members) and
- *    through a bare HAProxy on the same rendered config in a plain namespace wired to the same member VMs by veth.
+ * 3. Throughput, in legs that split the difference: `wrk` through the VIP (public namespace -> provider bridge ->
+ *    amphora -> VXLAN -> members), through a bare HAProxy on the same rendered config inside the VIP holder's
+ *    namespace (same path, not our agent's process), the same with the members reached over veths (only the
+ *    client's side on the SDN), and through a bare HAProxy in a plain namespace wired to the same member VMs by
+ *    veth; each with the CPU time per request of the proxy, the members and softirq.
  *
  * Everything lives in the lab's namespaces (its `cn-<run>-` prefix); the lab and the bench's own namespaces and
  * processes are removed at the end, also on failure.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderHaproxyConfig } from '../../src/agents/amphora/haproxy-config.js';
+import { backendsOf, renderHaproxyConfig } from '../../src/agents/amphora/haproxy-config.js';
 import { maxconnWithin, openFileLimit } from '../../src/agents/amphora/reconciler.js';
 import type { LoadBalancer } from '../../src/agents/amphora/types.js';
 import type { AmphoraTarget } from '../../src/agents/amphora/target.js';
+import { haproxyCommand } from '../../src/agents/amphora/runtime-socket.js';
 import { execTool } from '../../src/lib/exec.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { addNetns, deleteNetns, listNetns } from '../../src/lib/netns.js';
@@ -37,6 +43,8 @@ export interface LoadBalancerBenchOptions {
   wrkSeconds: number;
   wrkThreads: number;
   wrkConnections: number;
+  /** Member create -> traffic reaching it, and its `add server` anchor: how many of each. */
+  memberCreates: number;
   log: (line: string) => void;
 }
 
@@ -48,15 +56,36 @@ export interface WrkResult {
   errors: number;
 }
 
+/** One `wrk` run of a throughput leg, with the machine's 1-minute load and the CPU it took per request. */
+export interface LegRun extends WrkResult {
+  load1: number;
+  /** CPU time (user + system) per request of the proxy's processes and of the member web servers, in µs. */
+  proxyUsPerRequest: number;
+  membersUsPerRequest: number;
+  /** The machine's irq + softirq time per request, in µs (other helpers' traffic included). */
+  softirqUsPerRequest: number;
+}
+
 export interface LoadBalancerBenchResult {
   createToActiveMs: number[];
   createToServingMs: number[];
   /** Per balancer: POST (or PUT) to ACTIVE again for the balancer, the listener, the pool and the members. */
   stepsMs: number[][];
   bareHaproxyServingMs: number[];
+  /** A member POSTed to its pool, to ACTIVE and to the first answer from it through the VIP. */
+  memberToActiveMs: number[];
+  memberToServingMs: number[];
+  /** The anchor: `add server` + `enable server` in a bare HAProxy's runtime API to the first answer from it. */
+  bareAddServerMs: number[];
   kills: { longestGapMs: number; failures: number; successes: number; restoredMs: number }[];
-  wrkVip: WrkResult[];
-  wrkBare: WrkResult[];
+  /** Through the VIP: the amphora's HAProxy, run by our agent. */
+  wrkVip: LegRun[];
+  /** Bare HAProxy, same rendered config, in the VIP holder's namespace on its VRRP address: the same path. */
+  wrkAmphoraBare: LegRun[];
+  /** As wrkAmphoraBare, but reaching the members over veths: the client's side over the SDN, the members' not. */
+  wrkAmphoraVeth: LegRun[];
+  /** Bare HAProxy, same rendered config, in a plain namespace on veths to the members: the anchor. */
+  wrkBare: LegRun[];
   /** One member without a proxy, from the VIP's amphora over the SDN and from the bare namespace over its veth. */
   wrkMemberSdn: WrkResult | null;
   wrkMemberVeth: WrkResult | null;
@@ -67,15 +96,20 @@ export interface LoadBalancerBenchResult {
 /** The bare HAProxy's plain network: a client namespace and a proxy namespace, veths into each member VM. */
 const BARE_VIP = '198.19.250.1';
 const BARE_CLIENT = '198.19.250.2';
-const bareMemberLink = (i: number) => ({ proxy: `198.19.251.${4 * i + 1}`, member: `198.19.251.${4 * i + 2}` });
+/** Veths from a proxy's namespace into each member VM, member i on 198.19.<octet>.4i+1 <-> .4i+2. */
+const memberLink = (octet: number, i: number) => ({ proxy: `198.19.${octet}.${4 * i + 1}`, member: `198.19.${octet}.${4 * i + 2}` });
+/** The bare proxy namespace's veths, and the VIP holder's (the leg that keeps the client side on the SDN only). */
+const BARE_LINKS = 251;
+const AMPHORA_LINKS = 252;
 
 /**
  * Runs in a namespace: says `ready`, then opens a connection to host:80 every 10 ms until one gets an HTTP answer
- * from a member (bounded by its deadline), and prints the wall-clock time it was opened.
+ * containing `expect` (a member's name, or `web` for any) (bounded by its deadline), and prints the wall-clock
+ * time it was opened.
  */
 const FIRST_ANSWER = `
 const net = require('net');
-const [host, deadlineMs] = [process.argv[1], Number(process.argv[2])];
+const [host, expect, deadlineMs] = [process.argv[1], process.argv[2], Number(process.argv[3])];
 const stopAt = Date.now() + deadlineMs;
 console.log('ready');
 const attempt = () => {
@@ -85,7 +119,7 @@ const attempt = () => {
   let data = '';
   socket.on('connect', () => socket.write('GET / HTTP/1.0\\r\\n\\r\\n'));
   socket.on('data', (d) => (data += d));
-  socket.on('end', () => { if (data.includes('web')) { console.log('ok ' + at); process.exit(0); } });
+  socket.on('end', () => { if (data.includes(expect)) { console.log('ok ' + at); process.exit(0); } });
   socket.on('timeout', () => socket.destroy());
   socket.on('error', () => socket.destroy());
 };
@@ -93,12 +127,12 @@ setInterval(attempt, 10);
 `;
 
 /** Starts the first-answer probe and resolves once it is ready; `answered` resolves to the wall-clock time. */
-async function firstAnswerProbe(netns: string, host: string, deadlineMs: number): Promise<{ answered: Promise<number> }> {
+async function firstAnswerProbe(netns: string, host: string, expect: string, deadlineMs: number): Promise<{ answered: Promise<number> }> {
   let ready!: () => void;
   const isReady = new Promise<void>((r) => (ready = r));
-  const answered = runNodeInNamespace(netns, FIRST_ANSWER, [host, String(deadlineMs)], (chunk) => chunk.includes('ready') && ready()).then((out) => {
+  const answered = runNodeInNamespace(netns, FIRST_ANSWER, [host, expect, String(deadlineMs)], (chunk) => chunk.includes('ready') && ready()).then((out) => {
     const match = /ok (\d+)/.exec(out);
-    if (!match) throw new Error(`no answer from ${host} in ${netns}: ${out}`);
+    if (!match) throw new Error(`no answer with ${expect} from ${host} in ${netns}: ${out}`);
     return Number(match[1]);
   });
   await Promise.race([isReady, answered]);
@@ -120,6 +154,54 @@ export function parseWrk(output: string): WrkResult {
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(output);
   const errors = (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
   return { requestsPerSecond: Number(rps[1]), p50Ms: latency('50'), p99Ms: latency('99'), requests: Number(requests[1]), errors };
+}
+
+/** User + system clock ticks of processes (all their threads), from /proc; a process gone counts 0. */
+function cpuTicks(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 12th and 13th.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Exited: its time is lost to the figure, which the caller sees as a smaller per-request cost.
+    }
+  }
+  return ticks;
+}
+
+/** The machine's irq + softirq ticks (first line of /proc/stat). */
+function softirqTicks(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  return Number(cpu[6]) + Number(cpu[7]);
+}
+
+/** The pids of the HAProxy processes in a namespace (the amphora's master and workers). */
+async function haproxyPidsIn(netns: string): Promise<number[]> {
+  const { stdout } = await execTool('ip', ['netns', 'pids', netns]);
+  const pids = stdout.split('\n').filter(Boolean).map(Number);
+  return pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'haproxy';
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** `wrk` as a throughput leg: the CPU that the proxy, the members and softirq spent on it, per request. */
+async function wrkLeg(netns: string, host: string, proxyPids: number[], memberPids: number[], clockTicks: number, o: LoadBalancerBenchOptions): Promise<LegRun> {
+  const before = { proxy: cpuTicks(proxyPids), members: cpuTicks(memberPids), softirq: softirqTicks() };
+  const w = await wrk(netns, host, o);
+  const perRequest = (ticks: number) => (ticks * 1e6) / clockTicks / Math.max(1, w.requests);
+  return {
+    ...w,
+    load1: Number(loadavg()[0]!.toFixed(2)),
+    proxyUsPerRequest: perRequest(cpuTicks(proxyPids) - before.proxy),
+    membersUsPerRequest: perRequest(cpuTicks(memberPids) - before.members),
+    softirqUsPerRequest: perRequest(softirqTicks() - before.softirq),
+  };
 }
 
 async function wrk(netns: string, host: string, o: LoadBalancerBenchOptions): Promise<WrkResult> {
@@ -151,12 +233,12 @@ async function amphoraTarget(lab: Lab, amphoraId: string): Promise<AmphoraTarget
   }
 }
 
-/** The amphora's tree moved onto the bare network: the bare VIP, each member at its end of its veth. */
-function bareTree(tree: LoadBalancer, members: VmRecord[]): LoadBalancer {
-  const bareAddress = new Map(members.map((m, i) => [m.addresses[0]!.split('/')[0]!, bareMemberLink(i).member]));
+/** The amphora's tree moved onto veths: another VIP, each member at its end of its veth. */
+function onMemberVeths(tree: LoadBalancer, members: VmRecord[], octet: number, vipAddress: string): LoadBalancer {
+  const bareAddress = new Map(members.map((m, i) => [m.addresses[0]!.split('/')[0]!, memberLink(octet, i).member]));
   return {
     ...tree,
-    vipAddress: BARE_VIP,
+    vipAddress,
     pools: tree.pools.map((p) => ({ ...p, members: p.members.map((m) => ({ ...m, address: bareAddress.get(m.address) ?? m.address })) })),
   };
 }
@@ -171,13 +253,19 @@ async function wireBareNetwork(proxyNs: string, clientNs: string, members: VmRec
   await ip('-n', proxyNs, 'link', 'set', 'client', 'up');
   await ip('-n', clientNs, 'addr', 'add', `${BARE_CLIENT}/24`, 'dev', 'eth0');
   await ip('-n', clientNs, 'link', 'set', 'eth0', 'up');
+  await wireMemberVeths(proxyNs, members, BARE_LINKS, 'bare0');
+}
+
+/** A veth from `netns` (`member<i>`) into each member VM (`vmSide`), addressed by `memberLink(octet, i)`. */
+async function wireMemberVeths(netns: string, members: VmRecord[], octet: number, vmSide: string): Promise<void> {
+  const ip = (...args: string[]) => execTool('ip', args);
   for (const [i, vm] of members.entries()) {
-    const link = bareMemberLink(i);
-    await ip('-n', proxyNs, 'link', 'add', `member${i}`, 'type', 'veth', 'peer', 'name', 'bare0', 'netns', vm.netns);
-    await ip('-n', proxyNs, 'addr', 'add', `${link.proxy}/30`, 'dev', `member${i}`);
-    await ip('-n', proxyNs, 'link', 'set', `member${i}`, 'up');
-    await ip('-n', vm.netns, 'addr', 'add', `${link.member}/30`, 'dev', 'bare0');
-    await ip('-n', vm.netns, 'link', 'set', 'bare0', 'up');
+    const link = memberLink(octet, i);
+    await ip('-n', netns, 'link', 'add', `member${i}`, 'type', 'veth', 'peer', 'name', vmSide, 'netns', vm.netns);
+    await ip('-n', netns, 'addr', 'add', `${link.proxy}/30`, 'dev', `member${i}`);
+    await ip('-n', netns, 'link', 'set', `member${i}`, 'up');
+    await ip('-n', vm.netns, 'addr', 'add', `${link.member}/30`, 'dev', vmSide);
+    await ip('-n', vm.netns, 'link', 'set', vmSide, 'up');
   }
 }
 
@@ -191,7 +279,24 @@ function stop(child: ChildProcess): Promise<void> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise<LoadBalancerBenchResult> {
-  const result: LoadBalancerBenchResult = { createToActiveMs: [], createToServingMs: [], stepsMs: [], bareHaproxyServingMs: [], kills: [], wrkVip: [], wrkBare: [], wrkMemberSdn: null, wrkMemberVeth: null, memberPath: '', loadAverage: [] };
+  const result: LoadBalancerBenchResult = {
+    createToActiveMs: [],
+    createToServingMs: [],
+    stepsMs: [],
+    bareHaproxyServingMs: [],
+    memberToActiveMs: [],
+    memberToServingMs: [],
+    bareAddServerMs: [],
+    kills: [],
+    wrkVip: [],
+    wrkAmphoraBare: [],
+    wrkAmphoraVeth: [],
+    wrkBare: [],
+    wrkMemberSdn: null,
+    wrkMemberVeth: null,
+    memberPath: '',
+    loadAverage: [],
+  };
   const noteLoad = (phase: string) => result.loadAverage.push({ phase, load: loadavg().map((l) => Number(l.toFixed(2))) });
   // Short: the amphorae's HAProxy master sockets live under it, and a UNIX socket path has at most 97 bytes.
   const dir = mkdtempSync(join(tmpdir(), 'cnlb-'));
@@ -209,6 +314,8 @@ export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise
     const publicNetwork = lab.state().networks.public!.id;
     const web = await createWebMembers(lab);
     processes.push(...web.servers);
+    const memberPids = web.servers.map((s) => s.pid!);
+    const memberBody = (vm: VmRecord) => ({ address: vm.addresses[0]!.split('/')[0]!, protocol_port: 80, subnet_id: web.subnetId });
     const proxyNs = `${prefix}bare`;
     const clientNs = `${prefix}bare-client`;
     await wireBareNetwork(proxyNs, clientNs, web.members);
@@ -216,10 +323,11 @@ export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise
 
     // 1. Create -> serving, one balancer at a time; all but the last are deleted once measured.
     let balancerId = '';
+    let poolId = '';
     let vip = '';
     for (let i = 0; i < o.balancers; i++) {
       vip = `198.19.0.${240 - i}`;
-      const probe = await firstAnswerProbe(publicNs, vip, 120_000);
+      const probe = await firstAnswerProbe(publicNs, vip, 'web', 120_000);
       const t0 = Date.now();
       const steps: number[] = [];
       const activeAgain = async () => {
@@ -231,10 +339,9 @@ export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise
       await activeAgain();
       const listener = (await demo.request('POST', 'listeners', 201, { listener: { name: 'http80', loadbalancer_id: balancerId, protocol: 'HTTP', protocol_port: 80 } })).listener;
       await activeAgain();
-      const pool = (await demo.request('POST', 'pools', 201, { pool: { name: 'web', listener_id: listener.id, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN' } })).pool;
+      poolId = (await demo.request('POST', 'pools', 201, { pool: { name: 'web', listener_id: listener.id, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN' } })).pool.id;
       await activeAgain();
-      const members = web.members.map((m) => ({ address: m.addresses[0]!.split('/')[0], protocol_port: 80, subnet_id: web.subnetId }));
-      await demo.request('PUT', `pools/${pool.id}/members`, 202, { members });
+      await demo.request('PUT', `pools/${poolId}/members`, 202, { members: web.members.map(memberBody) });
       await activeAgain();
       result.stepsMs.push(steps);
       result.createToActiveMs.push(Date.now() - t0);
@@ -250,23 +357,72 @@ export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise
 
     // The anchor of 1: the same tree, rendered by the same function, started as bare HAProxy.
     const tree = (await amphoraTarget(lab, (await admin.amphorae(balancerId))[0]!.id)).loadBalancer!;
-    const config = join(haproxyDir, 'haproxy.cfg');
-    const serverState = join(haproxyDir, 'server-state');
-    writeFileSync(config, renderHaproxyConfig(bareTree(tree, web.members), { statsSocketPath: join(haproxyDir, 'haproxy.sock'), serverStateFilePath: serverState, maxconn: maxconnWithin(openFileLimit()), pingCheckCommand: null }));
-    writeFileSync(serverState, '1\n');
-    const startBare = () => {
-      const child = spawn('ip', ['netns', 'exec', proxyNs, 'haproxy', '-db', '-f', config], { stdio: 'ignore' });
+    const startBare = (netns: string, name: string, lb: LoadBalancer) => {
+      const config = join(haproxyDir, `${name}.cfg`);
+      const serverState = join(haproxyDir, `${name}.state`);
+      const socket = join(haproxyDir, `${name}.sock`);
+      writeFileSync(config, renderHaproxyConfig(lb, { statsSocketPath: socket, serverStateFilePath: serverState, maxconn: maxconnWithin(openFileLimit()), pingCheckCommand: null }));
+      writeFileSync(serverState, '1\n');
+      // Its own session, as each amphora agent (and so its HAProxy) has one: with the kernel's autogroup
+      // scheduling a session is a group with one fair share of the CPUs, and an anchor sharing the bench's group
+      // (with wrk and the members) ran up to 1.5x faster on a loaded machine than the same HAProxy in its own.
+      const child = spawn('ip', ['netns', 'exec', netns, 'haproxy', '-db', '-f', config], { stdio: 'ignore', detached: true });
       processes.push(child);
-      return child;
+      return { child, socket };
     };
+    const bareAnswers = (netns: string, host: string) =>
+      waitUntil(() => execTool('ip', ['netns', 'exec', netns, 'curl', '-sf', '--max-time', '1', `http://${host}/`]).then(() => true, () => false), 10_000);
     for (let i = 0; i < o.balancers; i++) {
-      const probe = await firstAnswerProbe(clientNs, BARE_VIP, 30_000);
+      const probe = await firstAnswerProbe(clientNs, BARE_VIP, 'web', 30_000);
       const t0 = Date.now();
-      const haproxy = startBare();
+      const haproxy = startBare(proxyNs, 'start', onMemberVeths(tree, web.members, BARE_LINKS, BARE_VIP));
       result.bareHaproxyServingMs.push((await probe.answered) - t0);
-      await stop(haproxy);
+      await stop(haproxy.child);
     }
     noteLoad('bare haproxy start');
+
+    // 1b. Member create -> traffic reaching it: the second member deleted, then POSTed again with a probe
+    // through the VIP waiting for its name.
+    const added = web.members[1]!;
+    for (let i = 0; i < o.memberCreates; i++) {
+      const listed: { id: string; address: string }[] = (await demo.request('GET', `pools/${poolId}/members`, 200)).members;
+      const current = listed.find((m) => m.address === memberBody(added).address);
+      if (!current) throw new Error(`member ${added.name} is not in pool ${poolId}`);
+      await demo.request('DELETE', `pools/${poolId}/members/${current.id}`, 204);
+      await demo.waitActive(balancerId);
+      const probe = await firstAnswerProbe(publicNs, vip, added.name, 60_000);
+      const t0 = Date.now();
+      await demo.request('POST', `pools/${poolId}/members`, 201, { member: memberBody(added) });
+      await demo.waitActive(balancerId);
+      result.memberToActiveMs.push(Date.now() - t0);
+      result.memberToServingMs.push((await probe.answered) - t0);
+      o.log(`member create ${i + 1}/${o.memberCreates}: ACTIVE after ${result.memberToActiveMs.at(-1)} ms, first answer from ${added.name} after ${result.memberToServingMs.at(-1)} ms`);
+    }
+    // Its anchor: the bare HAProxy on the tree without that member, which is then added through the runtime API
+    // (a new name each time; the previous one is put in maintenance and deleted).
+    if (o.memberCreates > 0) {
+      const addedAddress = memberBody(added).address;
+      const withoutAdded = { ...tree, pools: tree.pools.map((p) => ({ ...p, members: p.members.filter((m) => m.address !== addedAddress) })) };
+      const haproxy = startBare(proxyNs, 'add-server', onMemberVeths(withoutAdded, web.members, BARE_LINKS, BARE_VIP));
+      if (!(await bareAnswers(clientNs, BARE_VIP))) throw new Error('the bare HAProxy does not answer');
+      const backend = backendsOf(tree)[0]!.name;
+      const runtime = async (command: string) => {
+        const answer = (await haproxyCommand(haproxy.socket, command)).trim();
+        if (answer !== '' && !/New server registered|Server deleted/.test(answer)) throw new Error(`${command}: ${answer}`);
+      };
+      for (let i = 0; i < o.memberCreates; i++) {
+        const server = `${backend}/anchor${i}`;
+        const probe = await firstAnswerProbe(clientNs, BARE_VIP, added.name, 30_000);
+        const t0 = Date.now();
+        await runtime(`add server ${server} ${memberLink(BARE_LINKS, 1).member}:80 weight 1`);
+        await runtime(`enable server ${server}`);
+        result.bareAddServerMs.push((await probe.answered) - t0);
+        await runtime(`disable server ${server}`);
+        await runtime(`del server ${server}`);
+      }
+      await stop(haproxy.child);
+    }
+    noteLoad('member create');
 
     // 2. Failover: each kill waits for the pair to be restored and the balancer ACTIVE again.
     for (let k = 0; k < o.kills; k++) {
@@ -285,23 +441,37 @@ export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise
     }
     noteLoad('failover');
 
-    // 3. Throughput, alternating so that the machine's other load falls on both alike.
-    const haproxy = startBare();
-    if (!(await waitUntil(() => execTool('ip', ['netns', 'exec', clientNs, 'curl', '-sf', '--max-time', '1', `http://${BARE_VIP}/`]).then(() => true, () => false), 10_000))) {
-      throw new Error('the bare HAProxy does not answer');
+    // 3. Throughput in four legs, in one order then the reverse, so that the machine's other load falls on all
+    // alike; each bare HAProxy runs only for its own leg. The bare HAProxys in the VIP holder's namespace bind its
+    // VRRP address (the VIP and port 80 are the amphora's, and its security group opens only the listener's
+    // port), so the client reaches them over the same path; one of them reaches the members over veths instead.
+    const { amphora: holderAmphora, record: holder } = await vipHolder(lab, await admin.amphorae(balancerId), vip);
+    const now = (await amphoraTarget(lab, holderAmphora.id)).loadBalancer!;
+    const vrrpAddress = holderAmphora.vrrp_ip;
+    await wireMemberVeths(holder.netns, web.members, AMPHORA_LINKS, 'amp0');
+    const clockTicks = Number((await execTool('getconf', ['CLK_TCK'])).stdout.trim());
+    const served = (netns: string, name: string, lb: LoadBalancer, from: string) => async () => {
+      const haproxy = startBare(netns, name, lb);
+      if (!(await bareAnswers(from, lb.vipAddress))) throw new Error(`the bare HAProxy ${name} in ${netns} does not answer`);
+      return { pids: [haproxy.child.pid!], stop: () => stop(haproxy.child) };
+    };
+    const legs = [
+      { runs: result.wrkVip, netns: publicNs, host: vip, serve: async () => ({ pids: await haproxyPidsIn(holder.netns), stop: async () => {} }) },
+      { runs: result.wrkAmphoraBare, netns: publicNs, host: vrrpAddress, serve: served(holder.netns, 'amphora', { ...now, vipAddress: vrrpAddress }, publicNs) },
+      { runs: result.wrkAmphoraVeth, netns: publicNs, host: vrrpAddress, serve: served(holder.netns, 'amphora-veth', onMemberVeths(now, web.members, AMPHORA_LINKS, vrrpAddress), publicNs) },
+      { runs: result.wrkBare, netns: clientNs, host: BARE_VIP, serve: served(proxyNs, 'veth', onMemberVeths(now, web.members, BARE_LINKS, BARE_VIP), clientNs) },
+    ];
+    for (const leg of [...legs, ...[...legs].reverse()]) {
+      const proxy = await leg.serve();
+      leg.runs.push(await wrkLeg(leg.netns, leg.host, proxy.pids, memberPids, clockTicks, o));
+      await proxy.stop();
     }
-    for (let round = 0; round < 2; round++) {
-      result.wrkVip.push(await wrk(publicNs, vip, o));
-      result.wrkBare.push(await wrk(clientNs, BARE_VIP, o));
-    }
-    await stop(haproxy);
     // Where the difference lies: one member's own ceiling, asked without a proxy from the VIP's amphora (over the
     // SDN, from a member on another host: VXLAN) and from the bare proxy namespace (veth).
-    const { record: holder } = await vipHolder(lab, await admin.amphorae(balancerId), vip);
     const remote = web.members.findIndex((m) => m.host !== holder.host);
     const member = web.members[remote]!;
     result.wrkMemberSdn = await wrk(holder.netns, member.addresses[0]!.split('/')[0]!, o);
-    result.wrkMemberVeth = await wrk(proxyNs, bareMemberLink(remote).member, o);
+    result.wrkMemberVeth = await wrk(proxyNs, memberLink(BARE_LINKS, remote).member, o);
     result.memberPath = `${member.name} on ${member.host}, amphora on ${holder.host}`;
     noteLoad('throughput');
     succeeded = true;
@@ -318,21 +488,33 @@ export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise
 }
 
 const f = (v: number, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** A throughput leg's means over its runs, as one printed line. */
+function legLine(label: string, runs: LegRun[]): string {
+  const m = (pick: (run: LegRun) => number) => mean(runs.map(pick));
+  return (
+    `   ${label.padEnd(34)}${f(m((w) => w.requestsPerSecond)).padStart(6)} req/s   p50 ${f(m((w) => w.p50Ms), 2)} ms   p99 ${f(m((w) => w.p99Ms), 2)} ms   ` +
+    `CPU us/req: proxy ${f(m((w) => w.proxyUsPerRequest))}, members ${f(m((w) => w.membersUsPerRequest))}, softirq ${f(m((w) => w.softirqUsPerRequest))}   errors ${runs.map((w) => w.errors).join('+')}`
+  );
+}
 
 /** The figures and their ratios as printed lines. */
 export function renderReport(r: LoadBalancerBenchResult, o: LoadBalancerBenchOptions): string[] {
   const active = summarize(r.createToActiveMs);
   const serving = summarize(r.createToServingMs);
   const bare = summarize(r.bareHaproxyServingMs);
+  const memberActive = summarize(r.memberToActiveMs);
+  const memberServing = summarize(r.memberToServingMs);
+  const addServer = summarize(r.bareAddServerMs);
   const gaps = summarize(r.kills.map((k) => k.longestGapMs));
   const restore = summarize(r.kills.map((k) => k.restoredMs));
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const vipRps = mean(r.wrkVip.map((w) => w.requestsPerSecond));
-  const bareRps = mean(r.wrkBare.map((w) => w.requestsPerSecond));
-  const vipP99 = mean(r.wrkVip.map((w) => w.p99Ms));
-  const bareP99 = mean(r.wrkBare.map((w) => w.p99Ms));
-  const vipP50 = mean(r.wrkVip.map((w) => w.p50Ms));
-  const bareP50 = mean(r.wrkBare.map((w) => w.p50Ms));
+  const rps = (runs: LegRun[]) => mean(runs.map((w) => w.requestsPerSecond));
+  const p = (runs: LegRun[], pick: (w: LegRun) => number) => mean(runs.map(pick));
+  const ratio = (a: LegRun[], b: LegRun[]) =>
+    `req/s ${f(rps(a) / rps(b), 2)}x, p50 latency ${f(p(a, (w) => w.p50Ms) / p(b, (w) => w.p50Ms), 2)}x, p99 latency ${f(p(a, (w) => w.p99Ms) / p(b, (w) => w.p99Ms), 2)}x`;
+  const cpu = (runs: LegRun[]) => p(runs, (w) => w.proxyUsPerRequest + w.membersUsPerRequest + w.softirqUsPerRequest);
+  const perRun = (runs: LegRun[]) => runs.map((w) => `${f(w.requestsPerSecond)} (load ${f(w.load1, 1)})`).join(', ');
   return [
     `load balancer bench: one lab of 3 hosts, ACTIVE_STANDBY, HTTP listener on 80, round robin over 2 member VMs (node http)`,
     `load average (1/5/15 min) after each phase: ${r.loadAverage.map((l) => `${l.phase} ${l.load.join('/')}`).join('; ')}`,
@@ -345,6 +527,12 @@ export function renderReport(r: LoadBalancerBenchResult, o: LoadBalancerBenchOpt
     `   cloudnet / bare haproxy floor (p50): ${f(serving.p50 / bare.p50, 1)}x`,
     `   anchor, not run here: Octavia builds an amphora balancer in minutes (a VM boots per amphora)`,
     ``,
+    `1b. member create -> traffic reaching it (POST member to a serving pool of one), n=${memberServing.n}`,
+    `   -> ACTIVE                     p50 ${f(memberActive.p50)} ms   max ${f(memberActive.max)} ms`,
+    `   -> first answer from it       p50 ${f(memberServing.p50)} ms   max ${f(memberServing.max)} ms`,
+    `   anchor: bare haproxy runtime API add server + enable server -> first answer, n=${addServer.n}: p50 ${f(addServer.p50)} ms   max ${f(addServer.max)} ms`,
+    `   cloudnet / add server (p50): ${f(memberServing.p50 / addServer.p50, 1)}x`,
+    ``,
     `2. failover: VIP holder crashed under a new connection every 20 ms, n=${gaps.n} kills`,
     `   longest gap per kill          p50 ${f(gaps.p50)} ms   p99 ${f(gaps.p99)} ms   max ${f(gaps.max)} ms`,
     `   failed connections            ${r.kills.map((k) => k.failures).reduce((a, b) => a + b, 0)} of ${r.kills.map((k) => k.failures + k.successes).reduce((a, b) => a + b, 0)}`,
@@ -352,14 +540,20 @@ export function renderReport(r: LoadBalancerBenchResult, o: LoadBalancerBenchOpt
     `   anchor, computed not run: keepalived VRRPv2 advert_int 1 (whole seconds) takes over after 3 x 1 s + (256-90)/256 s = 3649 ms;`,
     `   cloudnet's VRRPv3 advert_int 0.1: 3 x 100 ms + 65 ms = 365 ms. p50 gap / VRRPv2 takeover: ${f(gaps.p50 / 3649, 2)}x`,
     ``,
-    `3. throughput: wrk -t${o.wrkThreads} -c${o.wrkConnections} -d${o.wrkSeconds}s, 2 rounds alternating, means`,
-    `   through the VIP (SDN)         ${f(vipRps)} req/s   p50 ${f(vipP50, 2)} ms   p99 ${f(vipP99, 2)} ms   errors ${r.wrkVip.map((w) => w.errors).join('+')}`,
-    `   anchor: bare haproxy, veths   ${f(bareRps)} req/s   p50 ${f(bareP50, 2)} ms   p99 ${f(bareP99, 2)} ms   errors ${r.wrkBare.map((w) => w.errors).join('+')}`,
-    `   VIP / bare: req/s ${f(vipRps / bareRps, 2)}x, p50 latency ${f(vipP50 / bareP50, 2)}x, p99 latency ${f(vipP99 / bareP99, 2)}x`,
-    `   per round req/s VIP ${r.wrkVip.map((w) => f(w.requestsPerSecond)).join(', ')}; bare ${r.wrkBare.map((w) => f(w.requestsPerSecond)).join(', ')}`,
+    `3. throughput: wrk -t${o.wrkThreads} -c${o.wrkConnections} -d${o.wrkSeconds}s per leg, legs in turn then in reverse, means of ${r.wrkVip.length}`,
+    legLine('(c) through the VIP, amphora', r.wrkVip),
+    legLine('(b) bare haproxy in the amphora', r.wrkAmphoraBare),
+    legLine('(b2) the same, members on veths', r.wrkAmphoraVeth),
+    legLine('(a) anchor: bare haproxy, veths', r.wrkBare),
+    `   (c) / (a), the overhead asked about: ${ratio(r.wrkVip, r.wrkBare)}`,
+    `   (c) / (b), our agent's HAProxy vs bare on the same path: ${ratio(r.wrkVip, r.wrkAmphoraBare)}`,
+    `   (b) / (b2), amphora -> members over the SDN vs veths: ${ratio(r.wrkAmphoraBare, r.wrkAmphoraVeth)}`,
+    `   (b2) / (a), client -> proxy over the SDN vs a veth: ${ratio(r.wrkAmphoraVeth, r.wrkBare)}`,
+    `   CPU per request, proxy + members + softirq: (c) ${f(cpu(r.wrkVip))} us, (b) ${f(cpu(r.wrkAmphoraBare))} us, (b2) ${f(cpu(r.wrkAmphoraVeth))} us, (a) ${f(cpu(r.wrkBare))} us`,
+    `   per run req/s (c) ${perRun(r.wrkVip)}; (b) ${perRun(r.wrkAmphoraBare)}; (b2) ${perRun(r.wrkAmphoraVeth)}; (a) ${perRun(r.wrkBare)}`,
     ...(r.wrkMemberSdn && r.wrkMemberVeth
       ? [
-          `   one member without a proxy (${r.memberPath}):`,
+          `   (d) one member without a proxy (${r.memberPath}):`,
           `     from the amphora over the SDN ${f(r.wrkMemberSdn.requestsPerSecond)} req/s   p99 ${f(r.wrkMemberSdn.p99Ms, 2)} ms`,
           `     from the bare namespace, veth ${f(r.wrkMemberVeth.requestsPerSecond)} req/s   p99 ${f(r.wrkMemberVeth.p99Ms, 2)} ms   SDN / veth: ${f(r.wrkMemberSdn.requestsPerSecond / r.wrkMemberVeth.requestsPerSecond, 2)}x`,
         ]

@@ -1,8 +1,9 @@
 /**
- * bench/loadbalancer: create -> serving, failover gaps and throughput of a cloudnet balancer in one lab, each
- * beside its anchor (bare HAProxy on the same rendered config; keepalived VRRPv2's computed takeover).
+ * bench/loadbalancer: create -> serving, member create -> traffic, failover gaps and throughput of a cloudnet
+ * balancer in one lab, each beside its anchor (bare HAProxy on the same rendered config, its runtime API's `add
+ * server`; keepalived VRRPv2's computed takeover).
  *
- *   node --import tsx bench/loadbalancer/run.ts [--balancers 5] [--kills 20] [--wrk-seconds 10] [--wrk-threads 2] [--wrk-connections 50]
+ *   node --import tsx bench/loadbalancer/run.ts [--balancers 5] [--kills 20] [--wrk-seconds 10] [--wrk-threads 2] [--wrk-connections 50] [--member-creates 5]
  *
  * Runs as root; brings up its own lab (3 hosts) and takes it down at the end, also on failure. See README.md.
  */
@@ -16,6 +17,7 @@ const { values: args } = parseArgs({
     'wrk-seconds': { type: 'string', default: '10' },
     'wrk-threads': { type: 'string', default: '2' },
     'wrk-connections': { type: 'string', default: '50' },
+    'member-creates': { type: 'string', default: '5' },
   },
 });
 
@@ -31,6 +33,7 @@ const options: LoadBalancerBenchOptions = {
   wrkSeconds: bounded('wrk-seconds', args['wrk-seconds'], 1, 60),
   wrkThreads: bounded('wrk-threads', args['wrk-threads'], 1, 8),
   wrkConnections: bounded('wrk-connections', args['wrk-connections'], 1, 1000),
+  memberCreates: bounded('member-creates', args['member-creates'], 0, 50),
   log: (line) => console.log(`# ${line}`),
 };
 

@@ -121,17 +121,22 @@ function renderNetdevTable(target: HostTargetState, ports: LocalPort[], marks: M
 /**
  * An address is allowed only with the MAC it is bound to (a fixed IP with the port's MAC, an allowed pair with
  * its own `mac_address` or else the port's), so the sets of addresses are keyed by interface, MAC and address.
+ * Frames of unprotected ports (the VXLAN device, the provider interface, ports without port security) leave
+ * after one lookup: testing `@protected` in each rule cost every bridged frame six ifname loads and lookups,
+ * about a tenth of all nftables time on the amphora -> member path (bench/loadbalancer/README.md).
+ * `accept` ends only this chain, whose rules all concern protected ports.
  */
 const BRIDGE_PREROUTING = [
   'meta mark set iifname map @in_marks',
-  'iifname @protected iifname . ether saddr != @mac_ok drop',
-  'iifname @protected ether type arp iifname . arp saddr ether != @mac_ok drop',
+  'iifname != @protected accept',
+  'iifname . ether saddr != @mac_ok drop',
+  'ether type arp iifname . arp saddr ether != @mac_ok drop',
   // 0.0.0.0 as ARP sender is a probe (RFC 5227 conflict detection): it claims no address.
-  'iifname @protected ether type arp arp saddr ip != 0.0.0.0 iifname . arp saddr ether . arp saddr ip != @mac_ip4_ok drop',
+  'ether type arp arp saddr ip != 0.0.0.0 iifname . arp saddr ether . arp saddr ip != @mac_ip4_ok drop',
   // DHCP discovery comes from 0.0.0.0 before the VM has its address.
-  'iifname @protected ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept',
-  'iifname @protected ether type ip iifname . ether saddr . ip saddr != @mac_ip4_ok drop',
-  'iifname @protected ether type ip6 iifname . ether saddr . ip6 saddr != @mac_ip6_ok drop',
+  'ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept',
+  'ether type ip iifname . ether saddr . ip saddr != @mac_ip4_ok drop',
+  'ether type ip6 iifname . ether saddr . ip6 saddr != @mac_ip6_ok drop',
 ];
 
 function renderBridgeTable(ports: LocalPort[], marks: Map<string, number>): DesiredTable {

@@ -19,6 +19,8 @@ export interface AmphoraListed {
   loadbalancer_id: string;
   status: string;
   role: string;
+  /** The amphora's own address on the VIP network (its VRRP port's). */
+  vrrp_ip: string;
   compute_id: string;
 }
 

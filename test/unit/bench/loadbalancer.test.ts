@@ -28,21 +28,28 @@ test('parseWrk reads requests per second, the 50th and 99th latency percentiles 
 });
 
 // The benchmark at its smallest scale, so that it keeps running: a lab, one balancer to serving, its bare HAProxy
-// anchor, one kill with the pair restored, one second of wrk each way. About 40 s on a loaded machine.
+// anchor, one member created again and its add server anchor, one kill with the pair restored, one second of wrk
+// per throughput leg. About a minute on a loaded machine.
 test('the load balancer benchmark runs at the smallest scale', { skip: process.getuid?.() !== 0 && 'needs root for the lab', timeout: 600_000 }, async () => {
   const lines: string[] = [];
-  const options: LoadBalancerBenchOptions = { balancers: 1, kills: 1, wrkSeconds: 1, wrkThreads: 1, wrkConnections: 4, log: (line) => lines.push(line) };
+  const options: LoadBalancerBenchOptions = { balancers: 1, kills: 1, wrkSeconds: 1, wrkThreads: 1, wrkConnections: 4, memberCreates: 1, log: (line) => lines.push(line) };
   const result = await runLoadBalancerBench(options);
   const context = lines.join('\n');
   assert.equal(result.createToActiveMs.length, 1, context);
   assert.equal(result.createToServingMs.length, 1, context);
   assert.equal(result.stepsMs[0]!.length, 4, context);
   assert.equal(result.bareHaproxyServingMs.length, 1, context);
+  assert.equal(result.memberToActiveMs.length, 1, context);
+  assert.equal(result.memberToServingMs.length, 1, context);
+  assert.equal(result.bareAddServerMs.length, 1, context);
   assert.equal(result.kills.length, 1, context);
   assert.ok(result.kills[0]!.successes > 0, context);
-  for (const w of [...result.wrkVip, ...result.wrkBare]) assert.ok(w.requests > 0, context);
-  assert.equal(result.wrkVip.length, 2);
-  assert.equal(result.wrkBare.length, 2);
+  for (const legs of [result.wrkVip, result.wrkAmphoraBare, result.wrkAmphoraVeth, result.wrkBare]) {
+    assert.equal(legs.length, 2, context);
+    for (const w of legs) assert.ok(w.requests > 0 && w.proxyUsPerRequest > 0 && w.membersUsPerRequest > 0, context);
+  }
   assert.ok(result.wrkMemberSdn!.requests > 0 && result.wrkMemberVeth!.requests > 0, context);
-  assert.match(renderReport(result, options).join('\n'), /VIP \/ bare: req\/s [\d.]+x/);
+  const report = renderReport(result, options).join('\n');
+  assert.match(report, /\(c\) \/ \(a\), the overhead asked about: req\/s [\d.]+x/);
+  assert.match(report, /cloudnet \/ add server \(p50\): [\d.]+x/);
 });

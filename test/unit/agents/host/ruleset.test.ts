@@ -95,6 +95,10 @@ test('ruleset: per-port state is only elements; ports with the same groups share
   t.ports.port2aaaaaaaaaaa = port({ id: 'port2aaaaaaaaaaa', mac: 'fa:16:3e:00:00:03', fixedIps: [{ subnetId: 's1', ipAddress: '198.18.10.3' }] });
   const [bridge, inet] = renderRuleset(t, { marks: new Map([['port1aaaaaaaaaaa', 9], ['port2aaaaaaaaaaa', 12]]), zones: new Map([['brqnet1aaaaaaa', 4]]) });
   assert.deepEqual(bridge!.sets.get('protected')!.elements, ['tapport1aaaaaa', 'tapport2aaaaaa']);
+  // Unprotected ports' frames leave the anti-spoofing chain after one lookup; no later rule asks again.
+  const prerouting = bridge!.chains.get('prerouting')!.rules;
+  assert.deepEqual(prerouting.slice(0, 2), ['meta mark set iifname map @in_marks', 'iifname != @protected accept']);
+  assert.deepEqual(prerouting.filter((r) => r.includes('@protected')), ['iifname != @protected accept']);
   assert.deepEqual(bridge!.sets.get('mac_ok')!.elements, ['tapport1aaaaaa . fa:16:3e:00:00:01', 'tapport2aaaaaa . fa:16:3e:00:00:03']);
   assert.deepEqual(bridge!.sets.get('mac_ip4_ok')!.elements, ['tapport1aaaaaa . fa:16:3e:00:00:01 . 198.18.10.1', 'tapport2aaaaaa . fa:16:3e:00:00:03 . 198.18.10.3']);
   assert.deepEqual([...bridge!.maps.get('in_marks')!.elements], [['tapport1aaaaaa', '9'], ['tapport2aaaaaa', '12']]);
