@@ -7,6 +7,7 @@ import * as hosts from './migrations/0004_hosts.js';
 import * as loadbalancer from './migrations/0005_loadbalancer.js';
 import * as keyManager from './migrations/0006_key_manager.js';
 import * as leases from './migrations/0007_leases.js';
+import * as availabilityZones from './migrations/0008_availability_zones.js';
 
 // Migrations are TypeScript modules listed here in order; Kysely records which ran in its own table,
 // and takes a lock so that several servers starting at once migrate only once.
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005_loadbalancer': loadbalancer,
   '0006_key_manager': keyManager,
   '0007_leases': leases,
+  '0008_availability_zones': availabilityZones,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -2,13 +2,14 @@ import { forbidden } from '../../lib/errors.js';
 import type { AuthContext } from '../auth.js';
 
 /**
- * Octavia's default policies (octavia/policies/base.py with enforce_new_defaults, as octavia-tempest-plugin's
- * "advanced" RBAC tests expect):
- *   read:  load-balancer_observer + reader, or load-balancer_member + member, on the object's project;
- *          load-balancer_global_observer anywhere; an admin anywhere.
- *   write: load-balancer_member + member on the object's project; an admin anywhere.
- *   admin: load-balancer_admin. Octavia also admits a system-scoped `admin`; cloudnet has no system scope, and
- *          its cloud admin is the holder of `admin` (AuthContext.isAdmin), as in the other APIs.
+ * Octavia's default policy as it was before the new Keystone defaults (octavia/policies/base.py, the rules that
+ * `enforce_new_defaults = False` keeps): cloudnet has no system scope, and its cloud admin is the holder of the
+ * Keystone `admin` role (AuthContext.isAdmin) as in the other APIs, which is what that policy says too.
+ *   admin:  `admin` or load-balancer_admin, anywhere.
+ *   read:   load-balancer_observer or load-balancer_member on the object's project; load-balancer_global_observer
+ *           anywhere; an admin anywhere.
+ *   write:  load-balancer_member on the object's project; an admin anywhere.
+ *   quotas: read as above or load-balancer_quota_admin; written by load-balancer_quota_admin or an admin.
  */
 export function isLbAdmin(auth: AuthContext): boolean {
   return auth.isAdmin || auth.roles.includes('load-balancer_admin');
@@ -20,15 +21,15 @@ export function isGlobalReader(auth: AuthContext): boolean {
 
 export function canRead(auth: AuthContext, projectId: string): boolean {
   if (isGlobalReader(auth)) return true;
-  if (projectId !== auth.projectId) return false;
-  const has = (r: string) => auth.roles.includes(r);
-  return (has('load-balancer_observer') && has('reader')) || (has('load-balancer_member') && has('member'));
+  return projectId === auth.projectId && (auth.roles.includes('load-balancer_observer') || auth.roles.includes('load-balancer_member'));
 }
 
 export function canWrite(auth: AuthContext, projectId: string): boolean {
   if (isLbAdmin(auth)) return true;
-  return projectId === auth.projectId && auth.roles.includes('load-balancer_member') && auth.roles.includes('member');
+  return projectId === auth.projectId && auth.roles.includes('load-balancer_member');
 }
+
+const isQuotaAdmin = (auth: AuthContext) => isLbAdmin(auth) || auth.roles.includes('load-balancer_quota_admin');
 
 /** Octavia's PolicyForbidden. */
 export const policyForbidden = () => forbidden('Policy does not allow this request to be performed.', 'PolicyForbidden');
@@ -43,4 +44,17 @@ export function requireWrite(auth: AuthContext, projectId: string): void {
 
 export function requireLbAdmin(auth: AuthContext): void {
   if (!isLbAdmin(auth)) throw policyForbidden();
+}
+
+/** Who reads every project's quotas. */
+export function isQuotaGlobalReader(auth: AuthContext): boolean {
+  return isQuotaAdmin(auth) || isGlobalReader(auth);
+}
+
+export function requireQuotaRead(auth: AuthContext, projectId: string): void {
+  if (!isQuotaGlobalReader(auth) && !canRead(auth, projectId)) throw policyForbidden();
+}
+
+export function requireQuotaWrite(auth: AuthContext): void {
+  if (!isQuotaAdmin(auth)) throw policyForbidden();
 }

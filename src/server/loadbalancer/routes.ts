@@ -6,11 +6,11 @@ import type { ResourceSpec, WireObject } from '../network/attributes.js';
 import { valuesOf, type QueryParams } from '../network/list-query.js';
 import { notFound } from '../../lib/errors.js';
 import type { Store } from '../../store/store.js';
-import { FLAVOR_CAPABILITIES, OperationsService } from './operations.js';
+import { AVAILABILITY_ZONE_CAPABILITIES, FLAVOR_CAPABILITIES, OperationsService } from './operations.js';
 import { requireLbAdmin, requireRead } from './policy.js';
 import { DEFAULT_LB_QUOTAS } from './quotas.js';
 import { statistics, statusTree } from './status.js';
-import { PROVIDERS, amphoraSpec, flavorProfileSpec, flavorSpec, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
+import { PROVIDERS, amphoraSpec, availabilityZoneProfileSpec, availabilityZoneSpec, flavorProfileSpec, flavorSpec, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
 import { LoadBalancerService, type ListScope, type LoadBalancerConfig } from './service.js';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: QueryParams }>;
@@ -25,7 +25,20 @@ export const defaultLoadBalancerConfig: LoadBalancerConfig = { defaultTopology: 
 const CURRENT_MINOR = 25;
 const VERSIONS = Array.from({ length: CURRENT_MINOR + 1 }, (_, minor) => `v2.${minor}`);
 
-const fieldsOf = (request: Req) => valuesOf(request.query, 'fields').flatMap((f) => f.split(',')).filter(Boolean);
+const fieldsIn = (query: QueryParams) => valuesOf(query, 'fields').flatMap((f) => f.split(',')).filter(Boolean);
+const fieldsOf = (request: Req) => fieldsIn(request.query);
+
+/**
+ * Providers and provider capabilities are constant lists of `{name, description}`: Octavia filters them by `name`
+ * and `description` and trims them to `fields`, as it does resources.
+ */
+export function listConstants(items: readonly { name: string; description: string }[], query: QueryParams): Record<string, string>[] {
+  const wanted = (key: 'name' | 'description') => valuesOf(query, key);
+  const fields = fieldsIn(query);
+  return items
+    .filter((item) => (['name', 'description'] as const).every((key) => wanted(key).length === 0 || wanted(key).includes(item[key])))
+    .map((item) => (fields.length ? Object.fromEntries(Object.entries(item).filter(([key]) => fields.includes(key))) : { ...item }));
+}
 
 export function createLoadBalancerApi(config: LoadBalancerConfig = defaultLoadBalancerConfig): ApiModule {
   return {
@@ -200,7 +213,7 @@ function registerOperationRoutes(app: FastifyInstance, store: Store, service: Lo
 
   app.get('/lbaas/providers', async (request: Req) => {
     requireRead(authOf(request), authOf(request).projectId);
-    return { providers: PROVIDERS };
+    return { providers: listConstants(PROVIDERS, request.query) };
   });
   const provider = (request: Req) => {
     requireLbAdmin(authOf(request));
@@ -208,11 +221,11 @@ function registerOperationRoutes(app: FastifyInstance, store: Store, service: Lo
   };
   app.get('/lbaas/providers/:provider/flavor_capabilities', async (request: Req) => {
     provider(request);
-    return { flavor_capabilities: FLAVOR_CAPABILITIES };
+    return { flavor_capabilities: listConstants(FLAVOR_CAPABILITIES, request.query) };
   });
   app.get('/lbaas/providers/:provider/availability_zone_capabilities', async (request: Req) => {
     provider(request);
-    return { availability_zone_capabilities: [] };
+    return { availability_zone_capabilities: listConstants(AVAILABILITY_ZONE_CAPABILITIES, request.query) };
   });
 
   adminList(flavorProfileSpec, '/lbaas/flavorprofiles');
@@ -231,6 +244,27 @@ function registerOperationRoutes(app: FastifyInstance, store: Store, service: Lo
     create: (auth, r) => operations.createFlavor(auth, r.body),
     update: (auth, r) => operations.updateFlavor(auth, r.params.id, r.body),
     remove: (auth, r) => operations.deleteFlavor(auth, r.params.id),
+  });
+
+  adminList(availabilityZoneProfileSpec, '/lbaas/availabilityzoneprofiles');
+  registerWrites(app, availabilityZoneProfileSpec, '/lbaas/availabilityzoneprofiles', {
+    create: (auth, r) => operations.createAvailabilityZoneProfile(auth, r.body),
+    update: (auth, r) => operations.updateAvailabilityZoneProfile(auth, r.params.id, r.body),
+    remove: (auth, r) => operations.deleteAvailabilityZoneProfile(auth, r.params.id),
+  });
+
+  // Zones are known by name: `:id` is the name (the row's id, see availabilityZoneSpec).
+  app.get('/lbaas/availabilityzones', async (request: Req) => {
+    const { items, links } = await service.list(availabilityZoneSpec, authOf(request), request.query, selfUrl(request));
+    return { availability_zones: items, availability_zones_links: links };
+  });
+  app.get('/lbaas/availabilityzones/:id', async (request: Req) => ({
+    availability_zone: await service.show(availabilityZoneSpec, authOf(request), request.params.id, fieldsOf(request)),
+  }));
+  registerWrites(app, availabilityZoneSpec, '/lbaas/availabilityzones', {
+    create: (auth, r) => operations.createAvailabilityZone(auth, r.body),
+    update: (auth, r) => operations.updateAvailabilityZone(auth, r.params.id, r.body),
+    remove: (auth, r) => operations.deleteAvailabilityZone(auth, r.params.id),
   });
 
   app.get('/lbaas/quotas', async (request: Req) => ({

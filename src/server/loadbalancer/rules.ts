@@ -1,4 +1,5 @@
 import { ApiError } from '../../lib/errors.js';
+import { parseCidr } from '../../lib/ip.js';
 import { MONITOR_TYPES_BY_POOL, POOL_PROTOCOLS_BY_LISTENER, listenerMode } from '../../agents/amphora/protocols.js';
 import type { HealthMonitorType, ListenerProtocol, PoolProtocol } from '../../agents/amphora/types.js';
 import type { WireObject } from '../network/attributes.js';
@@ -11,6 +12,19 @@ import { LISTENER_DEFAULTS } from './schemas.js';
 
 export function validationFailure(detail: string): ApiError {
   return new ApiError(400, 'ValidationException', `Validation failure: ${detail}`);
+}
+
+/**
+ * Octavia's ProviderUnsupportedOptionError (501): a valid API request that the provider driver cannot carry out,
+ * which octavia-tempest-plugin turns into a skip.
+ */
+export function unsupportedOption(detail: string): ApiError {
+  return new ApiError(501, 'ProviderUnsupportedOptionError', `Provider 'amphora' does not support a requested option: ${detail}`);
+}
+
+/** What the amphora provider refuses of a pool that the API accepts. */
+export function checkPoolSupported(pool: WireObject): void {
+  if (pool.lb_algorithm === 'SOURCE_IP_PORT') throw unsupportedOption('Amphora provider does not support SOURCE_IP_PORT algorithm.');
 }
 
 const TLS_LISTENER_FIELDS = ['default_tls_container_ref', 'sni_container_refs', 'client_ca_tls_container_ref', 'client_crl_container_ref'];
@@ -53,6 +67,13 @@ export function checkListener(values: WireObject): WireObject {
     throw validationFailure(`The following headers: ${headers.join(', ')} are not supported for listeners of protocol ${protocol}.`);
   }
   return out;
+}
+
+/** Each of a listener's allowed CIDRs must be of its balancer's VIP's IP version (4 or 6). */
+export function checkAllowedCidrs(vip: { address: string; version: 4 | 6 }, cidrs: readonly string[]): void {
+  for (const cidr of cidrs) {
+    if (parseCidr(cidr)?.version !== vip.version) throw validationFailure(`CIDR ${cidr} IP version incompatible with VIP ${vip.address} IP version.`);
+  }
 }
 
 /** A pool may serve a listener only in Octavia's protocol combinations, and cookie persistence needs HTTP. */

@@ -26,6 +26,8 @@ import type { AlpnProtocol, HealthMonitorType, InsertHeader, L7CompareType, L7Ru
 export const LISTENER_PROTOCOLS: readonly ListenerProtocol[] = ['HTTP', 'HTTPS', 'TCP', 'TERMINATED_HTTPS', 'UDP'];
 export const POOL_PROTOCOLS: readonly PoolProtocol[] = ['HTTP', 'HTTPS', 'PROXY', 'PROXYV2', 'TCP', 'UDP'];
 export const LB_ALGORITHMS: readonly LbAlgorithm[] = ['ROUND_ROBIN', 'LEAST_CONNECTIONS', 'SOURCE_IP'];
+/** What the API takes: SOURCE_IP_PORT is one of Octavia's algorithms, which the amphora provider refuses (rules.ts). */
+export const API_LB_ALGORITHMS: readonly string[] = [...LB_ALGORITHMS, 'SOURCE_IP_PORT'];
 export const MONITOR_TYPES: readonly HealthMonitorType[] = ['HTTP', 'HTTPS', 'PING', 'TCP', 'TLS-HELLO', 'UDP-CONNECT'];
 export const INSERT_HEADERS: readonly InsertHeader[] = ['X-Forwarded-For', 'X-Forwarded-Port', 'X-Forwarded-Proto'];
 export const TLS_VERSIONS: readonly TlsVersion[] = ['SSLv3', 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -240,7 +242,7 @@ export const listenerSpec: ResourceSpec = lbSpec('listeners', 'listener', 'lb_li
 export const poolSpec: ResourceSpec = lbSpec('pools', 'pool', 'lb_pools', 'Pool', [
   ...namedChild,
   text('protocol', { post: true, convert: oneOf(POOL_PROTOCOLS) }),
-  text('lb_algorithm', { post: true, put: true, convert: oneOf(LB_ALGORITHMS) }),
+  text('lb_algorithm', { post: true, put: true, convert: oneOf(API_LB_ALGORITHMS) }),
   { name: 'session_persistence', storage: 'json', type: 'json', post: true, put: true, default: null, convert: sessionPersistence },
   ids('loadbalancers'),
   ids('listeners'),
@@ -367,6 +369,22 @@ export const flavorSpec: ResourceSpec = lbSpec('flavors', 'flavor', 'lb_flavors'
   text('flavor_profile_id', { post: true, convert: uuid }),
 ]);
 
+export const availabilityZoneProfileSpec: ResourceSpec = lbSpec('availability_zone_profiles', 'availability_zone_profile', 'lb_availability_zone_profiles', 'Availability Zone Profile', [
+  id,
+  text('name', { post: true, put: true, convert: string(255) }),
+  text('provider_name', { post: true, put: true, convert: string(255) }),
+  text('availability_zone_data', { post: true, put: true, convert: string(4096) }),
+]);
+
+/** Known by name: the row's hidden `id` is the name (see REQUEST_ONLY), so lookups by id are lookups by name. */
+export const availabilityZoneSpec: ResourceSpec = lbSpec('availability_zones', 'availability_zone', 'lb_availability_zones', 'Availability Zone', [
+  id,
+  text('name', { post: true, convert: string(255) }),
+  text('description', { post: true, put: true, default: '', convert: orNull(string(255)) }),
+  { name: 'enabled', storage: 'column', type: 'boolean', post: true, put: true, default: true, convert: boolean, filter: true, sort: true },
+  text('availability_zone_profile_id', { post: true, convert: uuid }),
+]);
+
 /** The change-log resource name of each object kind (what the provisioning controller follows). */
 export const CHANGE_RESOURCE = new Map<ResourceSpec, string>([
   [loadBalancerSpec, 'loadbalancer'],
@@ -379,14 +397,17 @@ export const CHANGE_RESOURCE = new Map<ResourceSpec, string>([
   [amphoraSpec, 'amphora'],
   [flavorSpec, 'flavor'],
   [flavorProfileSpec, 'flavorprofile'],
+  [availabilityZoneProfileSpec, 'availabilityzoneprofile'],
+  [availabilityZoneSpec, 'availabilityzone'],
 ]);
 
 /** Child kinds of a balancer, in the order their rows must be deleted (dependents first). */
 export const CHILD_SPECS: readonly ResourceSpec[] = [l7RuleSpec, l7PolicySpec, healthMonitorSpec, memberSpec, listenerSpec, poolSpec];
 
-/** Attributes a create takes that are not part of the object on the wire (they name where it goes). */
+/** Attributes that are not part of the object on the wire: what a create names as where it goes, internal keys. */
 export const REQUEST_ONLY = new Map<ResourceSpec, string[]>([
   [listenerSpec, ['loadbalancer_id']],
   [poolSpec, ['loadbalancer_id', 'listener_id']],
   [healthMonitorSpec, ['pool_id']],
+  [availabilityZoneSpec, ['id']],
 ]);

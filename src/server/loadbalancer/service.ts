@@ -11,8 +11,9 @@ import { getRow, listRows, type Builder, type CustomFilter, type Row, type Selec
 import { paginationLinks } from '../network/resource.js';
 import { getForWrite, getObject, insertObject, present, toWireObjects, updateObject } from './objects.js';
 import { isGlobalReader, isLbAdmin, requireRead, requireWrite } from './policy.js';
+import { parseAvailabilityZoneData } from './operations.js';
 import { enforceLbQuota } from './quotas.js';
-import { checkHealthMonitor, checkL7Policy, checkL7Rule, checkListener, checkPoolOnListener, checkSessionPersistence, listenerPortConflicts, validationFailure } from './rules.js';
+import { checkAllowedCidrs, checkHealthMonitor, checkPoolSupported, checkL7Policy, checkL7Rule, checkListener, checkPoolOnListener, checkSessionPersistence, listenerPortConflicts, validationFailure } from './rules.js';
 import { CHILD_SPECS, PROVIDERS, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
 
 export type Topology = 'SINGLE' | 'ACTIVE_STANDBY';
@@ -30,6 +31,9 @@ export interface ListScope {
 }
 
 const PENDING = ['PENDING_CREATE', 'PENDING_UPDATE', 'PENDING_DELETE'];
+
+/** The parent a scoped list's column names. */
+const SCOPE_PARENTS: Record<string, ResourceSpec> = { pool_id: poolSpec, l7policy_id: l7PolicySpec };
 
 /** Octavia's ImmutableObject (409): a balancer with work in flight takes no other write. */
 function immutable(lb: WireObject): ApiError {
@@ -66,6 +70,8 @@ export class LoadBalancerService {
     requireRead(auth, auth.projectId);
     const customFilters = spec === listenerSpec || spec === poolSpec ? { loadbalancer_id: byBalancer } : undefined;
     const query = parseListQuery(spec, withSortKeys(params), Object.keys(customFilters ?? {}));
+    // Octavia lists oldest first unless told otherwise; what has no creation time (flavors, profiles) goes by id.
+    if (query.sort.length === 0 && attribute(spec, 'created_at')) query.sort = [{ attribute: 'created_at', ascending: true }];
     // Flavors, profiles and amphorae belong to no project: whoever may list them sees them all.
     const global = isGlobalReader(auth) || !attribute(spec, 'project_id');
     const visible = (eb: Builder) => {
@@ -75,6 +81,8 @@ export class LoadBalancerService {
       return eb.and(clauses);
     };
     return this.store.read(async (db) => {
+      // A pool's members and a policy's rules are listed by who may read the parent, as Octavia: others get 403.
+      if (scope) await this.visibleObject(db, SCOPE_PARENTS[scope.column], auth, scope.value);
       let markerRow: Row | undefined;
       if (query.marker) {
         markerRow = await getRow(db, spec, query.marker, visible);
@@ -117,6 +125,7 @@ export class LoadBalancerService {
     const object = await this.store.write(async (tx) => {
       await enforceLbQuota(tx, this.config.defaultQuotas, values.project_id as string, 'load_balancer');
       const vip = await resolveVip(tx, values);
+      if (values.availability_zone) await checkAvailabilityZone(tx, values.availability_zone as string, vip.vip_network_id as string | null);
       const topology = await this.topologyOf(tx, values.flavor_id as string | null | undefined);
       return insertObject(
         tx,
@@ -271,6 +280,7 @@ export class LoadBalancerService {
           );
         }
         if (values.default_pool_id) await this.checkDefaultPool(tx, lbId, values);
+        checkAllowedCidrs(await vipOf(tx, lb), values.allowed_cidrs as string[]);
         return insertObject(tx, listenerSpec, this.newChild(tx, lb, values), { load_balancer_id: lbId });
       }),
     );
@@ -289,6 +299,7 @@ export class LoadBalancerService {
       const kept = (field: string) => (field in changes ? changes[field] : current.protocol === 'TERMINATED_HTTPS' ? current[field] : null);
       const checked = checkListener({ ...current, ...changes, tls_versions: kept('tls_versions'), alpn_protocols: kept('alpn_protocols'), tls_ciphers: kept('tls_ciphers') });
       if (changes.default_pool_id) await this.checkDefaultPool(tx, row.load_balancer_id as string, checked);
+      if (changes.allowed_cidrs) checkAllowedCidrs(await vipOf(tx, (await getObject(tx.db, loadBalancerSpec, row.load_balancer_id as string))!), changes.allowed_cidrs as string[]);
       return { tls_versions: checked.tls_versions, alpn_protocols: checked.alpn_protocols, tls_ciphers: checked.tls_ciphers };
     });
   }
@@ -318,6 +329,7 @@ export class LoadBalancerService {
       }
       if (!lbId) throw validationFailure('A pool must be created with a loadbalancer_id or a listener_id.');
       return this.onBalancer(tx, auth, lbId, async (lb) => {
+        checkPoolSupported(values);
         await enforceLbQuota(tx, this.config.defaultQuotas, lb.project_id as string, 'pool');
         const id = randomUUID();
         if (listener) {
@@ -352,6 +364,7 @@ export class LoadBalancerService {
     return this.updateChild(poolSpec, auth, id, body, async (tx, _row, current, changes) => {
       const merged = { ...current, ...changes } as { protocol: PoolProtocol; session_persistence: Record<string, unknown> | null };
       checkSessionPersistence(merged.protocol, merged.session_persistence);
+      checkPoolSupported(changes);
       for (const listener of await this.listenersOf(tx, id)) checkPoolOnListener(listener.protocol, merged);
     });
   }
@@ -600,6 +613,32 @@ async function markChildren(tx: WriteTx, loadBalancerId: string, where: (q: Sele
       if (object.provisioning_status !== status) await updateObject(tx, spec, object, { provisioning_status: status });
     }
   }
+}
+
+/**
+ * A balancer's zone must exist and be enabled; its profile's `valid_vip_networks`, when given, bound where the VIP
+ * may be. The zone's compute zone is recorded only: the lab's hosts have no zones to place amphorae in.
+ */
+async function checkAvailabilityZone(tx: WriteTx, name: string, vipNetworkId: string | null): Promise<void> {
+  const zone = (await tx.db
+    .selectFrom('lb_availability_zones')
+    .innerJoin('lb_availability_zone_profiles', 'lb_availability_zone_profiles.id', 'lb_availability_zones.availability_zone_profile_id')
+    .select(['lb_availability_zones.enabled', 'lb_availability_zone_profiles.availability_zone_data'])
+    .where('lb_availability_zones.name', '=', name)
+    .executeTakeFirst()) as { enabled: number; availability_zone_data: string } | undefined;
+  if (!zone) throw validationFailure('Invalid availability zone.');
+  if (Number(zone.enabled) !== 1) throw new ApiError(400, 'DisabledOption', `The selected availability_zone is not allowed in this deployment: ${name}`);
+  const allowed = parseAvailabilityZoneData(zone.availability_zone_data).valid_vip_networks;
+  if (allowed && !allowed.includes(vipNetworkId ?? '')) throw validationFailure('Supplied VIP network_id is not allowed by the configuration of this deployment.');
+}
+
+/** The VIP's address and IP version; before the controller allocates the address, the version is its subnet's. */
+async function vipOf(tx: WriteTx, lb: WireObject): Promise<{ address: string; version: 4 | 6 }> {
+  const address = lb.vip_address as string | null;
+  const parsed = address ? parseIp(address) : undefined;
+  if (address && parsed) return { address, version: parsed.version };
+  const subnet = lb.vip_subnet_id ? await tx.db.selectFrom('subnets').select('ip_version').where('id', '=', lb.vip_subnet_id as string).executeTakeFirst() : undefined;
+  return { address: String(address ?? lb.vip_subnet_id), version: Number(subnet?.ip_version ?? 4) === 6 ? 6 : 4 };
 }
 
 async function checkSubnet(tx: WriteTx, subnetId: string | null | undefined): Promise<void> {

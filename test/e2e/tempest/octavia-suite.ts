@@ -6,6 +6,7 @@ import { PROVIDERS } from '../../../src/server/loadbalancer/schemas.js';
 import type { CloudClient } from './cloud.js';
 import type { CloudFacts, IniSections } from './config.js';
 import type { TempestSuite } from './harness.js';
+import type { Exclusion } from './summary.js';
 
 /** The modules of `octavia_tempest_plugin.tests.api.v2`, quickest to set up first. */
 export const OCTAVIA_API_MODULES = [
@@ -48,14 +49,17 @@ export async function findPublicNetwork(admin: CloudClient): Promise<Partial<Clo
 
 /**
  * `[load_balancer]` and friends. What cloudnet implements decides each value: roles as Octavia's default policy
- * (observer/global observer/member/admin, the `advanced` RBAC tests), the amphora provider and its alias, ACTIVE_STANDBY.
- */
-/**
- * `advanced` is Octavia's default policy, which cloudnet's follows except that a project-scoped `admin` may do
- * everything (the plugin expects it refused: Octavia admits only a system-scoped admin); `none` runs the same tests
- * without their RBAC checks, so that the checks' one divergence does not hide what the rest of each test finds.
+ * before the new Keystone defaults (`enforce_new_defaults = False`: no system scope, the Keystone `admin` is the
+ * cloud admin, `load-balancer_member` alone grants a member's rights), the amphora provider and its alias,
+ * ACTIVE_STANDBY. `advanced` runs the plugin's checks of that policy; `none` runs the same tests without them.
  */
 export type RbacTestType = 'advanced' | 'none';
+
+/**
+ * Zone names for the plugin's availability zone tests (profiles and zones are created by the tests themselves).
+ * The lab's hosts have no zones: a profile's compute_zone is recorded, not used for placement.
+ */
+export const OCTAVIA_ZONES = ['cn-zone-a', 'cn-zone-b', 'cn-zone-c'];
 
 export function octaviaConf(adminPassword: string, rbac: RbacTestType): IniSections {
   return {
@@ -68,6 +72,10 @@ export function octaviaConf(adminPassword: string, rbac: RbacTestType): IniSecti
       admin_password: adminPassword,
       admin_project_name: 'admin',
       admin_domain_name: 'Default',
+      // With enforce_new_defaults False the plugin's lb_member holds load-balancer_member alone, but makes its VIP and
+      // member networks with it; cloudnet's Network API (as Neutron's new defaults) wants `member` to create them.
+      // `member` grants nothing in the LB API, so every account gets it.
+      tempest_roles: ['member'],
     },
     service_available: {
       load_balancer: true,
@@ -95,8 +103,10 @@ export function octaviaConf(adminPassword: string, rbac: RbacTestType): IniSecti
       observer_role: 'load-balancer_observer',
       global_observer_role: 'load-balancer_global_observer',
       RBAC_test_type: rbac,
-      // cloudnet's policy wants `member` beside `load-balancer_member`, as Octavia's new defaults do.
-      enforce_new_defaults: true,
+      enforce_new_defaults: false,
+      availability_zone: OCTAVIA_ZONES[0],
+      availability_zone2: OCTAVIA_ZONES[1],
+      availability_zone3: OCTAVIA_ZONES[2],
       test_with_ipv6: false,
       vip_subnet_cidr: OCTAVIA_SUBNETS.vip,
       member_1_ipv4_subnet_cidr: OCTAVIA_SUBNETS.member1,
@@ -117,11 +127,12 @@ export function octaviaConf(adminPassword: string, rbac: RbacTestType): IniSecti
   };
 }
 
-export function octaviaSuite(module: string, adminPassword: string, rbac: RbacTestType): TempestSuite {
+/** `exclude`: tests left out of this run (octavia-run.ts's CLOUDNET_OCTAVIA_EXCLUDE); none by default. */
+export function octaviaSuite(module: string, adminPassword: string, rbac: RbacTestType, exclude: Exclusion[] = []): TempestSuite {
   return {
     name: `octavia-${module}`,
     include: [`^${OCTAVIA_API_PACKAGE.replace(/\./g, '\\.')}\\.${module}\\.`],
-    exclude: [],
+    exclude,
     // tempest makes its own users (dynamic credentials, above).
     accounts: { members: 0, admins: 0 },
     prepare: findPublicNetwork,

@@ -56,6 +56,7 @@ for (const dialect of DIALECTS) {
       const shown = await lb.get(`/v2/lbaas/l7policies/${toApi}/rules/${hostRule}`);
       assert.equal(shown.body.rule.invert, true);
       assert.equal(shown.body.rule.key, null);
+      assertFault(await world.bob.lb.get(`/v2/lbaas/l7policies/${toApi}/rules`), 403);
       assert.deepEqual((await lb.get(`/v2/lbaas/l7policies/${toApi}`)).body.l7policy.rules.map((r: { id: string }) => r.id).sort(), [pathRule, hostRule].sort());
       assert.equal((await lb.put(`/v2/lbaas/l7policies/${toApi}/rules/${hostRule}`, { rule: { value: 'www.example.com' } })).status, 200);
       assert.equal((await lb.get(`/v2/lbaas/l7policies/${toApi}`)).body.l7policy.provisioning_status, 'PENDING_UPDATE');

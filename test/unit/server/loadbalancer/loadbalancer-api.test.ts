@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { DIALECTS } from '../../../support/databases.js';
 import { jsonClient } from '../../../support/http.js';
 import { readChanges } from '../../../../src/store/changelog.js';
@@ -115,6 +116,15 @@ for (const dialect of DIALECTS) {
       await settle(server, lbId);
       assert.equal((await lb.get(`/v2/lbaas/listeners/${l.id}`)).body.listener.provisioning_status, 'ACTIVE');
 
+      // allowed_cidrs of the other IP version than the VIP's (IPv4 here): 400 on create and update, nothing written.
+      const mixed = ['192.0.1.0/24', '2001:db8:a0b:12f0::/64'];
+      assertFault(await lb.post('/v2/lbaas/listeners', { listener: { loadbalancer_id: lbId, protocol: 'TCP', protocol_port: 90, allowed_cidrs: mixed } }), 400, /CIDR 2001:db8:a0b:12f0::\/64 IP version incompatible with VIP/);
+      assertFault(await lb.put(`/v2/lbaas/listeners/${l.id}`, { listener: { allowed_cidrs: mixed } }), 400, /IP version incompatible/);
+      const unchanged = (await lb.get(`/v2/lbaas/listeners/${l.id}`)).body.listener;
+      assert.deepEqual([unchanged.allowed_cidrs, unchanged.provisioning_status], [['198.18.0.0/15'], 'ACTIVE']);
+      assert.equal((await lb.get(`/v2/lbaas/loadbalancers/${lbId}`)).body.loadbalancer.provisioning_status, 'ACTIVE');
+      assert.equal((await lb.get(`/v2/lbaas/listeners?loadbalancer_id=${lbId}`)).body.listeners.length, 1);
+
       assertFault(await lb.post('/v2/lbaas/listeners', { listener: { loadbalancer_id: lbId, protocol: 'TCP', protocol_port: 80 } }), 409, /already using protocol TCP and protocol_port 80/);
       assertFault(await lb.post('/v2/lbaas/listeners', { listener: { loadbalancer_id: lbId, protocol: 'SCTP', protocol_port: 81 } }), 400);
       assertFault(await lb.post('/v2/lbaas/listeners', { listener: { loadbalancer_id: lbId, protocol: 'TCP', protocol_port: 70000 } }), 400);
@@ -124,7 +134,10 @@ for (const dialect of DIALECTS) {
 
       assertFault(await lb.post('/v2/lbaas/pools', { pool: { listener_id: l.id, protocol: 'TCP', lb_algorithm: 'ROUND_ROBIN' } }), 400, /pool protocol 'TCP' is invalid while the listener protocol is 'HTTP'/);
       assertFault(await lb.post('/v2/lbaas/pools', { pool: { protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN' } }), 400, /loadbalancer_id or a listener_id/);
-      assertFault(await lb.post('/v2/lbaas/pools', { pool: { loadbalancer_id: lbId, protocol: 'HTTP', lb_algorithm: 'SOURCE_IP_PORT' } }), 400);
+      // SOURCE_IP_PORT is Octavia's but not the amphora provider's: 501, and nothing is written (the balancer stays ACTIVE).
+      assertFault(await lb.post('/v2/lbaas/pools', { pool: { loadbalancer_id: lbId, protocol: 'HTTP', lb_algorithm: 'SOURCE_IP_PORT' } }), 501, /^Provider 'amphora' does not support a requested option: .*SOURCE_IP_PORT/);
+      assert.equal((await lb.get(`/v2/lbaas/loadbalancers/${lbId}`)).body.loadbalancer.provisioning_status, 'ACTIVE');
+      assertFault(await lb.post('/v2/lbaas/pools', { pool: { loadbalancer_id: lbId, protocol: 'HTTP', lb_algorithm: 'LEAST_TIME' } }), 400);
       const pool = await lb.post('/v2/lbaas/pools', {
         pool: { listener_id: l.id, protocol: 'PROXY', lb_algorithm: 'LEAST_CONNECTIONS', session_persistence: { type: 'APP_COOKIE', cookie_name: 'sid' } },
       });
@@ -276,7 +289,7 @@ for (const dialect of DIALECTS) {
       }
     });
 
-    test('tenancy and RBAC: other projects get 403, lists show only one’s own, roles as Octavia’s defaults', async () => {
+    test('tenancy and RBAC: other projects get 403, lists show only one’s own, roles as Octavia’s default policy before the new defaults', async () => {
       const { server, admin, alice, bob } = world;
       const lbId = await createActiveLb(server, alice, { name: 'alice-private' });
       const ids = (r: { body: { loadbalancers: { id: string }[] } }) => r.body.loadbalancers.map((x) => x.id);
@@ -300,15 +313,32 @@ for (const dialect of DIALECTS) {
       const plain = await lbUser(server, 'plain-member', '198.18.62.0/24', ['member']);
       assertFault(await plain.lb.get('/v2/lbaas/loadbalancers'), 403);
       assertFault(await plain.lb.post('/v2/lbaas/loadbalancers', { loadbalancer: { vip_subnet_id: plain.subnetId } }), 403);
-      // Octavia's new defaults want the project's `member` role besides load-balancer_member.
+      // Octavia's policy before the new defaults (enforce_new_defaults False): load-balancer_member alone grants
+      // a project member's rights, and load-balancer_observer alone an observer's.
       const lbRoleOnly = await server.createProjectUser('lb-role-only', ['load-balancer_member']);
       const lbRoleOnlyClient = jsonClient(`${server.url}/load-balancer`, lbRoleOnly.token);
-      assertFault(await lbRoleOnlyClient.post('/v2/lbaas/loadbalancers', { loadbalancer: { vip_subnet_id: alice.subnetId } }), 403);
+      const own = await lbRoleOnlyClient.post('/v2/lbaas/loadbalancers', { loadbalancer: { vip_subnet_id: alice.subnetId } });
+      assert.equal(own.status, 201, JSON.stringify(own.body));
+      assert.equal(own.body.loadbalancer.project_id, lbRoleOnly.projectId);
+      assert.deepEqual(ids(await lbRoleOnlyClient.get('/v2/lbaas/loadbalancers')), [own.body.loadbalancer.id]);
+      await settle(server, own.body.loadbalancer.id);
+      const observerOnly = await server.createProjectUser('observer-only', ['load-balancer_observer']);
+      await grantInProject(world, 'observer-only', lbRoleOnly.projectId, ['load-balancer_observer']);
+      const observerOnlyClient = jsonClient(`${server.url}/load-balancer`, await server.issueToken('observer-only', observerOnly.password, 'lb-role-only'));
+      assert.equal((await observerOnlyClient.get(`/v2/lbaas/loadbalancers/${own.body.loadbalancer.id}`)).status, 200);
+      assertFault(await observerOnlyClient.put(`/v2/lbaas/loadbalancers/${own.body.loadbalancer.id}`, { loadbalancer: { name: 'nope' } }), 403);
 
       const globalObserver = await server.createProjectUser('global-observer', ['reader', 'load-balancer_global_observer']);
       const globalClient = jsonClient(`${server.url}/load-balancer`, globalObserver.token);
       assert.ok(ids(await globalClient.get('/v2/lbaas/loadbalancers')).includes(lbId));
       assertFault(await globalClient.put(`/v2/lbaas/loadbalancers/${lbId}`, { loadbalancer: { name: 'nope' } }), 403);
+
+      // A pool's members are listed by who may read the pool: another project's member gets 403, not an empty list.
+      const poolId = await createSettled(server, alice.lb, '/v2/lbaas/pools', { pool: { loadbalancer_id: lbId, protocol: 'TCP', lb_algorithm: 'ROUND_ROBIN' } }, lbId);
+      assertFault(await bob.lb.get(`/v2/lbaas/pools/${poolId}/members`), 403);
+      assert.deepEqual((await observerClient.get(`/v2/lbaas/pools/${poolId}/members`)).body.members, []);
+      assert.equal((await globalClient.get(`/v2/lbaas/pools/${poolId}/members`)).status, 200);
+      assertFault(await alice.lb.get(`/v2/lbaas/pools/${randomUUID()}/members`), 404, /Pool .* could not be found/);
 
       const lbAdmin = await server.createProjectUser('lb-admin', ['load-balancer_admin']);
       const lbAdminClient = jsonClient(`${server.url}/load-balancer`, lbAdmin.token);
@@ -326,6 +356,12 @@ for (const dialect of DIALECTS) {
       const sorted = await carol.lb.get('/v2/lbaas/loadbalancers?sort=name:desc&fields=name&fields=id');
       assert.deepEqual(sorted.body.loadbalancers.map((x: { name: string }) => x.name), ['c', 'b', 'a']);
       assert.deepEqual(Object.keys(sorted.body.loadbalancers[0]).sort(), ['id', 'name']);
+      // Without sort, Octavia's order: oldest first (created_at has whole seconds; the test spreads them out).
+      const created: Record<string, string> = { c: '2020-01-01T00:00:00Z', a: '2020-01-02T00:00:00Z', b: '2020-01-03T00:00:00Z' };
+      await server.store.write(async (tx) => {
+        for (const [name, at] of Object.entries(created)) await tx.db.updateTable('load_balancers').set({ created_at: at }).where('project_id', '=', carol.projectId).where('name', '=', name).execute();
+      });
+      assert.deepEqual((await carol.lb.get('/v2/lbaas/loadbalancers')).body.loadbalancers.map((x: { name: string }) => x.name), ['c', 'a', 'b']);
       const page = await carol.lb.get('/v2/lbaas/loadbalancers?sort=name:asc&limit=2');
       assert.deepEqual(page.body.loadbalancers.map((x: { name: string }) => x.name), ['a', 'b']);
       const next = page.body.loadbalancers_links.find((l: { rel: string }) => l.rel === 'next');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { TestServer } from '../../../support/server.js';
 import { DIALECTS } from '../../../support/databases.js';
+import { jsonClient } from '../../../support/http.js';
 import { assertFault, createActiveLb, settle, startLbWorld, type LbWorld } from './support.js';
 
 /** Two amphorae of a balancer, as the provisioning controller records them. */
@@ -28,7 +29,7 @@ async function insertAmphorae(server: TestServer, loadBalancerId: string): Promi
 }
 
 for (const dialect of DIALECTS) {
-  describe(`Load balancer operations (failover, amphorae, flavors, providers, quotas) on ${dialect}`, () => {
+  describe(`Load balancer operations (failover, amphorae, flavors, availability zones, providers, quotas) on ${dialect}`, () => {
     let world: LbWorld;
     before(async () => {
       world = await startLbWorld(dialect);
@@ -107,6 +108,65 @@ for (const dialect of DIALECTS) {
       assertFault(await admin.delete(`/v2/lbaas/flavors/${flavor.body.flavor.id}`), 409, /in use/);
     });
 
+    test('availability zones: profiles are the admin’s, zones are read by members; a balancer names an enabled zone', async () => {
+      const { server, admin, alice } = world;
+      const capabilities = await admin.get('/v2/lbaas/providers/amphora/availability_zone_capabilities');
+      assert.deepEqual(capabilities.body.availability_zone_capabilities.map((c: { name: string }) => c.name), ['compute_zone', 'management_network', 'valid_vip_networks']);
+      const one = await admin.get('/v2/lbaas/providers/amphora/availability_zone_capabilities?fields=description&name=compute_zone');
+      assert.deepEqual(one.body.availability_zone_capabilities, [{ description: 'The compute availability zone.' }]);
+      assertFault(await alice.lb.get('/v2/lbaas/providers/amphora/availability_zone_capabilities'), 403);
+
+      const profiles = '/v2/lbaas/availabilityzoneprofiles';
+      const profile = (name: string, data: unknown) => ({ availability_zone_profile: { name, provider_name: 'amphora', availability_zone_data: JSON.stringify(data) } });
+      // The plugin's own data: a zone and a management network that need not exist.
+      const data = { compute_zone: 'zone-a', management_network: randomUUID() };
+      assertFault(await alice.lb.post(profiles, profile('p', data)), 403);
+      assertFault(await admin.post(profiles, profile('p', { volume_zone: 'v' })), 501, /does not support a requested option/);
+      assertFault(await admin.post(profiles, { availability_zone_profile: { ...profile('p', data).availability_zone_profile, provider_name: 'ovn' } }), 400, /Provider 'ovn'/);
+      const created = await admin.post(profiles, profile('p-a', data));
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const profileId = created.body.availability_zone_profile.id;
+      assert.equal(created.body.availability_zone_profile.availability_zone_data, JSON.stringify(data), 'kept as sent');
+      assertFault(await alice.lb.get(profiles), 403);
+      assert.deepEqual((await admin.get(`${profiles}?fields=name`)).body.availability_zone_profiles, [{ name: 'p-a' }]);
+
+      const zones = '/v2/lbaas/availabilityzones';
+      const zone = await admin.post(zones, { availability_zone: { name: 'zone-a', description: 'first', availability_zone_profile_id: profileId } });
+      assert.equal(zone.status, 201, JSON.stringify(zone.body));
+      assert.deepEqual(zone.body.availability_zone, { name: 'zone-a', description: 'first', enabled: true, availability_zone_profile_id: profileId });
+      assertFault(await admin.post(zones, { availability_zone: { name: 'zone-a', availability_zone_profile_id: profileId } }), 409);
+      assertFault(await admin.post(zones, { availability_zone: { name: 'zone-x', availability_zone_profile_id: randomUUID() } }), 404);
+      assertFault(await alice.lb.post(zones, { availability_zone: { name: 'zone-m', availability_zone_profile_id: profileId } }), 403);
+      assert.deepEqual((await alice.lb.get(zones)).body.availability_zones, [zone.body.availability_zone]);
+      assert.equal((await alice.lb.get(`${zones}/zone-a`)).body.availability_zone.description, 'first');
+      assertFault(await alice.lb.get(`${zones}/zone-nowhere`), 404, /Availability Zone zone-nowhere could not be found/);
+
+      const balancer = await createActiveLb(server, alice, { availability_zone: 'zone-a' });
+      assert.equal((await alice.lb.get(`/v2/lbaas/loadbalancers/${balancer}`)).body.loadbalancer.availability_zone, 'zone-a');
+      const inZone = (name: string) => alice.lb.post('/v2/lbaas/loadbalancers', { loadbalancer: { vip_subnet_id: alice.subnetId, availability_zone: name } });
+      assertFault(await inZone('zone-nowhere'), 400, /Invalid availability zone/);
+      assertFault(await admin.put(`${profiles}/${profileId}`, { availability_zone_profile: { name: 'renamed' } }), 409, /in use/);
+      assertFault(await admin.delete(`${profiles}/${profileId}`), 409, /in use/);
+      assertFault(await admin.delete(`${zones}/zone-a`), 409, /in use/);
+      const disabled = await admin.put(`${zones}/zone-a`, { availability_zone: { enabled: false, description: 'closed' } });
+      assert.deepEqual([disabled.status, disabled.body.availability_zone.enabled], [200, false]);
+      assertFault(await admin.put(`${zones}/zone-a`, { availability_zone: { name: 'zone-z' } }), 400);
+      assertFault(await inZone('zone-a'), 400, /The selected availability_zone is not allowed in this deployment: zone-a/);
+      assert.deepEqual((await alice.lb.get(`${zones}?enabled=false&fields=name`)).body.availability_zones, [{ name: 'zone-a' }]);
+
+      // A zone whose profile lists the networks a VIP may be on refuses a VIP elsewhere.
+      const elsewhere = await admin.post(profiles, profile('p-b', { valid_vip_networks: [randomUUID()] }));
+      await admin.post(zones, { availability_zone: { name: 'zone-b', availability_zone_profile_id: elsewhere.body.availability_zone_profile.id } });
+      assertFault(await inZone('zone-b'), 400, /VIP network_id is not allowed/);
+      const here = await admin.post(profiles, profile('p-c', { valid_vip_networks: [alice.networkId] }));
+      await admin.post(zones, { availability_zone: { name: 'zone-c', availability_zone_profile_id: here.body.availability_zone_profile.id } });
+      assert.equal((await inZone('zone-c')).status, 201);
+
+      assert.equal((await admin.delete(`${zones}/zone-b`)).status, 204);
+      assert.equal((await admin.delete(`${profiles}/${elsewhere.body.availability_zone_profile.id}`)).status, 204);
+      assertFault(await admin.get(`${zones}/zone-b`), 404);
+    });
+
     test('quotas: defaults, per project set and reset by an admin, read by the project, enforced', async () => {
       const { server, admin, bob } = world;
       const defaults = await bob.lb.get('/v2/lbaas/quotas/defaults');
@@ -125,6 +185,12 @@ for (const dialect of DIALECTS) {
       const lbId = await createActiveLb(server, bob);
       assertFault(await bob.lb.post('/v2/lbaas/loadbalancers', { loadbalancer: { vip_subnet_id: bob.subnetId } }), 403, /Quota has been met for resources: Load Balancer/);
       assertFault(await bob.lb.post('/v2/lbaas/listeners', { listener: { loadbalancer_id: lbId, protocol: 'TCP', protocol_port: 80 } }), 403, /Listener/);
+      // load-balancer_quota_admin: every project's quotas, and nothing else.
+      const quotaAdmin = await server.createProjectUser('quota-admin', ['load-balancer_quota_admin']);
+      const quotaClient = jsonClient(`${server.url}/load-balancer`, quotaAdmin.token);
+      assert.equal((await quotaClient.put(`/v2/lbaas/quotas/${bob.projectId}`, { quota: { pool: 3 } })).status, 202);
+      assert.equal((await quotaClient.get(`/v2/lbaas/quotas/${bob.projectId}`)).body.quota.pool, 3);
+      assertFault(await quotaClient.get('/v2/lbaas/loadbalancers'), 403);
       assert.equal((await admin.delete(`/v2/lbaas/quotas/${bob.projectId}`)).status, 204);
       assert.equal((await bob.lb.post('/v2/lbaas/listeners', { listener: { loadbalancer_id: lbId, protocol: 'TCP', protocol_port: 80 } })).status, 201);
     });

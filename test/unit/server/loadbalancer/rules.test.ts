@@ -2,7 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AmphoraHealthReport } from '../../../../src/agents/amphora/target.js';
 import { authoritativeReport, operatingStatuses } from '../../../../src/server/loadbalancer/lifecycle.js';
-import { checkHealthMonitor, checkListener, checkPoolOnListener, checkSessionPersistence, listenerPortConflicts } from '../../../../src/server/loadbalancer/rules.js';
+import { checkAllowedCidrs, checkHealthMonitor, checkListener, checkPoolOnListener, checkPoolSupported, checkSessionPersistence, listenerPortConflicts } from '../../../../src/server/loadbalancer/rules.js';
+import { parseAvailabilityZoneData } from '../../../../src/server/loadbalancer/operations.js';
+import { listConstants } from '../../../../src/server/loadbalancer/routes.js';
 import { ApiError } from '../../../../src/lib/errors.js';
 
 const REF = 'http://127.0.0.1:1/key-manager/v1/containers/0b9f1a7e-4a3c-4a8f-9d55-0c1e0d4a1b2c';
@@ -191,4 +193,80 @@ describe('operating status from health reports', () => {
     assert.equal(authoritativeReport([stopped, running]), running);
     assert.equal(authoritativeReport([]), undefined);
   });
+});
+
+describe('allowed_cidrs against the VIP’s IP version', () => {
+  const v4 = { address: '198.18.60.10', version: 4 as const };
+  const v6 = { address: 'fd00::10', version: 6 as const };
+  const cases: Array<[string, typeof v4 | typeof v6, string[], RegExp | null]> = [
+    ['IPv4 CIDRs on an IPv4 VIP', v4, ['192.0.1.0/24', '10.0.0.0/8'], null],
+    ['none at all', v4, [], null],
+    ['an IPv6 CIDR on an IPv4 VIP', v4, ['192.0.1.0/24', '2001:db8:a0b:12f0::/64'], /^Validation failure: CIDR 2001:db8:a0b:12f0::\/64 IP version incompatible with VIP 198.18.60.10 IP version\.$/],
+    ['IPv6 CIDRs on an IPv6 VIP', v6, ['2001:db8::/32'], null],
+    ['an IPv4 CIDR on an IPv6 VIP', v6, ['192.0.1.0/24'], /CIDR 192.0.1.0\/24 IP version incompatible with VIP fd00::10/],
+  ];
+  for (const [name, vip, cidrs, refused] of cases) {
+    test(`${name}: ${refused ? '400' : 'accepted'}`, () => {
+      if (refused) assert.match(refusal(() => checkAllowedCidrs(vip, cidrs)), refused);
+      else checkAllowedCidrs(vip, cidrs);
+    });
+  }
+});
+
+describe('what the amphora provider refuses (501, Octavia’s ProviderUnsupportedOptionError)', () => {
+  const cases: Array<[Record<string, unknown>, boolean]> = [
+    [{ lb_algorithm: 'ROUND_ROBIN' }, false],
+    [{ lb_algorithm: 'LEAST_CONNECTIONS' }, false],
+    [{ lb_algorithm: 'SOURCE_IP' }, false],
+    [{ lb_algorithm: 'SOURCE_IP_PORT' }, true],
+    [{ name: 'an update without an algorithm' }, false],
+  ];
+  for (const [pool, refused] of cases) {
+    test(`${JSON.stringify(pool)}: ${refused ? '501' : 'accepted'}`, () => {
+      if (!refused) return checkPoolSupported(pool);
+      assert.throws(() => checkPoolSupported(pool), (err: unknown) => err instanceof ApiError && err.status === 501 && /^Provider 'amphora' does not support a requested option: /.test(err.message));
+    });
+  }
+});
+
+describe('availability zone data of the amphora provider', () => {
+  const net = '3f1e8f0c-6b0a-4c41-8d0e-6f1b1c3b2a11';
+  const cases: Array<[string, string, number | null]> = [
+    ['compute zone and management network (what the plugin sends)', JSON.stringify({ compute_zone: 'az1', management_network: net }), null],
+    ['valid VIP networks', JSON.stringify({ valid_vip_networks: [net] }), null],
+    ['empty', '{}', null],
+    ['not JSON', '{compute_zone', 400],
+    ['a list', '[]', 400],
+    ['volume_zone (no volumes here)', JSON.stringify({ volume_zone: 'v1' }), 501],
+    ['an unknown key', JSON.stringify({ compute_flavor: 'm1' }), 501],
+    ['a management network that is no ID', JSON.stringify({ management_network: 'mgmt' }), 501],
+    ['VIP networks that are no list', JSON.stringify({ valid_vip_networks: net }), 501],
+    ['an empty compute zone', JSON.stringify({ compute_zone: '' }), 501],
+  ];
+  for (const [name, text, status] of cases) {
+    test(`${name}: ${status ?? 'accepted'}`, () => {
+      if (status === null) return void assert.deepEqual(parseAvailabilityZoneData(text), JSON.parse(text));
+      assert.throws(() => parseAvailabilityZoneData(text), (err: unknown) => err instanceof ApiError && err.status === status);
+    });
+  }
+});
+
+describe('providers and capabilities lists: filters and fields', () => {
+  const items = [
+    { name: 'a', description: 'first' },
+    { name: 'b', description: 'second' },
+  ];
+  const cases: Array<[Record<string, string | string[]>, Record<string, string>[]]> = [
+    [{}, items],
+    [{ fields: 'name' }, [{ name: 'a' }, { name: 'b' }]],
+    [{ fields: ['name', 'description'] }, items],
+    [{ fields: 'description', name: 'b' }, [{ description: 'second' }]],
+    [{ fields: 'name', name: 'b' }, [{ name: 'b' }]],
+    [{ description: 'first' }, [items[0]]],
+    [{ name: 'c' }, []],
+    [{ fields: 'name,description', name: ['a', 'b'] }, items],
+  ];
+  for (const [query, expected] of cases) {
+    test(JSON.stringify(query), () => assert.deepEqual(listConstants(items, query), expected));
+  }
 });

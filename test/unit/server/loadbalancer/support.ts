@@ -6,7 +6,7 @@ import { createNetworkApi } from '../../../../src/server/network/routes.js';
 import { startTestServer, type ProjectUser, type TestServer } from '../../../support/server.js';
 import { jsonClient, type JsonClient } from '../../../support/http.js';
 
-/** Octavia's roles for a project member who manages balancers (tempest's `os_roles_lb_member`). */
+/** A project member who manages balancers: `member` for the Network API, load-balancer_member for the LB API. */
 export const LB_MEMBER = ['member', 'load-balancer_member'];
 
 export interface LbWorld {
