@@ -106,6 +106,15 @@ function renderGlobal(options: HaproxyRenderOptions, usesPing: boolean): string 
   return section('global', lines);
 }
 
+/**
+ * The executable PING monitors run (`pingCheckCommand`): HAProxy's external check passes the member's address as
+ * argument 3 and clears PATH, so ping is named by path; one echo, up when it is answered within a second (HAProxy
+ * kills a check that outlives the monitor's timeout anyway).
+ */
+export function renderPingCheckScript(pingPath: string): string {
+  return ['#!/bin/sh', `exec ${absolutePath('ping', word('ping', pingPath))} -q -n -c 1 -W 1 "$3" >/dev/null 2>&1`, ''].join('\n');
+}
+
 function renderDefaults(): string {
   return section('defaults', [
     // A connection whose server failed may go to another server rather than fail.

@@ -7,7 +7,7 @@ import type { Logger } from '../../lib/logger.js';
 import { adoptDaemon } from './adoption.js';
 import { placeCertificates } from './certificates.js';
 import { ipAddress } from './config-tokens.js';
-import { renderHaproxyConfig, type HaproxyRenderOptions } from './haproxy-config.js';
+import { renderHaproxyConfig, renderPingCheckScript, type HaproxyRenderOptions } from './haproxy-config.js';
 import { haproxySocketCheck, renderKeepalivedConfig, renderVrrpStateScript } from './keepalived-config.js';
 import type { AmphoraAgentMetrics } from './metrics.js';
 import { memberStateCommands, planRuntimeUpdate } from './runtime-plan.js';
@@ -62,6 +62,7 @@ export function statePaths(stateDir: string) {
     vrrpPid: at('keepalived-vrrp.pid'),
     checkersPid: at('keepalived-checkers.pid'),
     notifyScript: at('vrrp-notify.sh'),
+    pingCheckScript: at('ping-check.sh'),
     vrrpState: at('vrrp-state'),
   };
 }
@@ -109,7 +110,7 @@ export class AmphoraReconciler {
 
   constructor(private readonly o: AmphoraReconcilerOptions) {
     this.paths = statePaths(o.stateDir);
-    this.renderOptions = { statsSocketPath: this.paths.statsSocket, serverStateFilePath: this.paths.serverState, maxconn: o.maxconn ?? maxconnWithin(openFileLimit()), pingCheckCommand: null };
+    this.renderOptions = { statsSocketPath: this.paths.statsSocket, serverStateFilePath: this.paths.serverState, maxconn: o.maxconn ?? maxconnWithin(openFileLimit()), pingCheckCommand: this.paths.pingCheckScript };
     const inNamespace = (argv: string[]) => ['ip', 'netns', 'exec', o.netns, ...argv];
     const supervised = (name: string, argv: string[], logFile: string) =>
       new SupervisedProcess({
@@ -137,6 +138,7 @@ export class AmphoraReconciler {
       if (Buffer.byteLength(socket) > 107) throw new Error(`state directory too deep: ${socket} is longer than a unix socket path may be (107 bytes)`);
     }
     await mkdir(this.paths.certs, { recursive: true, mode: 0o700 });
+    await writeFile(this.paths.pingCheckScript, renderPingCheckScript('/usr/bin/ping'), { mode: 0o700 });
     const masterAnswers = () => haproxyCommand(this.paths.masterSocket, 'show proc', 1000).then(() => true, () => false);
     const haproxy = { supervised: this.haproxy, pidFile: this.paths.haproxyPid, identity: { program: 'haproxy', configPath: this.paths.haproxyConfig }, answers: masterAnswers };
     this.adoptedHaproxyConfig = await adoptDaemon(haproxy, this.o.netns, this.o.logger);

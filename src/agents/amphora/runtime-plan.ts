@@ -19,15 +19,23 @@ export function planRuntimeUpdate(current: LoadBalancer, next: LoadBalancer, opt
 /**
  * The runtime API commands that put every member of every backend in the tree's weight and admin state. After a
  * reload the agent sends them all: the server state file carries a member disabled through the runtime API
- * into the new worker, even when the new config enables it.
+ * into the new worker, even when the new config enables it. An enabled member that no check watches is also
+ * declared up: the state file restores it as stopped, `enable server` only lifts the maintenance, and nothing
+ * would ever bring it back (octavia-tempest-plugin's member updates found it DOWN, its traffic cut).
  */
 export function memberStateCommands(lb: LoadBalancer): string[] {
   const pools = new Map(lb.pools.map((p) => [p.id, p]));
-  return backendsOf(lb).flatMap((backend) =>
-    [...pools.get(backend.poolId)!.members]
+  return backendsOf(lb).flatMap((backend) => {
+    const pool = pools.get(backend.poolId)!;
+    const unchecked = !pool.healthMonitor?.adminStateUp;
+    return [...pool.members]
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .flatMap((m) => [`set server ${backend.name}/${m.id} weight ${m.weight}`, `${m.adminStateUp ? 'enable' : 'disable'} server ${backend.name}/${m.id}`]),
-  );
+      .flatMap((m) => {
+        const server = `${backend.name}/${m.id}`;
+        if (!m.adminStateUp) return [`set server ${server} weight ${m.weight}`, `disable server ${server}`];
+        return [`set server ${server} weight ${m.weight}`, `enable server ${server}`, ...(unchecked ? [`set server ${server} health up`] : [])];
+      });
+  });
 }
 
 function withoutMemberState(lb: LoadBalancer): LoadBalancer {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backendName, renderHaproxyConfig } from '../../../../src/agents/amphora/haproxy-config.js';
+import { backendName, renderHaproxyConfig, renderPingCheckScript } from '../../../../src/agents/amphora/haproxy-config.js';
 import { AmphoraConfigError } from '../../../../src/agents/amphora/config-tokens.js';
 import type { ListenerTls, LoadBalancer } from '../../../../src/agents/amphora/types.js';
 import { OPTIONS, balancer, listener, member, monitor, policy, pool, rule, sectionLines } from './fixtures.js';
@@ -120,6 +120,9 @@ test('PING monitors run the external check command, which global must allow', ()
   assert.throws(() => render(lb), /pingCheckCommand/);
   // A balancer without PING monitors does not let HAProxy fork.
   assert.ok(!render(balancer()).includes('insecure-fork-wanted'));
+  // The check pings the member's address (HAProxy's argument 3) by path, since HAProxy clears PATH.
+  assert.equal(renderPingCheckScript('/usr/bin/ping'), '#!/bin/sh\nexec /usr/bin/ping -q -n -c 1 -W 1 "$3" >/dev/null 2>&1\n');
+  assert.throws(() => renderPingCheckScript('ping'), /absolute/);
 });
 
 test('L7: rules as ACLs, REJECT first, then redirects, then pools, each in position order', () => {

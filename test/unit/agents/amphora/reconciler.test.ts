@@ -199,6 +199,30 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
     assert.deepEqual(await applyBoth(twoListeners(true, [80, 81])), ['reload', 'reload']);
   });
 
+  it('without a monitor, a member disabled and then enabled by a reload serves again', async () => {
+    const unchecked = (m2Up: boolean, ports: number[]) => {
+      const lb = tree({ listeners: ports.map((port) => listener({ id: `l${port - 79}`, protocol: 'TCP', protocolPort: port })) });
+      lb.pools[0]!.healthMonitor = null;
+      lb.pools[0]!.members[1]!.adminStateUp = m2Up;
+      return lb;
+    };
+    assert.deepEqual(await applyBoth(unchecked(false, [80])), ['reload', 'reload']);
+    assert.deepEqual(new Set(await bodies(80, 4)), new Set(['m1']));
+    // The saved server state has m2 stopped, and no check will ever start it: the agent declares it up.
+    assert.deepEqual(await applyBoth(unchecked(true, [80, 81])), ['reload', 'reload']);
+    assert.deepEqual(new Set(await bodies(80, 4)), new Set(['m1', 'm2']));
+    assert.deepEqual((await reconcilers.a1!.health()).pools.p1!.members, { m1: 'NO_CHECK', m2: 'NO_CHECK' });
+  });
+
+  it('a PING monitor: members that answer ICMP are UP, an address nobody holds goes DOWN', async () => {
+    const pinged = tree();
+    pinged.pools[0]!.healthMonitor = monitor({ type: 'PING', delay: 1, timeout: 1, maxRetries: 1, maxRetriesDown: 1 });
+    pinged.pools[0]!.members.push(member({ id: 'm3', address: '198.18.0.29', protocolPort: 8080 }));
+    assert.deepEqual(await applyBoth(pinged), ['reload', 'reload']);
+    await eventually('m1 and m2 UP, m3 DOWN', async () => JSON.stringify((await reconcilers.a1!.health()).pools.p1?.members) === JSON.stringify({ m1: 'UP', m2: 'UP', m3: 'DOWN' }), 15_000);
+    assert.deepEqual(new Set(await bodies(80, 6)), new Set(['m1', 'm2']));
+  });
+
   it('certificates are written 0600 and served', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cloudnet-amphora-cert-'));
     dirs.push(dir);

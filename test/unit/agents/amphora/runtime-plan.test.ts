@@ -32,22 +32,32 @@ test('member weight and admin state changes go through the runtime API, on every
   ];
   for (const [name, next, commands] of cases) assert.deepEqual(planRuntimeUpdate(tree(), next, OPTIONS), { reload: false, commands }, name);
   const disabled = tree([member({ id: 'm1', adminStateUp: false }), member({ id: 'm2', weight: 5 })]);
-  assert.deepEqual(planRuntimeUpdate(disabled, tree(), OPTIONS), { reload: false, commands: ['enable server p1:l1/m1', 'enable server p1:l2/m1'] });
+  assert.deepEqual(planRuntimeUpdate(disabled, tree(), OPTIONS), {
+    reload: false,
+    commands: ['enable server p1:l1/m1', 'set server p1:l1/m1 health up', 'enable server p1:l2/m1', 'set server p1:l2/m1 health up'],
+  });
 });
 
-test('the commands that set every member to its state, backend by backend', () => {
+test('the commands that set every member to its state, backend by backend; unchecked enabled members declared up', () => {
   assert.deepEqual(memberStateCommands(tree([member({ id: 'm2', weight: 0 }), member({ id: 'm1', adminStateUp: false })])), [
     'set server p1:l1/m1 weight 1',
     'disable server p1:l1/m1',
     'set server p1:l1/m2 weight 0',
     'enable server p1:l1/m2',
+    'set server p1:l1/m2 health up',
     'set server p1:l2/m1 weight 1',
     'disable server p1:l2/m1',
     'set server p1:l2/m2 weight 0',
     'enable server p1:l2/m2',
+    'set server p1:l2/m2 health up',
     'set server p2:l2/m9 weight 1',
     'enable server p2:l2/m9',
+    'set server p2:l2/m9 health up',
   ]);
+  // A pool whose enabled monitor checks its members leaves their health to the checks; a disabled monitor does not.
+  const checked = (adminStateUp: boolean) => ({ ...tree(), pools: tree().pools.map((p) => ({ ...p, healthMonitor: monitor({ adminStateUp }) })) });
+  assert.ok(!memberStateCommands(checked(true)).some((c) => c.endsWith('health up')));
+  assert.equal(memberStateCommands(checked(false)).filter((c) => c.endsWith('health up')).length, 5);
 });
 
 test('anything else reloads', () => {
