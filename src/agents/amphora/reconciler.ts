@@ -283,8 +283,11 @@ export class AmphoraReconciler {
   private async runtimeCommands(commands: string[]): Promise<boolean> {
     for (let i = 0; i < commands.length; i += RUNTIME_BATCH) {
       const batch = commands.slice(i, i + RUNTIME_BATCH);
-      // Commands that succeed answer nothing; the CLI runs `;`-separated commands in turn.
-      const answer = (await haproxyCommand(this.paths.statsSocket, batch.join(';'))).trim();
+      // Commands that succeed answer nothing, but for `add server`'s one line; the CLI runs `;`-separated commands in turn.
+      const answer = (await haproxyCommand(this.paths.statsSocket, batch.join(';')))
+        .split('\n')
+        .filter((line) => line.trim() !== '' && line.trim() !== 'New server registered.')
+        .join('\n');
       if (answer !== '') {
         this.o.logger.warn({ commands: batch, answer }, 'runtime API refused a command');
         return false;

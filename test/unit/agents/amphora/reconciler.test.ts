@@ -82,6 +82,7 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
     const m2 = await topology.addHost('m2', '198.18.0.22');
     await startMember(topology, m1, '198.18.0.21', 8080, 'm1');
     const member2 = await startMember(topology, m2, '198.18.0.22', 8080, 'm2');
+    await startMember(topology, await topology.addHost('m3', '198.18.0.23'), '198.18.0.23', 8080, 'm3');
     stopMember2 = () => topology.stopChild(member2);
     for (const [name, address] of Object.entries(AMPHORAE)) {
       const netns = await topology.addHost(name, address);
@@ -136,6 +137,21 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
     assert.deepEqual(after.workers, before.workers);
     assert.deepEqual(new Set(await bodies(80, 6)), new Set(['m1']), 'the drained member gets no new connection');
     assert.deepEqual(await applyBoth(tree()), ['runtime', 'runtime']);
+    assert.deepEqual(new Set(await bodies(80, 6)), new Set(['m1', 'm2']));
+  });
+
+  it('a new member is added through the runtime API: no reload, same worker, checked and served at once', async () => {
+    const before = await reconcilers.a1!.haproxyProcesses();
+    const grown = tree();
+    grown.pools[0]!.members.push(member({ id: 'm3', address: '198.18.0.23', protocolPort: 8080 }));
+    assert.deepEqual(await applyBoth(grown), ['runtime', 'runtime']);
+    const after = await reconcilers.a1!.haproxyProcesses();
+    assert.equal(after.reloads, before.reloads);
+    assert.deepEqual(after.workers, before.workers);
+    await eventually('m3 answers', async () => (await bodies(80, 3)).includes('m3'));
+    await eventually('m3 checked UP', async () => (await reconcilers.a1!.health()).pools.p1?.members.m3 === 'UP');
+    // Removing it is a reload, to the config that never had it.
+    assert.deepEqual(await applyBoth(tree()), ['reload', 'reload']);
     assert.deepEqual(new Set(await bodies(80, 6)), new Set(['m1', 'm2']));
   });
 

@@ -60,9 +60,41 @@ test('the commands that set every member to its state, backend by backend; unche
   assert.equal(memberStateCommands(checked(false)).filter((c) => c.endsWith('health up')).length, 5);
 });
 
+test('a new member is added through the runtime API on every backend of its pool, with its rendered server line', () => {
+  const next = tree([member({ id: 'm1' }), member({ id: 'm2', weight: 5 }), member({ id: 'm3', address: '198.18.1.13', weight: 2 })]);
+  assert.deepEqual(planRuntimeUpdate(tree(), next, OPTIONS), {
+    reload: false,
+    commands: [
+      'add server p1:l1/m3 198.18.1.13:8080 weight 2',
+      'add server p1:l2/m3 198.18.1.13:8080 weight 2',
+      'set server p1:l1/m3 weight 2',
+      'enable server p1:l1/m3',
+      'set server p1:l1/m3 health up',
+      'set server p1:l2/m3 weight 2',
+      'enable server p1:l2/m3',
+      'set server p1:l2/m3 health up',
+    ],
+  });
+  // Checked: its checks are enabled too, and its health left to them.
+  const checked = (lb: LoadBalancer): LoadBalancer => ({ ...lb, pools: lb.pools.map((p) => ({ ...p, healthMonitor: monitor() })) });
+  const plan = planRuntimeUpdate(checked(tree()), checked(next), OPTIONS);
+  assert.equal(plan.reload, false);
+  assert.deepEqual(plan.reload === false && plan.commands.filter((c) => !c.startsWith('set server')), [
+    'add server p1:l1/m3 198.18.1.13:8080 weight 2 check inter 5s fall 3 rise 2',
+    'enable health p1:l1/m3',
+    'add server p1:l2/m3 198.18.1.13:8080 weight 2 check inter 5s fall 3 rise 2',
+    'enable health p1:l2/m3',
+    'enable server p1:l1/m3',
+    'enable server p1:l2/m3',
+  ]);
+  // A map-based source hash takes no server at runtime.
+  const bySource = (lb: LoadBalancer): LoadBalancer => ({ ...lb, pools: lb.pools.map((p) => ({ ...p, lbAlgorithm: 'SOURCE_IP' as const })) });
+  assert.deepEqual(planRuntimeUpdate(bySource(tree()), bySource(next), OPTIONS), { reload: true });
+});
+
 test('anything else reloads', () => {
   const cases: [string, LoadBalancer][] = [
-    ['member added', tree([member({ id: 'm1' }), member({ id: 'm2', weight: 5 }), member({ id: 'm3' })])],
+    ['member added with another change', { ...tree([member({ id: 'm1' }), member({ id: 'm2', weight: 5 }), member({ id: 'm3' })]), listeners: tree().listeners.map((l) => ({ ...l, timeoutClientData: 1000 })) }],
     ['member removed', tree([member({ id: 'm1' })])],
     ['member address changed', tree([member({ id: 'm1', address: '198.18.1.99' }), member({ id: 'm2', weight: 5 })])],
     ['member became backup', tree([member({ id: 'm1', backup: true }), member({ id: 'm2', weight: 5 })])],
