@@ -252,7 +252,7 @@ export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise
     const tree = (await amphoraTarget(lab, (await admin.amphorae(balancerId))[0]!.id)).loadBalancer!;
     const config = join(haproxyDir, 'haproxy.cfg');
     const serverState = join(haproxyDir, 'server-state');
-    writeFileSync(config, renderHaproxyConfig(bareTree(tree, web.members), { statsSocketPath: join(haproxyDir, 'haproxy.sock'), serverStateFilePath: serverState, maxconn: maxconnWithin(openFileLimit()), pingCheckCommand: null }));
+    writeFileSync(config, renderHaproxyConfig(bareTree(tree, web.members), { statsSocketPath: join(haproxyDir, 'haproxy.sock'), serverStateFilePath: serverState, maxconn: maxconnWithin(openFileLimit()), pingCheckCommand: null, peers: null }));
     writeFileSync(serverState, '1\n');
     const startBare = () => {
       const child = spawn('ip', ['netns', 'exec', proxyNs, 'haproxy', '-db', '-f', config], { stdio: 'ignore' });

@@ -109,7 +109,7 @@ export class AmphoraReconciler {
 
   constructor(private readonly o: AmphoraReconcilerOptions) {
     this.paths = statePaths(o.stateDir);
-    this.renderOptions = { statsSocketPath: this.paths.statsSocket, serverStateFilePath: this.paths.serverState, maxconn: o.maxconn ?? maxconnWithin(openFileLimit()), pingCheckCommand: null };
+    this.renderOptions = { statsSocketPath: this.paths.statsSocket, serverStateFilePath: this.paths.serverState, maxconn: o.maxconn ?? maxconnWithin(openFileLimit()), pingCheckCommand: null, peers: null };
     const inNamespace = (argv: string[]) => ['ip', 'netns', 'exec', o.netns, ...argv];
     const supervised = (name: string, argv: string[], logFile: string) =>
       new SupervisedProcess({
@@ -219,7 +219,7 @@ export class AmphoraReconciler {
   private async serve(target: AmphoraTarget, tree: LoadBalancer): Promise<ApplyAction> {
     // Everything is rendered (and so validated) before anything is touched.
     const placed = placeCertificates(tree, target.certificates, this.paths.certs);
-    const config = renderHaproxyConfig(placed.loadBalancer, this.renderOptions);
+    const config = renderHaproxyConfig(placed.loadBalancer, { ...this.renderOptions, peers: target.haproxyPeers });
     const applyUdp = this.udp.prepare(tree);
     const keepalivedConfig = target.vrrp && this.keepalivedHasPeer(target.vrrp)
       ? renderKeepalivedConfig({

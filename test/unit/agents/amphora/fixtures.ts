@@ -8,6 +8,7 @@ export const OPTIONS: HaproxyRenderOptions = {
   serverStateFilePath: '/run/cloudnet-amphora/haproxy.state',
   maxconn: 50000,
   pingCheckCommand: null,
+  peers: null,
 };
 
 export const listener = (l: Partial<Listener> = {}): Listener => ({
@@ -64,6 +65,7 @@ export const pool = (p: Partial<Pool> = {}): Pool => ({
   sessionPersistence: null,
   healthMonitor: null,
   members: [member()],
+  tls: null,
   ...p,
 });
 

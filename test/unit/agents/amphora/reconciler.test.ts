@@ -65,6 +65,7 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
     },
     vipInterface: 'uplink',
     certificates,
+    haproxyPeers: null,
   });
 
   /** Both amphorae get the next revision of the same tree. */
@@ -167,7 +168,7 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
       protocol: 'TERMINATED_HTTPS',
       protocolPort: 443,
       defaultPoolId: null,
-      tls: { defaultCertificatePath: 'bad', sniCertificatePaths: [], alpnProtocols: [], tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: null },
+      tls: { defaultCertificatePath: 'bad', sniCertificatePaths: [], alpnProtocols: [], tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: null, clientAuthentication: 'NONE', clientCaPath: null, clientCrlPath: null },
     });
     assert.deepEqual(await applyBoth({ ...good, listeners: [...good.listeners, https] }, { bad: 'not a certificate\n' }), ['refused', 'refused']);
     const health = await reconcilers.a1!.health();
@@ -207,7 +208,7 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
     const withTls = tree({
       listeners: [
         listener({ id: 'l1', protocol: 'TCP', protocolPort: 80 }),
-        listener({ id: 'l3', protocol: 'TERMINATED_HTTPS', protocolPort: 443, tls: { defaultCertificatePath: 'container-1', sniCertificatePaths: [], alpnProtocols: [], tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: null } }),
+        listener({ id: 'l3', protocol: 'TERMINATED_HTTPS', protocolPort: 443, tls: { defaultCertificatePath: 'container-1', sniCertificatePaths: [], alpnProtocols: [], tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: null, clientAuthentication: 'NONE', clientCaPath: null, clientCrlPath: null } }),
       ],
       pools: [{ ...tree().pools[0]!, protocol: 'HTTP' }],
     });
