@@ -5,6 +5,7 @@ import type { Db } from '../../store/database.js';
 import type { Store, WriteTx } from '../../store/store.js';
 import type { ListenerProtocol, PoolProtocol } from '../../agents/amphora/types.js';
 import type { AuthContext } from '../auth.js';
+import type { KeyEncryptionKey } from '../key-manager/index.js';
 import { attribute, memberBody, notFound, prepareCreate, prepareUpdate, type ResourceSpec, type WireObject } from '../network/attributes.js';
 import { parseListQuery, valuesOf, type QueryParams } from '../network/list-query.js';
 import { getRow, listRows, type Builder, type CustomFilter, type Row, type Select } from '../network/repository.js';
@@ -12,7 +13,8 @@ import { paginationLinks } from '../network/resource.js';
 import { getForWrite, getObject, insertObject, present, toWireObjects, updateObject } from './objects.js';
 import { isGlobalReader, isLbAdmin, requireRead, requireWrite } from './policy.js';
 import { enforceLbQuota } from './quotas.js';
-import { checkHealthMonitor, checkL7Policy, checkL7Rule, checkListener, checkPoolOnListener, checkSessionPersistence, listenerPortConflicts, validationFailure } from './rules.js';
+import { checkHealthMonitor, checkL7Policy, checkL7Rule, checkListener, checkPoolOnListener, checkPoolTls, checkSessionPersistence, listenerPortConflicts, validationFailure } from './rules.js';
+import { checkTlsRefs } from './tls-refs.js';
 import { CHILD_SPECS, PROVIDERS, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
 
 export type Topology = 'SINGLE' | 'ACTIVE_STANDBY';
@@ -21,6 +23,8 @@ export interface LoadBalancerConfig {
   /** The topology of balancers created without a flavor (Octavia's [controller_worker] loadbalancer_topology). */
   defaultTopology: Topology;
   defaultQuotas: Record<string, number>;
+  /** The key manager's key, to read the TLS references listeners and pools are given; without it they are not checked. */
+  kek?: KeyEncryptionKey;
 }
 
 /** Where a list is restricted to one parent (a pool's members). */
@@ -271,6 +275,7 @@ export class LoadBalancerService {
           );
         }
         if (values.default_pool_id) await this.checkDefaultPool(tx, lbId, values);
+        await checkTlsRefs(tx.db, this.config.kek, { projectId: lb.project_id as string, userId: auth.userId }, values);
         return insertObject(tx, listenerSpec, this.newChild(tx, lb, values), { load_balancer_id: lbId });
       }),
     );
@@ -289,6 +294,7 @@ export class LoadBalancerService {
       const kept = (field: string) => (field in changes ? changes[field] : current.protocol === 'TERMINATED_HTTPS' ? current[field] : null);
       const checked = checkListener({ ...current, ...changes, tls_versions: kept('tls_versions'), alpn_protocols: kept('alpn_protocols'), tls_ciphers: kept('tls_ciphers') });
       if (changes.default_pool_id) await this.checkDefaultPool(tx, row.load_balancer_id as string, checked);
+      await checkTlsRefs(tx.db, this.config.kek, { projectId: row.project_id as string, userId: auth.userId }, changes);
       return { tls_versions: checked.tls_versions, alpn_protocols: checked.alpn_protocols, tls_ciphers: checked.tls_ciphers };
     });
   }
@@ -307,6 +313,7 @@ export class LoadBalancerService {
   async createPool(auth: AuthContext, body: unknown): Promise<WireObject> {
     const values = prepareCreate(poolSpec, memberBody(poolSpec, body), auth);
     checkSessionPersistence(values.protocol as PoolProtocol, values.session_persistence as Record<string, unknown> | null);
+    checkPoolTls(values);
     const object = await this.store.write(async (tx) => {
       let lbId = values.loadbalancer_id as string | undefined;
       let listener: Row | undefined;
@@ -319,6 +326,7 @@ export class LoadBalancerService {
       if (!lbId) throw validationFailure('A pool must be created with a loadbalancer_id or a listener_id.');
       return this.onBalancer(tx, auth, lbId, async (lb) => {
         await enforceLbQuota(tx, this.config.defaultQuotas, lb.project_id as string, 'pool');
+        await checkTlsRefs(tx.db, this.config.kek, { projectId: lb.project_id as string, userId: auth.userId }, values);
         const id = randomUUID();
         if (listener) {
           checkPoolOnListener(listener.protocol as ListenerProtocol, values as { protocol: PoolProtocol; session_persistence: unknown });
@@ -349,9 +357,11 @@ export class LoadBalancerService {
   }
 
   async updatePool(auth: AuthContext, id: string, body: unknown): Promise<WireObject> {
-    return this.updateChild(poolSpec, auth, id, body, async (tx, _row, current, changes) => {
+    return this.updateChild(poolSpec, auth, id, body, async (tx, row, current, changes) => {
       const merged = { ...current, ...changes } as { protocol: PoolProtocol; session_persistence: Record<string, unknown> | null };
       checkSessionPersistence(merged.protocol, merged.session_persistence);
+      checkPoolTls(merged);
+      await checkTlsRefs(tx.db, this.config.kek, { projectId: row.project_id as string, userId: auth.userId }, changes);
       for (const listener of await this.listenersOf(tx, id)) checkPoolOnListener(listener.protocol, merged);
     });
   }
