@@ -224,7 +224,7 @@ function renderTls(listener: Listener): string {
 
 const CLIENT_VERIFY: Readonly<Record<ClientAuthentication, string>> = { NONE: 'none', OPTIONAL: 'optional', MANDATORY: 'required' };
 
-/** Octavia's X-SSL-* headers: what HAProxy verified of the client's certificate, quoted where it is free text. */
+/** Octavia's X-SSL-* headers (its sample expressions): what HAProxy verified of the client's certificate. */
 const CLIENT_CERTIFICATE_HEADERS: Readonly<Record<ClientCertificateHeader, string>> = {
   'X-SSL-Client-Verify': '%{+Q}[ssl_c_verify]',
   'X-SSL-Client-Has-Cert': '%[ssl_c_used]',
