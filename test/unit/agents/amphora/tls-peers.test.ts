@@ -3,6 +3,7 @@
 // authentication on a TERMINATED_HTTPS listener, and stick tables shared by the ACTIVE_STANDBY pair (peers).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +47,7 @@ describe('amphora TLS to members, client certificates and peers, with real HAPro
   let client = '';
   let revision = 0;
   const pem: Record<string, string> = {};
+  let stuckTo = '';
 
   const target = (amphora: 'a1' | 'a2', lb: LoadBalancer): AmphoraTarget => ({
     amphoraId: amphora,
@@ -232,5 +234,14 @@ describe('amphora TLS to members, client certificates and peers, with real HAPro
     const active = entry.exec(await table('a1'));
     assert.ok(active, `the active's table: ${await table('a1')}`);
     await eventually('the standby has the entry', async () => entry.exec(await table('a2'))?.[1] === active[1], 5000, 100);
+    stuckTo = stuck;
+  });
+
+  it('peers: after a failover the client stays on its member, from the table the standby learned', async () => {
+    assert.ok(stuckTo, 'the previous test made the entry');
+    execFileSync('ip', ['netns', 'del', topology.ns('a1')]);
+    await eventually('a2 MASTER', async () => (await reconcilers.a2!.health()).vrrpState === 'MASTER', 10_000, 50);
+    await eventually('a2 serves the VIP', async () => typeof (await curl(`http://${VIP}/`)) !== 'string', 10_000, 100);
+    assert.deepEqual(new Set(await names(`http://${VIP}/`, 6)), new Set([stuckTo]));
   });
 });
