@@ -64,7 +64,8 @@ export function loadBalancerTrees(kek: KeyEncryptionKey | undefined): TreeSource
     for (const ref of certificateRefs) {
       if (!kek) throw new Error(`balancer ${balancerId} names certificates, but this server runs no key manager`);
       if (ref.kind !== 'bundle') {
-        certificates[ref.name] = await readPemSecret(db, ref.containerRef, ref.kind === 'crl' ? 'X509 CRL' : 'CERTIFICATE', { projectId, kek });
+        const pem = await readPemSecret(db, ref.containerRef, ref.kind === 'crl' ? 'X509 CRL' : 'CERTIFICATE', { projectId, kek });
+        certificates[ref.name] = pem.trimEnd() + '\n';
         continue;
       }
       const bundle = await readCertificateBundle(db, ref.containerRef, { projectId, kek });
