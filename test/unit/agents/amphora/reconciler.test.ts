@@ -9,7 +9,7 @@ import { AmphoraReconciler, maxconnWithin } from '../../../../src/agents/amphora
 import type { AmphoraTarget } from '../../../../src/agents/amphora/target.js';
 import type { LoadBalancer } from '../../../../src/agents/amphora/types.js';
 import { eventually, Topology } from '../../../e2e/host-agent/topology.js';
-import { balancer, listener, member, monitor, pool } from './fixtures.js';
+import { balancer, listener, member, monitor, pairTarget, pool } from './fixtures.js';
 import { clientLoop, longestGapMs, requests, startMember } from './traffic.js';
 
 const VIP = '198.18.0.100';
@@ -49,24 +49,8 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
       ...lb,
     });
 
-  const target = (amphora: 'a1' | 'a2', lb: LoadBalancer, certificates: Record<string, string> = {}): AmphoraTarget => ({
-    amphoraId: amphora,
-    loadBalancerId: 'lb1',
-    configRevision: revision,
-    loadBalancer: lb,
-    vrrp: {
-      role: amphora === 'a1' ? 'MASTER' : 'BACKUP',
-      interface: 'uplink',
-      virtualRouterId: 51,
-      unicastSrcIp: AMPHORAE[amphora],
-      unicastPeers: [AMPHORAE[amphora === 'a1' ? 'a2' : 'a1']],
-      vips,
-      advertIntervalSeconds: 0.1,
-    },
-    vipInterface: 'uplink',
-    certificates,
-    haproxyPeers: null,
-  });
+  const target = (amphora: 'a1' | 'a2', lb: LoadBalancer, certificates: Record<string, string> = {}): AmphoraTarget =>
+    pairTarget(amphora, AMPHORAE, { lb, revision, vips, virtualRouterId: 51, certificates });
 
   /** Both amphorae get the next revision of the same tree. */
   const applyBoth = async (lb: LoadBalancer, certificates: Record<string, string> = {}) => {

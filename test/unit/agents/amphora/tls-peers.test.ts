@@ -11,10 +11,10 @@ import { pino } from 'pino';
 import { AmphoraReconciler } from '../../../../src/agents/amphora/reconciler.js';
 import { haproxyCommand } from '../../../../src/agents/amphora/runtime-socket.js';
 import type { AmphoraTarget } from '../../../../src/agents/amphora/target.js';
-import type { LoadBalancer, PoolTls } from '../../../../src/agents/amphora/types.js';
+import type { InsertHeader, ListenerTls, LoadBalancer, PoolTls } from '../../../../src/agents/amphora/types.js';
 import { eventually, Topology } from '../../../e2e/host-agent/topology.js';
 import { testCa, type TestCa } from '../../../support/pki.js';
-import { balancer, listener, member, pool } from './fixtures.js';
+import { balancer, listener, member, pairTarget, pool } from './fixtures.js';
 
 const VIP = '198.18.0.100';
 const AMPHORAE = { a1: '198.18.0.11', a2: '198.18.0.12' } as const;
@@ -49,24 +49,15 @@ describe('amphora TLS to members, client certificates and peers, with real HAPro
   const pem: Record<string, string> = {};
   let stuckTo = '';
 
-  const target = (amphora: 'a1' | 'a2', lb: LoadBalancer): AmphoraTarget => ({
-    amphoraId: amphora,
-    loadBalancerId: 'lb1',
-    configRevision: revision,
-    loadBalancer: lb,
-    vrrp: {
-      role: amphora === 'a1' ? 'MASTER' : 'BACKUP',
-      interface: 'uplink',
-      virtualRouterId: 52,
-      unicastSrcIp: AMPHORAE[amphora],
-      unicastPeers: [AMPHORAE[amphora === 'a1' ? 'a2' : 'a1']],
+  const target = (amphora: 'a1' | 'a2', lb: LoadBalancer): AmphoraTarget =>
+    pairTarget(amphora, AMPHORAE, {
+      lb,
+      revision,
       vips: [`${VIP}/24`],
-      advertIntervalSeconds: 0.1,
-    },
-    vipInterface: 'uplink',
-    certificates: pem,
-    haproxyPeers: { localPeer: amphora, peers: Object.entries(AMPHORAE).map(([name, address]) => ({ name, address })), port: 1025 },
-  });
+      virtualRouterId: 52,
+      certificates: pem,
+      haproxyPeers: { localPeer: amphora, peers: Object.entries(AMPHORAE).map(([name, address]) => ({ name, address })), port: 1025 },
+    });
   const applyBoth = async (lb: LoadBalancer) => {
     revision++;
     return [await reconcilers.a1!.apply(target('a1', lb)), await reconcilers.a2!.apply(target('a2', lb))];
@@ -168,20 +159,24 @@ describe('amphora TLS to members, client certificates and peers, with real HAPro
     assert.ok(answers.includes('m1') && !answers.includes('m2'), `m2's certificate is revoked: ${answers}`);
   });
 
-  it('client authentication MANDATORY: no certificate or a revoked one is refused; a valid one passes with X-SSL headers', async () => {
-    const lb = balancer({
+  /** A TERMINATED_HTTPS listener asking clients for a certificate of the clients' CA, in front of m1's plain HTTP. */
+  const clientAuthenticating = (listenerTls: Pick<ListenerTls, 'clientAuthentication' | 'clientCrlPath'>, insertHeaders: InsertHeader[]) =>
+    balancer({
       vipAddress: VIP,
       listeners: [
         listener({
           id: 'l1',
           protocol: 'TERMINATED_HTTPS',
           protocolPort: 443,
-          insertHeaders: ['X-SSL-Client-CN', 'X-SSL-Client-Verify', 'X-SSL-Client-Has-Cert', 'X-SSL-Issuer'],
-          tls: { defaultCertificatePath: 'vip', sniCertificatePaths: [], alpnProtocols: ['http/1.1'], tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: null, clientAuthentication: 'MANDATORY', clientCaPath: 'clients-ca', clientCrlPath: 'clients-crl' },
+          insertHeaders,
+          tls: { defaultCertificatePath: 'vip', sniCertificatePaths: [], alpnProtocols: ['http/1.1'], tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: null, clientCaPath: 'clients-ca', ...listenerTls },
         }),
       ],
       pools: [pool({ id: 'p1', members: [member({ id: 'm1', address: MEMBERS.m1, protocolPort: 8080 })] })],
     });
+
+  it('client authentication MANDATORY: no certificate or a revoked one is refused; a valid one passes with X-SSL headers', async () => {
+    const lb = clientAuthenticating({ clientAuthentication: 'MANDATORY', clientCrlPath: 'clients-crl' }, ['X-SSL-Client-CN', 'X-SSL-Client-Verify', 'X-SSL-Client-Has-Cert', 'X-SSL-Issuer']);
     assert.deepEqual(await applyBoth(lb), ['reload', 'reload']);
     const url = `https://${VIP}/`;
     const withCert = (serial: number) => ['--cert', join(pki, `clients-ca-${serial}.pem`), '--key', join(pki, `clients-ca-${serial}.key`)];
@@ -200,19 +195,7 @@ describe('amphora TLS to members, client certificates and peers, with real HAPro
   });
 
   it('client authentication OPTIONAL: a client without a certificate is served and told so', async () => {
-    const lb = balancer({
-      vipAddress: VIP,
-      listeners: [
-        listener({
-          id: 'l1',
-          protocol: 'TERMINATED_HTTPS',
-          protocolPort: 443,
-          insertHeaders: ['X-SSL-Client-Has-Cert'],
-          tls: { defaultCertificatePath: 'vip', sniCertificatePaths: [], alpnProtocols: ['http/1.1'], tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: null, clientAuthentication: 'OPTIONAL', clientCaPath: 'clients-ca', clientCrlPath: null },
-        }),
-      ],
-      pools: [pool({ id: 'p1', members: [member({ id: 'm1', address: MEMBERS.m1, protocolPort: 8080 })] })],
-    });
+    const lb = clientAuthenticating({ clientAuthentication: 'OPTIONAL', clientCrlPath: null }, ['X-SSL-Client-Has-Cert']);
     assert.deepEqual(await applyBoth(lb), ['reload', 'reload']);
     const answer = await curl(`https://${VIP}/`);
     assert.deepEqual(typeof answer === 'string' ? answer : answer.headers, { 'x-ssl-client-has-cert': '0' });
