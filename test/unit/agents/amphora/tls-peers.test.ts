@@ -159,6 +159,14 @@ describe('amphora TLS to members, client certificates and peers, with real HAPro
     assert.ok(answers.includes('m1') && !answers.includes('m2'), `m2's certificate is revoked: ${answers}`);
   });
 
+  /** A TCP listener whose pool sticks clients to a member by source address. */
+  const sticky = () =>
+    balancer({
+      vipAddress: VIP,
+      listeners: [listener({ id: 'l1', protocol: 'TCP', protocolPort: 80 })],
+      pools: [pool({ id: 'p1', protocol: 'TCP', sessionPersistence: { type: 'SOURCE_IP' }, members: Object.entries(MEMBERS).map(([id, address]) => member({ id, address, protocolPort: 8080 })) })],
+    });
+
   /** A TERMINATED_HTTPS listener asking clients for a certificate of the clients' CA, in front of m1's plain HTTP. */
   const clientAuthenticating = (listenerTls: Pick<ListenerTls, 'clientAuthentication' | 'clientCrlPath'>, insertHeaders: InsertHeader[]) =>
     balancer({
@@ -202,12 +210,7 @@ describe('amphora TLS to members, client certificates and peers, with real HAPro
   });
 
   it('peers: the standby learns the active\'s SOURCE_IP stick-table entry', async () => {
-    const lb = balancer({
-      vipAddress: VIP,
-      listeners: [listener({ id: 'l1', protocol: 'TCP', protocolPort: 80 })],
-      pools: [pool({ id: 'p1', protocol: 'TCP', sessionPersistence: { type: 'SOURCE_IP' }, members: Object.entries(MEMBERS).map(([id, address]) => member({ id, address, protocolPort: 8080 })) })],
-    });
-    assert.deepEqual(await applyBoth(lb), ['reload', 'reload']);
+    assert.deepEqual(await applyBoth(sticky()), ['reload', 'reload']);
     const first = await curl(`http://${VIP}/`);
     assert.equal(typeof first, 'object', String(first));
     const stuck = (first as { name: string }).name;
@@ -218,6 +221,16 @@ describe('amphora TLS to members, client certificates and peers, with real HAPro
     assert.ok(active, `the active's table: ${await table('a1')}`);
     await eventually('the standby has the entry', async () => entry.exec(await table('a2'))?.[1] === active[1], 5000, 100);
     stuckTo = stuck;
+  });
+
+  it('peers: a peer replaced with the tree unchanged is a reload (the runtime API cannot change peers)', async () => {
+    const withPeers = (peers: { name: string; address: string }[]) => ({ ...target('a1', sticky()), haproxyPeers: { localPeer: 'a1', peers, port: 1025 } });
+    revision++;
+    assert.equal(await reconcilers.a1!.apply(withPeers([{ name: 'a1', address: AMPHORAE.a1 }])), 'reload');
+    assert.doesNotMatch(await haproxyCommand(reconcilers.a1!.paths.statsSocket, 'show peers'), /a2/);
+    revision++;
+    assert.equal(await reconcilers.a1!.apply(withPeers(Object.entries(AMPHORAE).map(([name, address]) => ({ name, address })))), 'reload');
+    assert.match(await haproxyCommand(reconcilers.a1!.paths.statsSocket, 'show peers'), /a2/);
   });
 
   it('peers: after a failover the client stays on its member, from the table the standby learned', async () => {
