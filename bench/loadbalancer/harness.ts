@@ -361,7 +361,7 @@ export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise
       const config = join(haproxyDir, `${name}.cfg`);
       const serverState = join(haproxyDir, `${name}.state`);
       const socket = join(haproxyDir, `${name}.sock`);
-      writeFileSync(config, renderHaproxyConfig(lb, { statsSocketPath: socket, serverStateFilePath: serverState, maxconn: maxconnWithin(openFileLimit()), pingCheckCommand: null }));
+      writeFileSync(config, renderHaproxyConfig(lb, { statsSocketPath: socket, serverStateFilePath: serverState, maxconn: maxconnWithin(openFileLimit()), pingCheckCommand: null, peers: null }));
       writeFileSync(serverState, '1\n');
       // Its own session, as each amphora agent (and so its HAProxy) has one: with the kernel's autogroup
       // scheduling a session is a group with one fair share of the CPUs, and an anchor sharing the bench's group

@@ -4,7 +4,7 @@ import { amphoraeApiOptions } from './cloudnet/amphorae.js';
 import { createCloudnetApi } from './cloudnet/index.js';
 import { createIdentityApi } from './identity/index.js';
 import { createKeyManagerApi, type KeyEncryptionKey } from './key-manager/index.js';
-import { createLoadBalancerApi } from './loadbalancer/routes.js';
+import { createLoadBalancerApi, defaultLoadBalancerConfig } from './loadbalancer/routes.js';
 import { createNetworkApi } from './network/routes.js';
 
 export interface ApiConfig {
@@ -25,7 +25,7 @@ export function apiModules(config: ApiConfig = {}): ApiModule[] {
   return [
     createIdentityApi({ tokenExpirationSeconds: config.tokenExpirationSeconds }),
     createNetworkApi(),
-    createLoadBalancerApi(),
+    createLoadBalancerApi({ ...defaultLoadBalancerConfig, kek: config.keyManagerKek }),
     createCloudnetApi({
       hosts: config.agentDownTimeSeconds === undefined ? {} : { agentDownTimeSeconds: config.agentDownTimeSeconds },
       amphorae: amphoraeApiOptions({

@@ -10,7 +10,7 @@ import {
   word,
 } from './config-tokens.js';
 import { listenerMode, MONITOR_TYPES_BY_POOL, POOL_PROTOCOLS_BY_LISTENER } from './protocols.js';
-import type { HealthMonitor, L7Policy, L7Rule, Listener, LoadBalancer, Member, Pool, TlsVersion } from './types.js';
+import type { ClientAuthentication, ClientCertificateHeader, HealthMonitor, L7Policy, L7Rule, Listener, LoadBalancer, Member, Pool, TlsVersion } from './types.js';
 
 /**
  * haproxy.cfg for one amphora (HAProxy 2.6), a pure function of the balancer tree.
@@ -41,6 +41,24 @@ export interface HaproxyRenderOptions {
    * member's address in argument 3). Null refuses PING monitors.
    */
   pingCheckCommand: string | null;
+  /**
+   * The two amphorae of an ACTIVE_STANDBY pair, so that stick tables are pushed to the other one and survive a
+   * failover (and, through the local peer, a reload); null for a SINGLE amphora, whose tables only outlive reloads.
+   */
+  peers: HaproxyPeers | null;
+}
+
+export interface HaproxyPeers {
+  /** This amphora's own entry among `peers`. */
+  localPeer: string;
+  /** Every amphora of the pair, this one included: its name (the amphora id) and its VRRP port's address. */
+  peers: { name: string; address: string }[];
+  port: number;
+}
+
+/** Octavia's name for the balancer's peers section: its id without dashes. */
+export function peersSectionName(lb: LoadBalancer): string {
+  return `${lb.id.replace(/-/g, '')}_peers`;
 }
 
 export function backendName(poolId: string, listenerId: string): string {
@@ -65,11 +83,13 @@ export function renderHaproxyConfig(lb: LoadBalancer, options: HaproxyRenderOpti
   }
 
   const usesPing = lb.pools.some((p) => p.healthMonitor?.adminStateUp && p.healthMonitor.type === 'PING');
+  const peers = options.peers ? renderPeers(lb, options.peers) : null;
   const sections = [renderGlobal(options, usesPing), renderDefaults()];
+  if (peers) sections.push(peers);
   for (const listener of listeners) {
     const used = poolsUsedBy(listener, pools);
     sections.push(renderFrontend(listener, vip, pools));
-    for (const pool of used) sections.push(renderBackend(listener, pool, options));
+    for (const pool of used) sections.push(renderBackend(listener, pool, options, peers ? peersSectionName(lb) : null));
   }
   return sections.join('\n');
 }
@@ -98,6 +118,8 @@ function renderGlobal(options: HaproxyRenderOptions, usesPing: boolean): string 
     `stats socket ${absolutePath('stats socket path', options.statsSocketPath)} mode 600 level admin expose-fd listeners`,
     `server-state-file ${absolutePath('server state file path', options.serverStateFilePath)}`,
   ];
+  // The local peer's name is how HAProxy finds itself among the peers (hand-over on reload, no connection to self).
+  if (options.peers) lines.push(`localpeer ${token('local peer', options.peers.localPeer)}`);
   if (usesPing) {
     if (options.pingCheckCommand === null) throw new AmphoraConfigError('PING health monitors need options.pingCheckCommand');
     // External checks fork; HAProxy refuses to fork unless told it may.
@@ -122,6 +144,20 @@ function renderDefaults(): string {
     'option redispatch',
     'load-server-state-from-file global',
   ]);
+}
+
+function renderPeers(lb: LoadBalancer, peers: HaproxyPeers): string {
+  const names = new Set(peers.peers.map((p) => token('peer name', p.name)));
+  if (names.size !== peers.peers.length) throw new AmphoraConfigError('peer names must be unique');
+  if (!names.has(peers.localPeer)) throw new AmphoraConfigError(`the local peer ${peers.localPeer} is not among the peers`);
+  const p = port('peer port', peers.port);
+  const lines = [...peers.peers]
+    .sort((a, b) => compare(a.name, b.name))
+    .map((peer) => {
+      const address = ipAddress(`peer ${peer.name} address`, peer.address);
+      return `peer ${peer.name} ${hostPort(address.address, address.family, p)}`;
+    });
+  return section(`peers ${peersSectionName(lb)}`, lines);
 }
 
 /** Pools a listener routes to, each once, sorted by id; disabled pools get no traffic and no backend. */
@@ -185,8 +221,29 @@ function renderTls(listener: Listener): string {
   if (tls.tlsVersions.length === 0) throw new AmphoraConfigError(`listener ${listener.id}: tls_versions is empty`);
   for (const [version, flag] of Object.entries(TLS_VERSION_FLAGS)) if (!tls.tlsVersions.includes(version as TlsVersion)) parts.push(flag);
   if (tls.tlsCiphers !== null) parts.push(`ciphers ${word(`listener ${listener.id} tls_ciphers`, tls.tlsCiphers)}`);
+  if (tls.clientCaPath !== null) {
+    parts.push(`ca-file ${absolutePath(`listener ${listener.id} client CA`, tls.clientCaPath)}`, `verify ${CLIENT_VERIFY[tls.clientAuthentication]}`);
+    if (tls.clientCrlPath !== null) parts.push(`crl-file ${absolutePath(`listener ${listener.id} client CRL`, tls.clientCrlPath)}`);
+  } else {
+    if (tls.clientAuthentication !== 'NONE') throw new AmphoraConfigError(`listener ${listener.id}: client_authentication ${tls.clientAuthentication} needs a client CA`);
+    if (tls.clientCrlPath !== null) throw new AmphoraConfigError(`listener ${listener.id}: a client CRL needs a client CA`);
+  }
   return ` ${parts.join(' ')}`;
 }
+
+const CLIENT_VERIFY: Readonly<Record<ClientAuthentication, string>> = { NONE: 'none', OPTIONAL: 'optional', MANDATORY: 'required' };
+
+/** Octavia's X-SSL-* headers (its sample expressions): what HAProxy verified of the client's certificate. */
+const CLIENT_CERTIFICATE_HEADERS: Readonly<Record<ClientCertificateHeader, string>> = {
+  'X-SSL-Client-Verify': '%{+Q}[ssl_c_verify]',
+  'X-SSL-Client-Has-Cert': '%[ssl_c_used]',
+  'X-SSL-Client-DN': '%{+Q}[ssl_c_s_dn]',
+  'X-SSL-Client-CN': '%{+Q}[ssl_c_s_dn(cn)]',
+  'X-SSL-Issuer': '%{+Q}[ssl_c_i_dn]',
+  'X-SSL-Client-SHA1': '%{+Q}[ssl_c_sha1,hex]',
+  'X-SSL-Client-Not-Before': '%{+Q}[ssl_c_notbefore]',
+  'X-SSL-Client-Not-After': '%{+Q}[ssl_c_notafter]',
+};
 
 function renderInsertHeaders(listener: Listener, mode: 'http' | 'tcp'): string[] {
   if (listener.insertHeaders.length === 0) return [];
@@ -196,6 +253,11 @@ function renderInsertHeaders(listener: Listener, mode: 'http' | 'tcp'): string[]
   if (wanted.has('X-Forwarded-For')) lines.push('option forwardfor');
   if (wanted.has('X-Forwarded-Port')) lines.push('http-request set-header X-Forwarded-Port %[dst_port]');
   if (wanted.has('X-Forwarded-Proto')) lines.push(`http-request set-header X-Forwarded-Proto ${listener.protocol === 'TERMINATED_HTTPS' ? 'https' : 'http'}`);
+  for (const [header, value] of Object.entries(CLIENT_CERTIFICATE_HEADERS)) {
+    if (!wanted.has(header as ClientCertificateHeader)) continue;
+    if (listener.protocol !== 'TERMINATED_HTTPS') throw new AmphoraConfigError(`listener ${listener.id}: ${header} needs a TERMINATED_HTTPS listener`);
+    lines.push(`http-request set-header ${header} ${value}`);
+  }
   return lines;
 }
 
@@ -294,7 +356,7 @@ function renderRuleMatch(listener: Listener, rule: L7Rule): string {
   }
 }
 
-function renderBackend(listener: Listener, pool: Pool, options: HaproxyRenderOptions): string {
+function renderBackend(listener: Listener, pool: Pool, options: HaproxyRenderOptions, peers: string | null): string {
   const mode = listenerMode(listener.protocol);
   const lines = [
     `mode ${mode}`,
@@ -302,7 +364,7 @@ function renderBackend(listener: Listener, pool: Pool, options: HaproxyRenderOpt
     `timeout connect ${milliseconds(listener, 'timeoutMemberConnect', 1)}`,
     `timeout server ${milliseconds(listener, 'timeoutMemberData', 1)}`,
   ];
-  lines.push(...renderPersistence(pool, mode));
+  lines.push(...renderPersistence(pool, mode, peers));
   const monitor = pool.healthMonitor?.adminStateUp ? pool.healthMonitor : null;
   if (monitor) lines.push(...renderMonitor(pool, monitor, options));
   const members = [...pool.members].sort((a, b) => compare(a.id, b.id));
@@ -320,17 +382,18 @@ const BALANCE: Readonly<Record<Pool['lbAlgorithm'], string>> = { ROUND_ROBIN: 'r
 /** Stick tables size; Octavia's default `stick_size`. */
 const STICK_TABLE_SIZE = '10k';
 
-function renderPersistence(pool: Pool, mode: 'http' | 'tcp'): string[] {
+function renderPersistence(pool: Pool, mode: 'http' | 'tcp', peers: string | null): string[] {
   const persistence = pool.sessionPersistence;
   if (persistence === null) return [];
+  const shared = peers === null ? '' : ` peers ${peers}`;
   if (persistence.type === 'SOURCE_IP') {
     // An ipv6 table also keys IPv4 clients (as mapped addresses), so one form serves either VIP family.
-    return [`stick-table type ipv6 size ${STICK_TABLE_SIZE}`, 'stick on src'];
+    return [`stick-table type ipv6 size ${STICK_TABLE_SIZE}${shared}`, 'stick on src'];
   }
   if (mode !== 'http') throw new AmphoraConfigError(`pool ${pool.id}: ${persistence.type} session persistence needs an HTTP-mode listener`);
   if (persistence.type === 'HTTP_COOKIE') return ['cookie SRV insert indirect nocache'];
   const cookie = token(`pool ${pool.id} cookie_name`, persistence.cookieName);
-  return [`stick-table type string len 64 size ${STICK_TABLE_SIZE}`, `stick store-response res.cook(${cookie})`, `stick match req.cook(${cookie})`];
+  return [`stick-table type string len 64 size ${STICK_TABLE_SIZE}${shared}`, `stick store-response res.cook(${cookie})`, `stick match req.cook(${cookie})`];
 }
 
 function renderMonitor(pool: Pool, monitor: HealthMonitor, options: HaproxyRenderOptions): string[] {
@@ -390,15 +453,38 @@ function renderServer(pool: Pool, member: Member, monitor: HealthMonitor | null)
     );
     if (member.monitorAddress !== null) parts.push(`addr ${ipAddress(`${what} monitor_address`, member.monitorAddress).address}`);
     if (member.monitorPort !== null) parts.push(`port ${port(`${what} monitor_port`, member.monitorPort)}`);
-    // Members are checked over TLS without verifying them: they are the tenant's own backends.
-    if (monitor.type === 'HTTPS') parts.push('check-ssl verify none');
+    // Members are checked over TLS without verifying them: they are the tenant's own backends. A re-encrypting
+    // pool's `ssl` already checks over TLS, with the pool's own verification.
+    if (monitor.type === 'HTTPS' && pool.tls === null) parts.push('check-ssl verify none');
   }
   if (pool.protocol === 'PROXY') parts.push('send-proxy');
   if (pool.protocol === 'PROXYV2') parts.push('send-proxy-v2');
   if (pool.sessionPersistence?.type === 'HTTP_COOKIE') parts.push(`cookie ${member.id}`);
   if (member.backup) parts.push('backup');
   if (!member.adminStateUp) parts.push('disabled');
+  if (pool.tls) parts.push(...renderServerTls(pool));
   return parts.join(' ');
+}
+
+/** A re-encrypting pool's server options, as Octavia's amphora renders them: members verified only against a CA. */
+function renderServerTls(pool: Pool): string[] {
+  const tls = pool.tls!;
+  const what = `pool ${pool.id}`;
+  const parts = ['ssl'];
+  if (tls.clientCertificatePath !== null) parts.push(`crt ${absolutePath(`${what} client certificate`, tls.clientCertificatePath)}`);
+  if (tls.caPath !== null) {
+    parts.push(`ca-file ${absolutePath(`${what} CA`, tls.caPath)}`);
+    if (tls.crlPath !== null) parts.push(`crl-file ${absolutePath(`${what} CRL`, tls.crlPath)}`);
+    parts.push('verify required');
+  } else {
+    if (tls.crlPath !== null) throw new AmphoraConfigError(`${what}: a CRL needs a CA`);
+    parts.push('verify none');
+  }
+  if (tls.tlsCiphers !== null) parts.push(`ciphers ${word(`${what} tls_ciphers`, tls.tlsCiphers)}`);
+  if (tls.tlsVersions.length === 0) throw new AmphoraConfigError(`${what}: tls_versions is empty`);
+  for (const [version, flag] of Object.entries(TLS_VERSION_FLAGS)) if (!tls.tlsVersions.includes(version as TlsVersion)) parts.push(flag);
+  if (tls.alpnProtocols.length > 0) parts.push(`alpn ${tls.alpnProtocols.map((p) => word('ALPN protocol', p)).join(',')}`);
+  return parts;
 }
 
 function milliseconds(listener: Listener, field: 'timeoutClientData' | 'timeoutMemberConnect' | 'timeoutMemberData' | 'timeoutTcpInspect', min: number): string {

@@ -7,7 +7,7 @@ import type { Logger } from '../../lib/logger.js';
 import { adoptDaemon } from './adoption.js';
 import { placeCertificates } from './certificates.js';
 import { ipAddress } from './config-tokens.js';
-import { renderHaproxyConfig, renderPingCheckScript, type HaproxyRenderOptions } from './haproxy-config.js';
+import { renderHaproxyConfig, renderPingCheckScript, type HaproxyPeers, type HaproxyRenderOptions } from './haproxy-config.js';
 import { haproxySocketCheck, renderKeepalivedConfig, renderVrrpStateScript } from './keepalived-config.js';
 import type { AmphoraAgentMetrics } from './metrics.js';
 import { memberStateCommands, planRuntimeUpdate } from './runtime-plan.js';
@@ -100,7 +100,7 @@ export class AmphoraReconciler {
   private appliedRevision: number | null = null;
   private applyError: string | null = null;
   /** The tree and config HAProxy runs (certificate names already replaced by paths). */
-  private running: { lb: LoadBalancer; config: string } | undefined;
+  private running: { lb: LoadBalancer; config: string; peers: HaproxyPeers | null } | undefined;
   private keepalivedConfig: string | undefined;
   /** The config an adopted HAProxy runs, until the first target says whether it is still the one wanted. */
   private adoptedHaproxyConfig: string | undefined;
@@ -110,7 +110,7 @@ export class AmphoraReconciler {
 
   constructor(private readonly o: AmphoraReconcilerOptions) {
     this.paths = statePaths(o.stateDir);
-    this.renderOptions = { statsSocketPath: this.paths.statsSocket, serverStateFilePath: this.paths.serverState, maxconn: o.maxconn ?? maxconnWithin(openFileLimit()), pingCheckCommand: this.paths.pingCheckScript };
+    this.renderOptions = { statsSocketPath: this.paths.statsSocket, serverStateFilePath: this.paths.serverState, maxconn: o.maxconn ?? maxconnWithin(openFileLimit()), pingCheckCommand: this.paths.pingCheckScript, peers: null };
     const inNamespace = (argv: string[]) => ['ip', 'netns', 'exec', o.netns, ...argv];
     const supervised = (name: string, argv: string[], logFile: string) =>
       new SupervisedProcess({
@@ -221,7 +221,7 @@ export class AmphoraReconciler {
   private async serve(target: AmphoraTarget, tree: LoadBalancer): Promise<ApplyAction> {
     // Everything is rendered (and so validated) before anything is touched.
     const placed = placeCertificates(tree, target.certificates, this.paths.certs);
-    const config = renderHaproxyConfig(placed.loadBalancer, this.renderOptions);
+    const config = renderHaproxyConfig(placed.loadBalancer, { ...this.renderOptions, peers: target.haproxyPeers });
     const applyUdp = this.udp.prepare(tree);
     const keepalivedConfig = target.vrrp && this.keepalivedHasPeer(target.vrrp)
       ? renderKeepalivedConfig({
@@ -233,7 +233,7 @@ export class AmphoraReconciler {
         })
       : null;
     for (const [path, pem] of placed.files) if (!existsSync(path)) await writeFile(path, pem, { mode: 0o600 });
-    const action = await this.convergeHaproxy(placed.loadBalancer, config);
+    const action = await this.convergeHaproxy(placed.loadBalancer, config, target.haproxyPeers);
     const udpChanged = await applyUdp();
     let vipChanged = false;
     if (keepalivedConfig) vipChanged = await this.convergeKeepalived(keepalivedConfig);
@@ -243,16 +243,16 @@ export class AmphoraReconciler {
     return vipChanged ? 'vip' : udpChanged ? 'udp' : action;
   }
 
-  private async convergeHaproxy(lb: LoadBalancer, config: string): Promise<ApplyAction> {
+  private async convergeHaproxy(lb: LoadBalancer, config: string, peers: HaproxyPeers | null): Promise<ApplyAction> {
     if (this.running?.config === config && this.haproxy.supervised) {
-      this.running = { lb, config };
+      this.running = { lb, config, peers };
       return 'unchanged';
     }
     const adopted = this.adoptedHaproxyConfig;
     this.adoptedHaproxyConfig = undefined;
     // An adopted HAProxy already runs this config; the previous agent may have died before its runtime commands.
     if (adopted === config && this.haproxy.running && (await this.runtimeCommands(memberStateCommands(lb)))) {
-      this.running = { lb, config };
+      this.running = { lb, config, peers };
       return 'unchanged';
     }
     await writeFile(this.paths.haproxyCandidate, config, { mode: 0o600 });
@@ -264,7 +264,7 @@ export class AmphoraReconciler {
     const previous = this.running;
     // From here on, a restart of HAProxy (by its supervisor) starts from the new config.
     await rename(this.paths.haproxyCandidate, this.paths.haproxyConfig);
-    this.running = { lb, config };
+    this.running = { lb, config, peers };
     if (!this.haproxy.running) {
       // The server state file must exist (the config names it); `1` is its empty version line.
       if (!existsSync(this.paths.serverState)) await writeFile(this.paths.serverState, '1\n');
@@ -272,7 +272,9 @@ export class AmphoraReconciler {
       await this.untilRuntimeAnswers();
       return 'start';
     }
-    const plan = previous ? planRuntimeUpdate(previous.lb, lb, this.renderOptions) : ({ reload: true } as const);
+    // The runtime API cannot change the peers section (a peer replaced): only a reload takes new peers.
+    const samePeers = previous && JSON.stringify(previous.peers) === JSON.stringify(peers);
+    const plan = samePeers ? planRuntimeUpdate(previous.lb, lb, { ...this.renderOptions, peers }) : ({ reload: true } as const);
     if (!plan.reload && (await this.runtimeCommands(plan.commands))) return 'runtime';
     await this.reloadHaproxy();
     if (!(await this.runtimeCommands(memberStateCommands(lb)))) throw new Error('HAProxy reloaded, but refused to set the members to their weights and admin states');

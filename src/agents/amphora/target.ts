@@ -8,6 +8,7 @@
  * A whole document per change, not a diff: a balancer's tree is a few kilobytes and changes rarely, and the
  * agent needs all of it to render anyway.
  */
+import type { HaproxyPeers } from './haproxy-config.js';
 import type { KeepalivedConfig } from './keepalived-config.js';
 import type { LoadBalancer } from './types.js';
 
@@ -37,11 +38,14 @@ export interface AmphoraTarget {
   /** Where the VIP lives when there is no VRRP (SINGLE topology); ignored with `vrrp`. */
   vipInterface: string;
   /**
-   * PEM bundles (certificate, intermediates, private key) for TERMINATED_HTTPS listeners, by the name the
-   * tree's `tls.defaultCertificatePath` / `sniCertificatePaths` use; the agent writes each (mode 0600) under its
-   * own state directory and rewrites the tree's names into those paths before rendering.
+   * PEM files by the name the tree's TLS paths use: bundles (certificate, intermediates, private key) for
+   * TERMINATED_HTTPS listeners and for pools' client certificates, CA bundles and revocation lists for client
+   * authentication and for verifying members. The agent writes each (mode 0600) under its own state directory
+   * and rewrites the tree's names into those paths before rendering.
    */
   certificates: Record<string, string>;
+  /** HAProxy's peers (stick tables shared by the ACTIVE_STANDBY pair); null for a SINGLE topology. */
+  haproxyPeers: HaproxyPeers | null;
 }
 
 /** Octavia's member and pool health as the amphora sees it (its heartbeat's vocabulary, in capitals). */

@@ -11,7 +11,18 @@ export type ListenerProtocol = 'TCP' | 'HTTP' | 'HTTPS' | 'TERMINATED_HTTPS' | '
 export type PoolProtocol = 'TCP' | 'HTTP' | 'HTTPS' | 'PROXY' | 'PROXYV2' | 'UDP';
 export type LbAlgorithm = 'ROUND_ROBIN' | 'LEAST_CONNECTIONS' | 'SOURCE_IP';
 export type HealthMonitorType = 'TCP' | 'HTTP' | 'HTTPS' | 'TLS-HELLO' | 'PING' | 'UDP-CONNECT';
-export type InsertHeader = 'X-Forwarded-For' | 'X-Forwarded-Port' | 'X-Forwarded-Proto';
+export type InsertHeader = 'X-Forwarded-For' | 'X-Forwarded-Port' | 'X-Forwarded-Proto' | ClientCertificateHeader;
+/** Headers about the client's certificate, which only a TERMINATED_HTTPS listener knows. */
+export type ClientCertificateHeader =
+  | 'X-SSL-Client-Verify'
+  | 'X-SSL-Client-Has-Cert'
+  | 'X-SSL-Client-DN'
+  | 'X-SSL-Client-CN'
+  | 'X-SSL-Issuer'
+  | 'X-SSL-Client-SHA1'
+  | 'X-SSL-Client-Not-Before'
+  | 'X-SSL-Client-Not-After';
+export type ClientAuthentication = 'NONE' | 'OPTIONAL' | 'MANDATORY';
 export type TlsVersion = 'SSLv3' | 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 export type AlpnProtocol = 'h2' | 'http/1.1' | 'http/1.0';
 
@@ -62,6 +73,12 @@ export interface ListenerTls {
   tlsVersions: TlsVersion[];
   /** OpenSSL cipher string for TLS 1.2 and below (Octavia's `tls_ciphers`); null keeps OpenSSL's default. */
   tlsCiphers: string | null;
+  /** Whether clients are asked for a certificate verified against `clientCaPath`; anything but NONE needs it. */
+  clientAuthentication: ClientAuthentication;
+  /** PEM file of the CAs client certificates must chain to (Octavia's `client_ca_tls_container_ref`). */
+  clientCaPath: string | null;
+  /** PEM file of revoked client certificates (Octavia's `client_crl_container_ref`); needs `clientCaPath`. */
+  clientCrlPath: string | null;
 }
 
 export interface L7PolicyBase {
@@ -105,6 +122,22 @@ export interface Pool {
   sessionPersistence: SessionPersistence | null;
   healthMonitor: HealthMonitor | null;
   members: Member[];
+  /** Re-encryption to the members (Octavia's `tls_enabled`); null speaks plain TCP or HTTP to them. */
+  tls: PoolTls | null;
+}
+
+/** TLS from HAProxy to the members. Paths are files the agent writes, as for listener certificates. */
+export interface PoolTls {
+  /** PEM bundle (certificate, intermediates, key) HAProxy presents to members that ask (`tls_container_ref`). */
+  clientCertificatePath: string | null;
+  /** PEM CAs the members' certificates must chain to (`ca_tls_container_ref`); null does not verify them. */
+  caPath: string | null;
+  /** PEM revocation list checked with `caPath` (`crl_container_ref`). */
+  crlPath: string | null;
+  tlsVersions: TlsVersion[];
+  tlsCiphers: string | null;
+  /** Offered to members in preference order; empty offers no ALPN. */
+  alpnProtocols: AlpnProtocol[];
 }
 
 export interface Member {

@@ -5,6 +5,8 @@
  * made from what exists, not from what was meant to happen.
  */
 
+import { HAPROXY_PEER_PORT } from './amphora-target.js';
+
 export type Topology = 'SINGLE' | 'ACTIVE_STANDBY';
 export type AmphoraRole = 'MASTER' | 'BACKUP' | 'STANDALONE';
 
@@ -122,7 +124,10 @@ export interface Plan {
 
 const VRRP_PROTOCOL = '112';
 
-/** The security group rules the VRRP ports need: each listener's port from anywhere, VRRP between the pair. */
+/**
+ * The security group rules the VRRP ports need: each listener's port from anywhere, VRRP and HAProxy's peer
+ * port (stick-table updates) between the pair.
+ */
 export function desiredRules(listeners: ListenerPort[], vipIsIpv6: boolean): DesiredRule[] {
   const ethertype = vipIsIpv6 ? 'IPv6' : 'IPv4';
   const seen = new Set<string>();
@@ -134,6 +139,7 @@ export function desiredRules(listeners: ListenerPort[], vipIsIpv6: boolean): Des
     rules.push({ protocol: l.protocol, portRangeMin: l.port, portRangeMax: l.port, remoteSelf: false, ethertype });
   }
   rules.push({ protocol: VRRP_PROTOCOL, portRangeMin: null, portRangeMax: null, remoteSelf: true, ethertype });
+  rules.push({ protocol: 'tcp', portRangeMin: HAPROXY_PEER_PORT, portRangeMax: HAPROXY_PEER_PORT, remoteSelf: true, ethertype });
   return rules;
 }
 

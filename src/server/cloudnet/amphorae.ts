@@ -25,7 +25,7 @@ import { LeaderElection } from '../../store/leader-lease.js';
 import type { Store } from '../../store/store.js';
 import type { ServerContext } from '../app.js';
 import { requireAdmin } from '../auth.js';
-import { readCertificateBundle, type KeyEncryptionKey } from '../key-manager/index.js';
+import { readCertificateBundle, readPemSecret, type KeyEncryptionKey } from '../key-manager/index.js';
 import { applyHealth, completeProvisioning, failProvisioning, setDegraded } from '../loadbalancer/lifecycle.js';
 import { loadBalancerTree } from '../loadbalancer/tree.js';
 import { NdjsonQueue, startNdjson } from '../ndjson.js';
@@ -52,8 +52,9 @@ export const LOAD_BALANCER_LIFECYCLE: BalancerLifecycle = { complete: completePr
 
 /**
  * The tree from the Load Balancer API, with the PEM bundle (certificate, intermediates, private key: what
- * HAProxy's `crt` loads) of every certificate its TERMINATED_HTTPS listeners name, read from the key manager for
- * the balancer's project. Without the key manager's key, or with a key under a passphrase, a tree that names
+ * HAProxy's `crt` loads) of every certificate its TERMINATED_HTTPS listeners and re-encrypting pools name, and
+ * the CA bundles and revocation lists they verify clients and members with, read from the key manager for the
+ * balancer's project. Without the key manager's key, or with a key under a passphrase, a tree that names
  * certificates is refused, so its balancer's change fails rather than serving without its certificate.
  */
 export function loadBalancerTrees(kek: KeyEncryptionKey | undefined): TreeSource {
@@ -62,6 +63,11 @@ export function loadBalancerTrees(kek: KeyEncryptionKey | undefined): TreeSource
     const certificates: Record<string, string> = {};
     for (const ref of certificateRefs) {
       if (!kek) throw new Error(`balancer ${balancerId} names certificates, but this server runs no key manager`);
+      if (ref.kind !== 'bundle') {
+        const pem = await readPemSecret(db, ref.containerRef, ref.kind === 'crl' ? 'X509 CRL' : 'CERTIFICATE', { projectId, kek });
+        certificates[ref.name] = pem.trimEnd() + '\n';
+        continue;
+      }
       const bundle = await readCertificateBundle(db, ref.containerRef, { projectId, kek });
       if (bundle.passphrase !== null) throw new Error(`the private key of ${ref.containerRef} is under a passphrase, which amphorae do not take yet`);
       certificates[ref.name] = [bundle.certificate, bundle.intermediates, bundle.privateKey].filter((part): part is string => !!part).map((part) => part.trimEnd() + '\n').join('');
@@ -211,7 +217,7 @@ export async function readTarget(store: Store, revisions: BalancerConfigRevision
     const built = deleting ? { tree: null, certificates: {} } : await tree(db, balancer.id, balancer.projectId);
     return buildAmphoraTarget({
       amphora: { id: row.id, role: (row.role ?? 'STANDALONE') as 'MASTER' | 'BACKUP' | 'STANDALONE', vrrpIp: row.vrrp_ip, vrrpId: row.vrrp_id ?? 1 },
-      peers: peers.map((p) => ({ vrrpIp: p.vrrp_ip })),
+      peers: peers.map((p) => ({ id: p.id, vrrpIp: p.vrrp_ip })),
       balancer: {
         id: balancer.id,
         topology: balancer.topology,

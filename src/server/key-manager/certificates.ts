@@ -46,15 +46,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * `CertificateBundleError` otherwise.
  */
 export async function readCertificateBundle(db: Db, containerRef: string, options: CertificateBundleOptions): Promise<CertificateBundle> {
-  const id = containerRef.replace(/\/+$/, '').split('/').pop()!;
-  const kind = !containerRef.includes('/') ? 'containers' : /\/(containers|secrets)\/[^/]+\/?$/.exec(containerRef)?.[1];
-  if (!UUID.test(id) || !kind) {
-    throw new CertificateBundleError('invalid_ref', `'${containerRef}' is not a key-manager container or secret reference`);
+  const { id, kind } = parseRef(containerRef);
+  const readable = readableBy(options);
+  if (kind === 'secrets') {
+    const bytes = await openSecret(db, id, options, readable);
+    try {
+      return { ...(await splitPkcs12(bytes)), passphrase: null };
+    } catch (err) {
+      throw new CertificateBundleError('not_pkcs12', `secret ${id} is not a PKCS#12 bundle without a password (${(err as Error).message.split('\n')[0]})`);
+    }
   }
-  const readable = (target: Target) =>
-    (target.projectId === options.projectId && (target.readProjectAccess || target.creatorId === options.userId)) ||
-    (options.userId !== undefined && target.readUsers.includes(options.userId));
-  if (kind === 'secrets') return readPkcs12Secret(db, id, options, readable);
 
   const container = await repo.getContainer(db, id);
   if (!container) throw new CertificateBundleError('not_found', `container ${id} does not exist`);
@@ -98,17 +99,46 @@ export async function readCertificateBundle(db: Db, containerRef: string, option
   return { certificate, privateKey, intermediates: text('intermediates'), passphrase: text('private_key_passphrase') };
 }
 
-async function readPkcs12Secret(db: Db, id: string, options: CertificateBundleOptions, readable: (target: Target) => boolean): Promise<CertificateBundle> {
+/**
+ * The PEM text a secret holds, for the references Octavia reads as one secret's payload: CA bundles
+ * (`ca_tls_container_ref`, `client_ca_tls_container_ref`) and revocation lists (`crl_container_ref`,
+ * `client_crl_container_ref`). `expect` is the PEM block the payload must hold (`CERTIFICATE`, `X509 CRL`).
+ * Readable under the same rules as `readCertificateBundle`.
+ */
+export async function readPemSecret(db: Db, secretRef: string, expect: 'CERTIFICATE' | 'X509 CRL', options: CertificateBundleOptions): Promise<string> {
+  const { id, kind } = parseRef(secretRef);
+  if (kind !== 'secrets') throw new CertificateBundleError('invalid_ref', `'${secretRef}' is not a key-manager secret reference`);
+  const bytes = await openSecret(db, id, options, readableBy(options));
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new CertificateBundleError('not_pem', `secret ${id} is not PEM text`);
+  }
+  if (!text.includes(`-----BEGIN ${expect}-----`)) throw new CertificateBundleError('not_pem', `secret ${id} holds no PEM ${expect}`);
+  return text;
+}
+
+function parseRef(ref: string): { id: string; kind: string } {
+  const id = ref.replace(/\/+$/, '').split('/').pop()!;
+  const kind = !ref.includes('/') ? 'containers' : /\/(containers|secrets)\/[^/]+\/?$/.exec(ref)?.[1];
+  if (!UUID.test(id) || !kind) throw new CertificateBundleError('invalid_ref', `'${ref}' is not a key-manager container or secret reference`);
+  return { id, kind };
+}
+
+function readableBy(options: CertificateBundleOptions): (target: Target) => boolean {
+  return (target) =>
+    (target.projectId === options.projectId && (target.readProjectAccess || target.creatorId === options.userId)) ||
+    (options.userId !== undefined && target.readUsers.includes(options.userId));
+}
+
+/** A secret's decrypted payload, when the options may read it. */
+async function openSecret(db: Db, id: string, options: CertificateBundleOptions, readable: (target: Target) => boolean): Promise<Buffer> {
   const secret = await repo.getSecret(db, id, new Date().toISOString());
   if (!secret) throw new CertificateBundleError('not_found', `secret ${id} does not exist`);
   if (!readable(targetOf(secret, await repo.getReadAcl(db, 'secret', id)))) {
     throw new CertificateBundleError('forbidden', `secret ${id} may not be read by project ${options.projectId}`);
   }
   if (!secret.sealed_payload) throw new CertificateBundleError('incomplete', `secret ${id} has no payload`);
-  const bytes = openPayload(options.kek, secret.kek_id!, secret.id, secret.sealed_payload);
-  try {
-    return { ...(await splitPkcs12(bytes)), passphrase: null };
-  } catch (err) {
-    throw new CertificateBundleError('not_pkcs12', `secret ${id} is not a PKCS#12 bundle without a password (${(err as Error).message.split('\n')[0]})`);
-  }
+  return openPayload(options.kek, secret.kek_id!, secret.id, secret.sealed_payload);
 }

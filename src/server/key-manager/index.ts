@@ -32,5 +32,5 @@ export async function checkKeyEncryptionKey(store: Store, kek: KeyEncryptionKey)
   }
 }
 
-export { readCertificateBundle, CertificateBundleError, type CertificateBundle, type CertificateBundleOptions } from './certificates.js';
+export { readCertificateBundle, readPemSecret, CertificateBundleError, type CertificateBundle, type CertificateBundleOptions } from './certificates.js';
 export { keyEncryptionKey, readKeyEncryptionKeyFile, readOrCreateKeyEncryptionKeyFile, type KeyEncryptionKey } from './crypto.js';

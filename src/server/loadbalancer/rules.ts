@@ -3,7 +3,7 @@ import { parseCidr } from '../../lib/ip.js';
 import { MONITOR_TYPES_BY_POOL, POOL_PROTOCOLS_BY_LISTENER, listenerMode } from '../../agents/amphora/protocols.js';
 import type { HealthMonitorType, ListenerProtocol, PoolProtocol } from '../../agents/amphora/types.js';
 import type { WireObject } from '../network/attributes.js';
-import { LISTENER_DEFAULTS } from './schemas.js';
+import { CLIENT_CERTIFICATE_HEADERS, LISTENER_DEFAULTS } from './schemas.js';
 
 /**
  * Octavia's validation rules for listeners, pools and health monitors, as pure functions of the objects'
@@ -44,6 +44,12 @@ export function checkListener(values: WireObject): WireObject {
     out.alpn_protocols = (values.alpn_protocols as string[] | null | undefined) ?? [...LISTENER_DEFAULTS.alpnProtocols];
     out.tls_ciphers = values.tls_ciphers ?? null;
     if ((out.tls_versions as string[]).length === 0) throw validationFailure('tls_versions must name at least one TLS version.');
+    if (values.client_authentication && values.client_authentication !== 'NONE' && !values.client_ca_tls_container_ref) {
+      throw validationFailure(`Client authentication setting ${String(values.client_authentication)} requires a client CA container reference.`);
+    }
+    if (values.client_crl_container_ref && !values.client_ca_tls_container_ref) {
+      throw validationFailure('A client authentication CA reference is required to specify a client authentication revocation list.');
+    }
   } else {
     for (const field of TLS_LISTENER_FIELDS) {
       const v = values[field];
@@ -66,6 +72,10 @@ export function checkListener(values: WireObject): WireObject {
   if (headers.length && listenerMode(protocol) !== 'http') {
     throw validationFailure(`The following headers: ${headers.join(', ')} are not supported for listeners of protocol ${protocol}.`);
   }
+  const certificateHeaders = headers.filter((h) => (CLIENT_CERTIFICATE_HEADERS as readonly string[]).includes(h));
+  if (certificateHeaders.length && protocol !== 'TERMINATED_HTTPS') {
+    throw validationFailure(`The following headers: ${certificateHeaders.join(', ')} are not supported for listeners of protocol ${protocol}.`);
+  }
   return out;
 }
 
@@ -74,6 +84,23 @@ export function checkAllowedCidrs(vip: { address: string; version: 4 | 6 }, cidr
   for (const cidr of cidrs) {
     if (parseCidr(cidr)?.version !== vip.version) throw validationFailure(`CIDR ${cidr} IP version incompatible with VIP ${vip.address} IP version.`);
   }
+}
+
+const POOL_TLS_FIELDS = ['tls_container_ref', 'ca_tls_container_ref', 'crl_container_ref', 'tls_versions', 'tls_ciphers', 'alpn_protocols'];
+
+/**
+ * A pool's re-encryption settings as a whole: HAProxy speaks TLS to TCP and HTTP members, not UDP ones, and a
+ * revocation list is checked against a CA.
+ */
+export function checkPoolTls(values: WireObject): void {
+  if (values.protocol === 'UDP') {
+    const set = POOL_TLS_FIELDS.filter((f) => values[f] !== null && values[f] !== undefined);
+    if (values.tls_enabled || set.length) throw validationFailure(`TLS is not supported for UDP pools (${['tls_enabled', ...set].join(', ')}).`);
+  }
+  if (values.crl_container_ref && !values.ca_tls_container_ref) {
+    throw validationFailure('A CA reference is required to specify a certificate revocation list.');
+  }
+  if (Array.isArray(values.tls_versions) && values.tls_versions.length === 0) throw validationFailure('tls_versions must name at least one TLS version.');
 }
 
 /** A pool may serve a listener only in Octavia's protocol combinations, and cookie persistence needs HTTP. */

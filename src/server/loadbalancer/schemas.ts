@@ -15,7 +15,7 @@ import {
   uuidOrNull,
   type Convert,
 } from '../network/validators.js';
-import type { AlpnProtocol, HealthMonitorType, InsertHeader, L7CompareType, L7RuleType, LbAlgorithm, ListenerProtocol, PoolProtocol, TlsVersion } from '../../agents/amphora/types.js';
+import type { AlpnProtocol, ClientCertificateHeader, HealthMonitorType, InsertHeader, L7CompareType, L7RuleType, LbAlgorithm, ListenerProtocol, PoolProtocol, TlsVersion } from '../../agents/amphora/types.js';
 
 /**
  * Octavia v2's objects as attribute maps (the network API's machinery: allow on POST/PUT, converters, defaults,
@@ -29,7 +29,10 @@ export const LB_ALGORITHMS: readonly LbAlgorithm[] = ['ROUND_ROBIN', 'LEAST_CONN
 /** What the API takes: SOURCE_IP_PORT is one of Octavia's algorithms, which the amphora provider refuses (rules.ts). */
 export const API_LB_ALGORITHMS: readonly string[] = [...LB_ALGORITHMS, 'SOURCE_IP_PORT'];
 export const MONITOR_TYPES: readonly HealthMonitorType[] = ['HTTP', 'HTTPS', 'PING', 'TCP', 'TLS-HELLO', 'UDP-CONNECT'];
-export const INSERT_HEADERS: readonly InsertHeader[] = ['X-Forwarded-For', 'X-Forwarded-Port', 'X-Forwarded-Proto'];
+export const CLIENT_CERTIFICATE_HEADERS: readonly ClientCertificateHeader[] = [
+  'X-SSL-Client-Verify', 'X-SSL-Client-Has-Cert', 'X-SSL-Client-DN', 'X-SSL-Client-CN', 'X-SSL-Issuer', 'X-SSL-Client-SHA1', 'X-SSL-Client-Not-Before', 'X-SSL-Client-Not-After',
+];
+export const INSERT_HEADERS: readonly InsertHeader[] = ['X-Forwarded-For', 'X-Forwarded-Port', 'X-Forwarded-Proto', ...CLIENT_CERTIFICATE_HEADERS];
 export const TLS_VERSIONS: readonly TlsVersion[] = ['SSLv3', 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 export const ALPN_PROTOCOLS: readonly AlpnProtocol[] = ['h2', 'http/1.1', 'http/1.0'];
 export const HTTP_METHODS = ['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE'] as const;

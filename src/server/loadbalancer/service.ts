@@ -5,6 +5,7 @@ import type { Db } from '../../store/database.js';
 import type { Store, WriteTx } from '../../store/store.js';
 import type { ListenerProtocol, PoolProtocol } from '../../agents/amphora/types.js';
 import type { AuthContext } from '../auth.js';
+import type { KeyEncryptionKey } from '../key-manager/index.js';
 import { attribute, memberBody, notFound, prepareCreate, prepareUpdate, type ResourceSpec, type WireObject } from '../network/attributes.js';
 import { parseListQuery, valuesOf, type QueryParams } from '../network/list-query.js';
 import { getRow, listRows, type Builder, type CustomFilter, type Row, type Select } from '../network/repository.js';
@@ -13,7 +14,8 @@ import { getForWrite, getObject, insertObject, present, toWireObjects, updateObj
 import { isGlobalReader, isLbAdmin, requireRead, requireWrite } from './policy.js';
 import { parseAvailabilityZoneData } from './operations.js';
 import { enforceLbQuota } from './quotas.js';
-import { checkAllowedCidrs, checkHealthMonitor, checkPoolSupported, checkL7Policy, checkL7Rule, checkListener, checkPoolOnListener, checkSessionPersistence, listenerPortConflicts, validationFailure } from './rules.js';
+import { checkAllowedCidrs, checkHealthMonitor, checkPoolSupported, checkL7Policy, checkL7Rule, checkListener, checkPoolOnListener, checkPoolTls, checkSessionPersistence, listenerPortConflicts, validationFailure } from './rules.js';
+import { checkTlsRefs } from './tls-refs.js';
 import { CHILD_SPECS, PROVIDERS, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
 
 export type Topology = 'SINGLE' | 'ACTIVE_STANDBY';
@@ -22,6 +24,8 @@ export interface LoadBalancerConfig {
   /** The topology of balancers created without a flavor (Octavia's [controller_worker] loadbalancer_topology). */
   defaultTopology: Topology;
   defaultQuotas: Record<string, number>;
+  /** The key manager's key, to read the TLS references listeners and pools are given; without it they are not checked. */
+  kek?: KeyEncryptionKey;
 }
 
 /** Where a list is restricted to one parent (a pool's members). */
@@ -281,6 +285,7 @@ export class LoadBalancerService {
         }
         if (values.default_pool_id) await this.checkDefaultPool(tx, lbId, values);
         checkAllowedCidrs(await vipOf(tx, lb), values.allowed_cidrs as string[]);
+        await checkTlsRefs(tx.db, this.config.kek, { projectId: lb.project_id as string, userId: auth.userId }, values);
         return insertObject(tx, listenerSpec, this.newChild(tx, lb, values), { load_balancer_id: lbId });
       }),
     );
@@ -300,6 +305,7 @@ export class LoadBalancerService {
       const checked = checkListener({ ...current, ...changes, tls_versions: kept('tls_versions'), alpn_protocols: kept('alpn_protocols'), tls_ciphers: kept('tls_ciphers') });
       if (changes.default_pool_id) await this.checkDefaultPool(tx, row.load_balancer_id as string, checked);
       if (changes.allowed_cidrs) checkAllowedCidrs(await vipOf(tx, (await getObject(tx.db, loadBalancerSpec, row.load_balancer_id as string))!), changes.allowed_cidrs as string[]);
+      await checkTlsRefs(tx.db, this.config.kek, { projectId: row.project_id as string, userId: auth.userId }, changes);
       return { tls_versions: checked.tls_versions, alpn_protocols: checked.alpn_protocols, tls_ciphers: checked.tls_ciphers };
     });
   }
@@ -318,6 +324,7 @@ export class LoadBalancerService {
   async createPool(auth: AuthContext, body: unknown): Promise<WireObject> {
     const values = prepareCreate(poolSpec, memberBody(poolSpec, body), auth);
     checkSessionPersistence(values.protocol as PoolProtocol, values.session_persistence as Record<string, unknown> | null);
+    checkPoolTls(values);
     const object = await this.store.write(async (tx) => {
       let lbId = values.loadbalancer_id as string | undefined;
       let listener: Row | undefined;
@@ -331,6 +338,7 @@ export class LoadBalancerService {
       return this.onBalancer(tx, auth, lbId, async (lb) => {
         checkPoolSupported(values);
         await enforceLbQuota(tx, this.config.defaultQuotas, lb.project_id as string, 'pool');
+        await checkTlsRefs(tx.db, this.config.kek, { projectId: lb.project_id as string, userId: auth.userId }, values);
         const id = randomUUID();
         if (listener) {
           checkPoolOnListener(listener.protocol as ListenerProtocol, values as { protocol: PoolProtocol; session_persistence: unknown });
@@ -361,10 +369,12 @@ export class LoadBalancerService {
   }
 
   async updatePool(auth: AuthContext, id: string, body: unknown): Promise<WireObject> {
-    return this.updateChild(poolSpec, auth, id, body, async (tx, _row, current, changes) => {
+    return this.updateChild(poolSpec, auth, id, body, async (tx, row, current, changes) => {
       const merged = { ...current, ...changes } as { protocol: PoolProtocol; session_persistence: Record<string, unknown> | null };
       checkSessionPersistence(merged.protocol, merged.session_persistence);
       checkPoolSupported(changes);
+      checkPoolTls(merged);
+      await checkTlsRefs(tx.db, this.config.kek, { projectId: row.project_id as string, userId: auth.userId }, changes);
       for (const listener of await this.listenersOf(tx, id)) checkPoolOnListener(listener.protocol, merged);
     });
   }

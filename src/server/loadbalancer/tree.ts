@@ -1,5 +1,6 @@
 import type {
   AlpnProtocol,
+  ClientAuthentication,
   HealthMonitor,
   InsertHeader,
   L7Policy,
@@ -8,6 +9,7 @@ import type {
   Listener,
   Member,
   Pool,
+  PoolTls,
   RedirectHttpCode,
   SessionPersistence,
   TlsVersion,
@@ -16,12 +18,17 @@ import type { Db } from '../../store/database.js';
 import type { WireObject } from '../network/attributes.js';
 import type { Row } from '../network/repository.js';
 import { toWireObjects } from './objects.js';
-import { healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, memberSpec, poolSpec } from './schemas.js';
+import { LISTENER_DEFAULTS, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, memberSpec, poolSpec } from './schemas.js';
 
-/** A PEM bundle the amphora needs, by the name the tree's TLS paths use, and where the key manager keeps it. */
+/**
+ * A PEM file the amphora needs, by the name the tree's TLS paths use, and where the key manager keeps it: a
+ * `bundle` (certificate container, or PKCS#12 secret) becomes certificate, intermediates and key; a `ca` or `crl`
+ * secret (a CA bundle or a revocation list, stored as Octavia stores them) is its PEM payload as it is.
+ */
 export interface CertificateRef {
   name: string;
   containerRef: string;
+  kind: 'bundle' | 'ca' | 'crl';
 }
 
 export interface BalancerTree {
@@ -67,6 +74,12 @@ export async function loadBalancerTree(db: Db, loadBalancerId: string): Promise<
 
   const poolIds = new Set(pools.objects.map((p) => p.id as string));
   const certificateRefs: CertificateRef[] = [];
+  const named = (owner: string, file: string, containerRef: unknown, kind: CertificateRef['kind']): string | null => {
+    if (!containerRef) return null;
+    const name = `${owner}/${file}`;
+    certificateRefs.push({ name, containerRef: containerRef as string, kind });
+    return name;
+  };
 
   const treePools: Pool[] = pools.objects.map((p) => ({
     id: p.id as string,
@@ -79,6 +92,16 @@ export async function loadBalancerTree(db: Db, loadBalancerId: string): Promise<
       .map((row, i) => ({ row, object: members.objects[i] }))
       .filter(({ row }) => row.pool_id === p.id)
       .map(({ object }) => memberOf(object)),
+    tls: p.tls_enabled
+      ? {
+          clientCertificatePath: named(p.id as string, 'client.pem', p.tls_container_ref, 'bundle'),
+          caPath: named(p.id as string, 'ca.pem', p.ca_tls_container_ref, 'ca'),
+          crlPath: p.ca_tls_container_ref ? named(p.id as string, 'crl.pem', p.crl_container_ref, 'crl') : null,
+          tlsVersions: (p.tls_versions as TlsVersion[] | null) ?? [...LISTENER_DEFAULTS.tlsVersions],
+          tlsCiphers: (p.tls_ciphers as string | null) ?? null,
+          alpnProtocols: (p.alpn_protocols as AlpnProtocol[] | null) ?? [...LISTENER_DEFAULTS.alpnProtocols],
+        } satisfies PoolTls
+      : null,
   }));
 
   const treeListeners: Listener[] = listeners.objects.map((l) => {
@@ -90,13 +113,17 @@ export async function loadBalancerTree(db: Db, loadBalancerId: string): Promise<
     let tls: Listener['tls'] = null;
     if (l.protocol === 'TERMINATED_HTTPS' && l.default_tls_container_ref) {
       const refs = [l.default_tls_container_ref as string, ...(l.sni_container_refs as string[])];
-      refs.forEach((containerRef, index) => certificateRefs.push({ name: certificateName(id, index), containerRef }));
+      refs.forEach((containerRef, index) => certificateRefs.push({ name: certificateName(id, index), containerRef, kind: 'bundle' }));
+      const clientCaPath = named(id, 'client-ca.pem', l.client_ca_tls_container_ref, 'ca');
       tls = {
         defaultCertificatePath: certificateName(id, 0),
         sniCertificatePaths: refs.slice(1).map((_, i) => certificateName(id, i + 1)),
         alpnProtocols: ((l.alpn_protocols as AlpnProtocol[] | null) ?? []),
         tlsVersions: ((l.tls_versions as TlsVersion[] | null) ?? []),
         tlsCiphers: (l.tls_ciphers as string | null) ?? null,
+        clientAuthentication: clientCaPath ? ((l.client_authentication as ClientAuthentication | null) ?? 'NONE') : 'NONE',
+        clientCaPath,
+        clientCrlPath: clientCaPath ? named(id, 'client-crl.pem', l.client_crl_container_ref, 'crl') : null,
       };
     }
     const headers = l.insert_headers as Record<string, string>;

@@ -55,6 +55,7 @@ describe('cloudnet amphora-agent against the target stream', { skip: process.get
     vrrp: null,
     vipInterface: 'uplink',
     certificates: {},
+    haproxyPeers: null,
   });
 
   const publish = (t: AmphoraTarget) => {

@@ -5,7 +5,7 @@ import { AmphoraConfigError } from '../../../../src/agents/amphora/config-tokens
 import type { ListenerTls } from '../../../../src/agents/amphora/types.js';
 import { balancer, listener } from './fixtures.js';
 
-const tls = (t: Partial<ListenerTls>): ListenerTls => ({ defaultCertificatePath: 'c1', sniCertificatePaths: [], alpnProtocols: [], tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: null, ...t });
+const tls = (t: Partial<ListenerTls>): ListenerTls => ({ defaultCertificatePath: 'c1', sniCertificatePaths: [], alpnProtocols: [], tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: null, clientAuthentication: 'NONE', clientCaPath: null, clientCrlPath: null, ...t });
 
 test('certificate names become content-addressed files under the certificate directory', () => {
   const lb = balancer({

@@ -1,5 +1,6 @@
 import type { HealthMonitor, L7Policy, L7Rule, Listener, LoadBalancer, Member, Pool } from '../../../../src/agents/amphora/types.js';
-import type { HaproxyRenderOptions } from '../../../../src/agents/amphora/haproxy-config.js';
+import type { HaproxyPeers, HaproxyRenderOptions } from '../../../../src/agents/amphora/haproxy-config.js';
+import type { AmphoraTarget } from '../../../../src/agents/amphora/target.js';
 
 /** Builders with Octavia's API defaults; each test overrides what it is about. */
 
@@ -8,6 +9,7 @@ export const OPTIONS: HaproxyRenderOptions = {
   serverStateFilePath: '/run/cloudnet-amphora/haproxy.state',
   maxconn: 50000,
   pingCheckCommand: null,
+  peers: null,
 };
 
 export const listener = (l: Partial<Listener> = {}): Listener => ({
@@ -64,6 +66,7 @@ export const pool = (p: Partial<Pool> = {}): Pool => ({
   sessionPersistence: null,
   healthMonitor: null,
   members: [member()],
+  tls: null,
   ...p,
 });
 
@@ -95,4 +98,30 @@ export function sectionLines(config: string, header: string): string[] {
   const block = blocks.find((b) => b.split('\n')[0] === header);
   if (!block) throw new Error(`no section ${header} in:\n${config}`);
   return block.split('\n').slice(1).filter((l) => l !== '').map((l) => l.trim());
+}
+
+/** What the server sends amphora a1 (MASTER) or a2 (BACKUP) of an ACTIVE_STANDBY pair whose VRRP runs on `uplink`. */
+export function pairTarget(
+  amphora: 'a1' | 'a2',
+  addresses: Record<'a1' | 'a2', string>,
+  o: { lb: LoadBalancer; revision: number; vips: string[]; virtualRouterId: number; certificates?: Record<string, string>; haproxyPeers?: HaproxyPeers | null },
+): AmphoraTarget {
+  return {
+    amphoraId: amphora,
+    loadBalancerId: 'lb1',
+    configRevision: o.revision,
+    loadBalancer: o.lb,
+    vrrp: {
+      role: amphora === 'a1' ? 'MASTER' : 'BACKUP',
+      interface: 'uplink',
+      virtualRouterId: o.virtualRouterId,
+      unicastSrcIp: addresses[amphora],
+      unicastPeers: [addresses[amphora === 'a1' ? 'a2' : 'a1']],
+      vips: o.vips,
+      advertIntervalSeconds: 0.1,
+    },
+    vipInterface: 'uplink',
+    certificates: o.certificates ?? {},
+    haproxyPeers: o.haproxyPeers ?? null,
+  };
 }

@@ -11,6 +11,9 @@ const TLS: ListenerTls = {
   alpnProtocols: ['h2', 'http/1.1'],
   tlsVersions: ['TLSv1.2', 'TLSv1.3'],
   tlsCiphers: null,
+  clientAuthentication: 'NONE',
+  clientCaPath: null,
+  clientCrlPath: null,
 };
 
 const render = (lb: LoadBalancer) => renderHaproxyConfig(lb, OPTIONS);

@@ -57,7 +57,7 @@ test('runtime API: members addressed by backendName/member id change without a r
       pools: [pool({ id: 'p1', members: [member({ id: 'm1', address: '198.18.0.21' }), member({ id: 'm2', address: '198.18.0.22', weight: 3 })] })],
     });
     const file = join(dir, 'haproxy.cfg');
-    writeFileSync(file, renderHaproxyConfig(lb, { statsSocketPath: socketPath, serverStateFilePath: join(dir, 'haproxy.state'), maxconn: 1000, pingCheckCommand: null }));
+    writeFileSync(file, renderHaproxyConfig(lb, { statsSocketPath: socketPath, serverStateFilePath: join(dir, 'haproxy.state'), maxconn: 1000, pingCheckCommand: null, peers: null }));
     haproxy = spawn('ip', ['netns', 'exec', namespace, 'haproxy', '-db', '-f', file], { stdio: 'ignore' });
     for (let i = 0; i < 100 && !existsSync(socketPath); i++) await sleep(50);
     assert.ok(existsSync(socketPath), 'HAProxy did not open its runtime socket');

@@ -35,6 +35,7 @@ const OPTIONS: HaproxyRenderOptions = {
   serverStateFilePath: join(dir, 'haproxy.state'),
   maxconn: 50000,
   pingCheckCommand: '/bin/true',
+  peers: null,
 };
 
 function haproxyCheck(config: string, name: string): { ok: boolean; output: string } {
@@ -79,7 +80,7 @@ function richListener(id: string, protocol: Listener['protocol'], port: number, 
     allowedCidrs: ['198.18.0.0/15', 'fd00::/8'], defaultPoolId: poolIds[0]!,
   });
   if (protocol === 'TERMINATED_HTTPS') {
-    base.tls = { defaultCertificatePath: certificate(`${id}-default`, 'default.example'), sniCertificatePaths: [certificate(`${id}-sni`, 'api.example')], alpnProtocols: ['h2', 'http/1.1'], tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384' };
+    base.tls = { defaultCertificatePath: certificate(`${id}-default`, 'default.example'), sniCertificatePaths: [certificate(`${id}-sni`, 'api.example')], alpnProtocols: ['h2', 'http/1.1'], tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384', clientAuthentication: 'NONE', clientCaPath: null, clientCrlPath: null };
   }
   if (mode === 'http') {
     base.insertHeaders = ['X-Forwarded-For', 'X-Forwarded-Port', 'X-Forwarded-Proto'];

@@ -9,7 +9,7 @@ import { AmphoraReconciler, maxconnWithin } from '../../../../src/agents/amphora
 import type { AmphoraTarget } from '../../../../src/agents/amphora/target.js';
 import type { LoadBalancer } from '../../../../src/agents/amphora/types.js';
 import { eventually, Topology } from '../../../e2e/host-agent/topology.js';
-import { balancer, listener, member, monitor, pool } from './fixtures.js';
+import { balancer, listener, member, monitor, pairTarget, pool } from './fixtures.js';
 import { clientLoop, longestGapMs, requests, startMember } from './traffic.js';
 
 const VIP = '198.18.0.100';
@@ -49,23 +49,8 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
       ...lb,
     });
 
-  const target = (amphora: 'a1' | 'a2', lb: LoadBalancer, certificates: Record<string, string> = {}): AmphoraTarget => ({
-    amphoraId: amphora,
-    loadBalancerId: 'lb1',
-    configRevision: revision,
-    loadBalancer: lb,
-    vrrp: {
-      role: amphora === 'a1' ? 'MASTER' : 'BACKUP',
-      interface: 'uplink',
-      virtualRouterId: 51,
-      unicastSrcIp: AMPHORAE[amphora],
-      unicastPeers: [AMPHORAE[amphora === 'a1' ? 'a2' : 'a1']],
-      vips,
-      advertIntervalSeconds: 0.1,
-    },
-    vipInterface: 'uplink',
-    certificates,
-  });
+  const target = (amphora: 'a1' | 'a2', lb: LoadBalancer, certificates: Record<string, string> = {}): AmphoraTarget =>
+    pairTarget(amphora, AMPHORAE, { lb, revision, vips, virtualRouterId: 51, certificates });
 
   /** Both amphorae get the next revision of the same tree. */
   const applyBoth = async (lb: LoadBalancer, certificates: Record<string, string> = {}) => {
@@ -183,7 +168,7 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
       protocol: 'TERMINATED_HTTPS',
       protocolPort: 443,
       defaultPoolId: null,
-      tls: { defaultCertificatePath: 'bad', sniCertificatePaths: [], alpnProtocols: [], tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: null },
+      tls: { defaultCertificatePath: 'bad', sniCertificatePaths: [], alpnProtocols: [], tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: null, clientAuthentication: 'NONE', clientCaPath: null, clientCrlPath: null },
     });
     assert.deepEqual(await applyBoth({ ...good, listeners: [...good.listeners, https] }, { bad: 'not a certificate\n' }), ['refused', 'refused']);
     const health = await reconcilers.a1!.health();
@@ -247,7 +232,7 @@ describe('amphora reconciler: HAProxy and keepalived in namespaces', { skip: pro
     const withTls = tree({
       listeners: [
         listener({ id: 'l1', protocol: 'TCP', protocolPort: 80 }),
-        listener({ id: 'l3', protocol: 'TERMINATED_HTTPS', protocolPort: 443, tls: { defaultCertificatePath: 'container-1', sniCertificatePaths: [], alpnProtocols: [], tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: null } }),
+        listener({ id: 'l3', protocol: 'TERMINATED_HTTPS', protocolPort: 443, tls: { defaultCertificatePath: 'container-1', sniCertificatePaths: [], alpnProtocols: [], tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: null, clientAuthentication: 'NONE', clientCaPath: null, clientCrlPath: null } }),
       ],
       pools: [{ ...tree().pools[0]!, protocol: 'HTTP' }],
     });

@@ -46,7 +46,7 @@ describe('amphora reconciler: UDP listeners through nftables', { skip: process.g
 
   const apply = (lb: LoadBalancer | null) => {
     revision++;
-    const target: AmphoraTarget = { amphoraId: 'a1', loadBalancerId: 'lb1', configRevision: revision, loadBalancer: lb, vrrp: null, vipInterface: 'uplink', certificates: {} };
+    const target: AmphoraTarget = { amphoraId: 'a1', loadBalancerId: 'lb1', configRevision: revision, loadBalancer: lb, vrrp: null, vipInterface: 'uplink', certificates: {}, haproxyPeers: null };
     return reconciler.apply(target);
   };
   const answers = async (count = 8, sourcePort = 0) => (await udpRequests(topology, client, VIP, 53, count, { sourcePort })).map((a) => (a.ok ? a.body : `failed: ${a.error}`));

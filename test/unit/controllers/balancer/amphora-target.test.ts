@@ -11,7 +11,7 @@ const tree: LoadBalancer = { id: 'lb1', vipAddress: '198.19.0.20', listeners: []
 function input(overrides: Partial<AmphoraTargetInput> = {}): AmphoraTargetInput {
   return {
     amphora: { id: 'a', role: 'MASTER', vrrpIp: '198.19.0.31', vrrpId: 1 },
-    peers: [{ vrrpIp: '198.19.0.32' }],
+    peers: [{ id: 'b', vrrpIp: '198.19.0.32' }],
     balancer: { id: 'lb1', topology: 'ACTIVE_STANDBY', vipAddress: '198.19.0.20', vipPrefixLength: 24, deleting: false },
     tree,
     certificates: { 'cert-1': 'PEM' },
@@ -37,16 +37,27 @@ test('ACTIVE_STANDBY: VRRP on eth0 with the peer, the VIP with its subnet prefix
     },
     vipInterface: 'eth0',
     certificates: { 'cert-1': 'PEM' },
+    haproxyPeers: {
+      localPeer: 'a',
+      peers: [
+        { name: 'a', address: '198.19.0.31' },
+        { name: 'b', address: '198.19.0.32' },
+      ],
+      port: 1025,
+    },
   });
 });
 
-test('a peer being replaced that has no VRRP address yet is left out', () => {
-  assert.deepEqual(buildAmphoraTarget(input({ peers: [{ vrrpIp: null }] })).vrrp?.unicastPeers, []);
+test('a peer being replaced that has no VRRP address yet is left out, of VRRP and of HAProxy peers', () => {
+  const target = buildAmphoraTarget(input({ peers: [{ id: 'b', vrrpIp: null }] }));
+  assert.deepEqual(target.vrrp?.unicastPeers, []);
+  assert.deepEqual(target.haproxyPeers?.peers, [{ name: 'a', address: '198.19.0.31' }]);
 });
 
 test('SINGLE: no VRRP, the VIP on eth0', () => {
   const target = buildAmphoraTarget(input({ amphora: { id: 'a', role: 'STANDALONE', vrrpIp: '198.19.0.31', vrrpId: 1 }, peers: [], balancer: { ...input().balancer, topology: 'SINGLE' } }));
   assert.equal(target.vrrp, null);
+  assert.equal(target.haproxyPeers, null);
   assert.equal(target.vipInterface, 'eth0');
 });
 

@@ -231,7 +231,7 @@ for (const c of cases) {
   });
 }
 
-test('desired rules: one per listener port and protocol, then VRRP between the pair, in the VIP family', () => {
+test('desired rules: one per listener port and protocol, then VRRP and HAProxy peers between the pair, in the VIP family', () => {
   assert.deepEqual(
     desiredRules(
       [
@@ -247,6 +247,7 @@ test('desired rules: one per listener port and protocol, then VRRP between the p
       { protocol: 'tcp', portRangeMin: 80, portRangeMax: 80, remoteSelf: false, ethertype: 'IPv6' },
       { protocol: 'tcp', portRangeMin: 443, portRangeMax: 443, remoteSelf: false, ethertype: 'IPv6' },
       { protocol: '112', portRangeMin: null, portRangeMax: null, remoteSelf: true, ethertype: 'IPv6' },
+      { protocol: 'tcp', portRangeMin: 1025, portRangeMax: 1025, remoteSelf: true, ethertype: 'IPv6' },
     ],
   );
 });

@@ -268,6 +268,31 @@ for (const dialect of DIALECTS) {
           assert.ok(bundle.includes(readFileSync(join(dir, 'cert.pem'), 'utf8').trim()), 'the certificate');
           assert.ok(bundle.includes(readFileSync(join(dir, 'key.pem'), 'utf8').trim()), 'the private key');
         }
+
+        // Re-encryption verified against a CA: the CA secret's PEM reaches the target by the pool's name for it.
+        const caRef = await secret('members-ca', 'cert.pem', 'certificate');
+        const pool = await member.post('/load-balancer/v2/lbaas/pools', {
+          pool: { listener_id: listener.body.listener.id, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', tls_enabled: true, ca_tls_container_ref: caRef, session_persistence: { type: 'APP_COOKIE', cookie_name: 'SID' } },
+        });
+        assert.equal(pool.status, 201, JSON.stringify(pool.body));
+        await untilActive(balancerId, 'ACTIVE after the re-encrypting pool');
+        const amps = await amphorae(balancerId);
+        for (const a of amps) {
+          const target = agents.get(a.id)!.latest!;
+          const caPath = target.loadBalancer!.pools.find((p) => p.id === pool.body.pool.id)!.tls!.caPath!;
+          assert.equal(target.certificates[caPath], readFileSync(join(dir, 'cert.pem'), 'utf8'));
+          // The pair shares its stick tables through HAProxy peers on the VRRP addresses.
+          assert.deepEqual(target.haproxyPeers, {
+            localPeer: a.id,
+            peers: amps.map((b) => ({ name: b.id, address: b.vrrp_ip })).sort((x, y) => (x.name < y.name ? -1 : 1)),
+            port: 1025,
+          });
+        }
+        const group = (await admin.get(`/network/v2.0/security-groups?name=lb-${balancerId}`)).body.security_groups[0];
+        assert.ok(
+          group.security_group_rules.some((r: any) => r.protocol === 'tcp' && r.port_range_min === 1025 && r.port_range_max === 1025 && r.remote_group_id === group.id),
+          'the peer port is open between the pair',
+        );
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

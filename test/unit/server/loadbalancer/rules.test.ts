@@ -2,12 +2,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AmphoraHealthReport } from '../../../../src/agents/amphora/target.js';
 import { authoritativeReport, operatingStatuses } from '../../../../src/server/loadbalancer/lifecycle.js';
-import { checkAllowedCidrs, checkHealthMonitor, checkListener, checkPoolOnListener, checkPoolSupported, checkSessionPersistence, listenerPortConflicts } from '../../../../src/server/loadbalancer/rules.js';
+import { checkAllowedCidrs, checkHealthMonitor, checkListener, checkPoolOnListener, checkPoolSupported, checkPoolTls, checkSessionPersistence, listenerPortConflicts } from '../../../../src/server/loadbalancer/rules.js';
 import { parseAvailabilityZoneData } from '../../../../src/server/loadbalancer/operations.js';
 import { listConstants } from '../../../../src/server/loadbalancer/routes.js';
 import { ApiError } from '../../../../src/lib/errors.js';
 
 const REF = 'http://127.0.0.1:1/key-manager/v1/containers/0b9f1a7e-4a3c-4a8f-9d55-0c1e0d4a1b2c';
+const SECRET = 'http://127.0.0.1:1/key-manager/v1/secrets/5a1e7c3d-2b4f-4c6a-8e9d-1f2a3b4c5d6e';
 
 function refusal(fn: () => unknown): string {
   try {
@@ -68,6 +69,14 @@ describe('listener rules', () => {
     ['HTTP with alpn_protocols', { alpn_protocols: ['h2'] }, /only allowed on TERMINATED_HTTPS/],
     ['TERMINATED_HTTPS with no TLS version', { protocol: 'TERMINATED_HTTPS', default_tls_container_ref: REF, tls_versions: [] }, /at least one/],
     ['UDP with allowed_cidrs (the amphora filters them in nftables)', { protocol: 'UDP', allowed_cidrs: ['198.18.0.0/16'] }, null],
+    ['MANDATORY client authentication with a client CA', { protocol: 'TERMINATED_HTTPS', default_tls_container_ref: REF, client_authentication: 'MANDATORY', client_ca_tls_container_ref: SECRET, client_crl_container_ref: SECRET }, null],
+    ['MANDATORY without a client CA', { protocol: 'TERMINATED_HTTPS', default_tls_container_ref: REF, client_authentication: 'MANDATORY' }, /setting MANDATORY requires a client CA container reference/],
+    ['OPTIONAL without a client CA', { protocol: 'TERMINATED_HTTPS', default_tls_container_ref: REF, client_authentication: 'OPTIONAL' }, /setting OPTIONAL requires a client CA/],
+    ['a client CRL without a client CA', { protocol: 'TERMINATED_HTTPS', default_tls_container_ref: REF, client_crl_container_ref: SECRET }, /CA reference is required to specify a client authentication revocation list/],
+    ['a client CA on HTTP', { client_ca_tls_container_ref: SECRET }, /only allowed on TERMINATED_HTTPS/],
+    ['client_authentication on HTTP', { client_authentication: 'OPTIONAL' }, /client_authentication is only allowed on TERMINATED_HTTPS/],
+    ['X-SSL-Client-CN on TERMINATED_HTTPS', { protocol: 'TERMINATED_HTTPS', default_tls_container_ref: REF, insert_headers: { 'X-SSL-Client-CN': 'true', 'X-Forwarded-For': 'true' } }, null],
+    ['X-SSL-Client-CN on HTTP', { insert_headers: { 'X-SSL-Client-CN': 'true', 'X-Forwarded-For': 'true' } }, /headers: X-SSL-Client-CN are not supported for listeners of protocol HTTP/],
   ];
   for (const [name, values, refused] of cases) {
     test(name, () => {
@@ -76,6 +85,26 @@ describe('listener rules', () => {
       else check();
     });
   }
+
+  describe('pool TLS (re-encryption)', () => {
+    const pool = { protocol: 'HTTP', tls_enabled: false, tls_container_ref: null, ca_tls_container_ref: null, crl_container_ref: null, tls_versions: null, tls_ciphers: null, alpn_protocols: null };
+    const poolCases: Array<[string, Record<string, unknown>, RegExp | null]> = [
+      ['HTTP pool with everything', { tls_enabled: true, tls_container_ref: SECRET, ca_tls_container_ref: SECRET, crl_container_ref: SECRET, tls_versions: ['TLSv1.3'], alpn_protocols: ['h2'] }, null],
+      ['TCP pool', { protocol: 'TCP', tls_enabled: true }, null],
+      ['PROXY pool', { protocol: 'PROXY', tls_enabled: true }, null],
+      ['UDP pool with tls_enabled', { protocol: 'UDP', tls_enabled: true }, /TLS is not supported for UDP pools/],
+      ['UDP pool with a CA', { protocol: 'UDP', ca_tls_container_ref: SECRET }, /TLS is not supported for UDP pools \(tls_enabled, ca_tls_container_ref\)/],
+      ['a CRL without a CA', { tls_enabled: true, crl_container_ref: SECRET }, /CA reference is required to specify a certificate revocation list/],
+      ['no TLS version', { tls_enabled: true, tls_versions: [] }, /at least one/],
+    ];
+    for (const [name, values, refused] of poolCases) {
+      test(name, () => {
+        const check = () => checkPoolTls({ ...pool, ...values });
+        if (refused) assert.match(refusal(check), refused);
+        else check();
+      });
+    }
+  });
 
   test('TERMINATED_HTTPS takes Octavia defaults for TLS versions and ALPN; other protocols store none', () => {
     const tls = checkListener({ ...base, protocol: 'TERMINATED_HTTPS', default_tls_container_ref: REF });

@@ -6,6 +6,7 @@ import { DIALECTS } from '../../../support/databases.js';
 import { OPTIONS } from '../../agents/amphora/fixtures.js';
 import { createActiveLb, createSettled, settle, startLbWorld, type LbWorld } from './support.js';
 
+const SECRET = (n: number) => `http://127.0.0.1:9311/key-manager/v1/secrets/5a1e7c3d-2b4f-4c6a-8e9d-1f2a3b4c5d6${n}`;
 const CERT = (n: number) => `http://127.0.0.1:9311/key-manager/v1/containers/0b9f1a7e-4a3c-4a8f-9d55-0c1e0d4a1b2${n}`;
 
 for (const dialect of DIALECTS) {
@@ -41,9 +42,9 @@ for (const dialect of DIALECTS) {
       assert.equal(tree.id, lbId);
       assert.equal(tree.vipAddress, '198.18.60.80');
       assert.deepEqual(certificateRefs, [
-        { name: `${https}/0.pem`, containerRef: CERT(0) },
-        { name: `${https}/1.pem`, containerRef: CERT(1) },
-        { name: `${https}/2.pem`, containerRef: CERT(2) },
+        { name: `${https}/0.pem`, containerRef: CERT(0), kind: 'bundle' },
+        { name: `${https}/1.pem`, containerRef: CERT(1), kind: 'bundle' },
+        { name: `${https}/2.pem`, containerRef: CERT(2), kind: 'bundle' },
       ]);
       const l443 = tree.listeners.find((l) => l.id === https)!;
       assert.deepEqual(l443.tls, {
@@ -52,6 +53,9 @@ for (const dialect of DIALECTS) {
         alpnProtocols: ['h2', 'http/1.1'],
         tlsVersions: ['TLSv1.2', 'TLSv1.3'],
         tlsCiphers: null,
+        clientAuthentication: 'NONE',
+        clientCaPath: null,
+        clientCrlPath: null,
       });
       assert.deepEqual(l443.insertHeaders, ['X-Forwarded-For', 'X-Forwarded-Proto']);
       assert.equal(l443.connectionLimit, 1000);
@@ -63,6 +67,7 @@ for (const dialect of DIALECTS) {
 
       const webPool = tree.pools.find((p) => p.id === web)!;
       assert.deepEqual(webPool.sessionPersistence, { type: 'HTTP_COOKIE' });
+      assert.equal(webPool.tls, null);
       assert.deepEqual(webPool.healthMonitor, {
         id: hm, type: 'HTTP', adminStateUp: true, delay: 5, timeout: 3, maxRetries: 2, maxRetriesDown: 3,
         httpMethod: 'GET', urlPath: '/healthz', expectedCodes: '200', httpVersion: 1.1, domainName: 'web.example',
@@ -91,6 +96,43 @@ for (const dialect of DIALECTS) {
       assert.equal((await lb.put(`/v2/lbaas/loadbalancers/${lbId}`, { loadbalancer: { admin_state_up: false } })).status, 200);
       const down = await server.store.read((d) => loadBalancerTree(d, lbId));
       assert.deepEqual(down.tree.listeners.map((l) => l.adminStateUp), [false, false]);
+    });
+
+    test('client authentication and re-encryption: CA and CRL secrets and the pool\'s client certificate by name', async () => {
+      const { server } = world;
+      const { lb } = world.alice;
+      const lbId = await createActiveLb(server, world.alice, { vip_address: '198.18.60.81' });
+      const https = await createSettled(server, lb, '/v2/lbaas/listeners', {
+        listener: {
+          loadbalancer_id: lbId, protocol: 'TERMINATED_HTTPS', protocol_port: 443, default_tls_container_ref: CERT(0),
+          client_ca_tls_container_ref: SECRET(1), client_authentication: 'MANDATORY', client_crl_container_ref: SECRET(2),
+          insert_headers: { 'X-SSL-Client-CN': 'true', 'X-SSL-Client-Verify': 'true' },
+        },
+      }, lbId);
+      const web = await createSettled(server, lb, '/v2/lbaas/pools', {
+        pool: { listener_id: https, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', tls_enabled: true, tls_container_ref: SECRET(3), ca_tls_container_ref: SECRET(4), crl_container_ref: SECRET(5), tls_versions: ['TLSv1.3'], alpn_protocols: ['http/1.1'] },
+      }, lbId);
+      const plain = await createSettled(server, lb, '/v2/lbaas/pools', { pool: { loadbalancer_id: lbId, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', tls_enabled: true } }, lbId);
+
+      const { tree, certificateRefs } = await server.store.read((d) => loadBalancerTree(d, lbId));
+      assert.deepEqual(certificateRefs, [
+        { name: `${web}/client.pem`, containerRef: SECRET(3), kind: 'bundle' },
+        { name: `${web}/ca.pem`, containerRef: SECRET(4), kind: 'ca' },
+        { name: `${web}/crl.pem`, containerRef: SECRET(5), kind: 'crl' },
+        { name: `${https}/0.pem`, containerRef: CERT(0), kind: 'bundle' },
+        { name: `${https}/client-ca.pem`, containerRef: SECRET(1), kind: 'ca' },
+        { name: `${https}/client-crl.pem`, containerRef: SECRET(2), kind: 'crl' },
+      ]);
+      const listenerTls = tree.listeners[0]!.tls!;
+      assert.deepEqual([listenerTls.clientAuthentication, listenerTls.clientCaPath, listenerTls.clientCrlPath], ['MANDATORY', `${https}/client-ca.pem`, `${https}/client-crl.pem`]);
+      assert.deepEqual(tree.listeners[0]!.insertHeaders, ['X-SSL-Client-CN', 'X-SSL-Client-Verify']);
+      assert.deepEqual(tree.pools.find((p) => p.id === web)!.tls, {
+        clientCertificatePath: `${web}/client.pem`, caPath: `${web}/ca.pem`, crlPath: `${web}/crl.pem`, tlsVersions: ['TLSv1.3'], tlsCiphers: null, alpnProtocols: ['http/1.1'],
+      });
+      // Octavia's pool defaults where the API left them out.
+      assert.deepEqual(tree.pools.find((p) => p.id === plain)!.tls, {
+        clientCertificatePath: null, caPath: null, crlPath: null, tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCiphers: null, alpnProtocols: ['h2', 'http/1.1', 'http/1.0'],
+      });
     });
   });
 }

@@ -1,0 +1,38 @@
+import { ApiError } from '../../lib/errors.js';
+import type { Db } from '../../store/database.js';
+import { CertificateBundleError, readCertificateBundle, readPemSecret, type KeyEncryptionKey } from '../key-manager/index.js';
+import type { WireObject } from '../network/attributes.js';
+
+/** How the amphora reads each reference (see tree.ts): a certificate bundle, or a secret of PEM CAs or of a CRL. */
+const REFS: Readonly<Record<string, 'bundle' | 'ca' | 'crl'>> = {
+  client_ca_tls_container_ref: 'ca',
+  client_crl_container_ref: 'crl',
+  tls_container_ref: 'bundle',
+  ca_tls_container_ref: 'ca',
+  crl_container_ref: 'crl',
+};
+
+/**
+ * Octavia loads the client-authentication and re-encryption references it is given before it stores them, so a
+ * reference the balancer's project may not read, or whose payload is not what the field needs, is refused
+ * (400) rather than failing the balancer later. Only the fields in `values` are read: an update checks what it
+ * changes. Without a key manager there is nothing to read them from; the balancer's change then fails instead.
+ */
+export async function checkTlsRefs(db: Db, kek: KeyEncryptionKey | undefined, reader: { projectId: string; userId: string }, values: WireObject): Promise<void> {
+  if (!kek) return;
+  for (const [field, kind] of Object.entries(REFS)) {
+    const ref = values[field];
+    if (typeof ref !== 'string') continue;
+    const options = { ...reader, kek };
+    try {
+      if (kind === 'bundle') await readCertificateBundle(db, ref, options);
+      else await readPemSecret(db, ref, kind === 'crl' ? 'X509 CRL' : 'CERTIFICATE', options);
+    } catch (err) {
+      if (!(err instanceof CertificateBundleError)) throw err;
+      if (err.reason === 'not_found' || err.reason === 'forbidden' || err.reason === 'invalid_ref') {
+        throw new ApiError(400, 'CertificateRetrievalException', `Could not retrieve certificate: ${ref}`);
+      }
+      throw new ApiError(400, 'ValidationException', `Validation failure: ${field} ${ref}: ${err.message}`);
+    }
+  }
+}
