@@ -1,7 +1,7 @@
 import { execTool } from '../../lib/exec.js';
 import type { Logger } from '../../lib/logger.js';
 import type { AmphoraHealthReport, ReportedMemberStatus } from './target.js';
-import type { LoadBalancer } from './types.js';
+import type { LoadBalancer, Pool } from './types.js';
 import { UdpHealthChecker } from './udp-health.js';
 import { REMOVE_UDP_TABLE, UDP_TABLE, renderUdpNftables, servedUdpPool, servedUdpPools, usableMembers, type UdpDestination, type UdpRuleset } from './udp-nftables.js';
 
@@ -87,7 +87,7 @@ export class UdpListeners {
         else if (down.has(m.id)) members[m.id] = 'DOWN';
         else members[m.id] = m.weight === 0 ? 'DRAIN' : 'UP';
       }
-      report.pools[pool.id] = { status: applied && usableMembers(pool, down).length > 0 ? 'UP' : 'DOWN', members };
+      report.pools[pool.id] = { status: applied ? udpPoolStatus(pool, down) : 'DOWN', members };
     }
   }
 
@@ -163,4 +163,12 @@ function keptDestinations(tree: LoadBalancer, down: ReadonlySet<string>, ruleset
     }
   }
   return kept;
+}
+
+/**
+ * A served UDP pool is UP while a member can take its flows, and also while it has no member at all: Octavia shows an
+ * empty pool ONLINE (octavia-tempest-plugin waits for that after creating one), as HAProxy's empty backends are.
+ */
+export function udpPoolStatus(pool: Pool, down: ReadonlySet<string>): 'UP' | 'DOWN' {
+  return pool.members.length === 0 || usableMembers(pool, down).length > 0 ? 'UP' : 'DOWN';
 }

@@ -6,6 +6,7 @@ import { AmphoraConfigError } from '../../../../src/agents/amphora/config-tokens
 import { renderHaproxyConfig } from '../../../../src/agents/amphora/haproxy-config.js';
 import type { LoadBalancer, Member, Pool } from '../../../../src/agents/amphora/types.js';
 import { codeRanges, INITIAL_CHECK_STATE, nextCheckState, probeFor, type MemberCheckState } from '../../../../src/agents/amphora/udp-health.js';
+import { udpPoolStatus } from '../../../../src/agents/amphora/udp-listeners.js';
 import { REMOVE_UDP_TABLE, renderUdpNftables, servedUdpPools } from '../../../../src/agents/amphora/udp-nftables.js';
 import { OPTIONS, balancer, listener, member, monitor, pool } from './fixtures.js';
 
@@ -55,6 +56,17 @@ test('the whole table of one UDP listener: declared, deleted and defined in one 
     ].join('\n'),
   );
   assert.ok(renderUdpNftables(udpBalancer(), new Set())!.script.startsWith(REMOVE_UDP_TABLE));
+});
+
+test('a UDP pool is UP while a member can take flows, or while it has none (Octavia shows an empty pool ONLINE)', () => {
+  const cases: [string, Pool, string[], 'UP' | 'DOWN'][] = [
+    ['no member', pool({ protocol: 'UDP', members: [] }), [], 'UP'],
+    ['one member up', pool({ protocol: 'UDP', members: [member({ id: 'm1' })] }), [], 'UP'],
+    ['its only member down', pool({ protocol: 'UDP', members: [member({ id: 'm1' })] }), ['m1'], 'DOWN'],
+    ['its only member disabled', pool({ protocol: 'UDP', members: [member({ id: 'm1', adminStateUp: false })] }), [], 'DOWN'],
+    ['a backup left', pool({ protocol: 'UDP', members: [member({ id: 'm1' }), member({ id: 'm2', backup: true })] }), ['m1'], 'UP'],
+  ];
+  for (const [name, p, down, status] of cases) assert.equal(udpPoolStatus(p, new Set(down)), status, name);
 });
 
 test('no UDP listener, no table', () => {
