@@ -17,6 +17,12 @@ import {
 } from '../network/validators.js';
 import type { AlpnProtocol, ClientCertificateHeader, HealthMonitorType, InsertHeader, L7CompareType, L7RuleType, LbAlgorithm, ListenerProtocol, PoolProtocol, TlsVersion } from '../../agents/amphora/types.js';
 
+/** A member's address as the client wrote it, once checked: Octavia stores `2001:db8:0:0:0:0:0:1` as sent (tempest compares it). */
+const ipAddressAsGiven: Convert = (v) => {
+  ipAddress(v);
+  return v;
+};
+
 /**
  * Octavia v2's objects as attribute maps (the network API's machinery: allow on POST/PUT, converters, defaults,
  * filters, sort keys). Values and defaults follow Octavia's api-ref; what only the controller and the health
@@ -270,14 +276,14 @@ export const memberSpec: ResourceSpec = lbSpec('members', 'member', 'lb_members'
   status('operating_status'),
   status('provisioning_status'),
   adminStateUp,
-  text('address', { post: true, convert: ipAddress }),
+  text('address', { post: true, convert: ipAddressAsGiven }),
   { name: 'protocol_port', storage: 'column', type: 'integer', post: true, convert: port, filter: true, sort: true },
   { name: 'weight', storage: 'column', type: 'integer', post: true, put: true, default: 1, convert: inRange(0, 256), filter: true, sort: true },
   { name: 'backup', storage: 'column', type: 'boolean', post: true, put: true, default: false, convert: boolean, filter: true, sort: true },
   text('subnet_id', { post: true, default: null, convert: uuidOrNull }),
   childProject,
   ...timestamps,
-  text('monitor_address', { post: true, put: true, default: null, convert: orNull(ipAddress) }),
+  text('monitor_address', { post: true, put: true, default: null, convert: orNull(ipAddressAsGiven) }),
   { name: 'monitor_port', storage: 'column', type: 'integer', post: true, put: true, default: null, convert: orNull(port), filter: true, sort: true },
   tags,
 ]);

@@ -37,6 +37,9 @@ export const OCTAVIA_SUBNETS = {
   vip: '198.19.101.0/24',
   member1: '198.19.102.0/24',
   member2: '198.19.103.0/24',
+  vip6: 'fd00:19:101::/64',
+  member16: 'fd00:19:102::/64',
+  member26: 'fd00:19:103::/64',
 };
 
 /** The lab's flat external network, which the lab made; tempest needs its id (the plugin's skip_checks asks for one). */
@@ -107,10 +110,15 @@ export function octaviaConf(adminPassword: string, rbac: RbacTestType): IniSecti
       availability_zone: OCTAVIA_ZONES[0],
       availability_zone2: OCTAVIA_ZONES[1],
       availability_zone3: OCTAVIA_ZONES[2],
-      test_with_ipv6: false,
+      test_with_ipv6: true,
       vip_subnet_cidr: OCTAVIA_SUBNETS.vip,
       member_1_ipv4_subnet_cidr: OCTAVIA_SUBNETS.member1,
       member_2_ipv4_subnet_cidr: OCTAVIA_SUBNETS.member2,
+      vip_ipv6_subnet_cidr: OCTAVIA_SUBNETS.vip6,
+      member_1_ipv6_subnet_cidr: OCTAVIA_SUBNETS.member16,
+      member_2_ipv6_subnet_cidr: OCTAVIA_SUBNETS.member26,
+      // No subnet pools here: the plugin would take the VIP's IPv6 subnet from devstack's default pool.
+      default_ipv6_subnetpool: '',
     },
     'loadbalancer-feature-enabled': {
       not_implemented_is_error: false,
