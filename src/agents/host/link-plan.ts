@@ -1,7 +1,7 @@
 import type { HostTargetState, TargetNetwork } from '../../feed/target-state.js';
 import type { LiveFdbEntry, LiveLink, LiveNeighbour } from './live.js';
 import { MAX_PORT_MARK } from './ruleset.js';
-import { VXLAN_PORT, bridgeName, isBridgeName, isTapName, isVxlanName, tapName, vxlanName } from './names.js';
+import { VXLAN_PORT, bridgeAddress, bridgeName, isBridgeName, isTapName, isVxlanName, tapName, vxlanName } from './names.js';
 
 /**
  * The link layer of a host as commands: `ip -batch` lines (links, neighbours), `bridge -batch` lines
@@ -60,7 +60,7 @@ export function planLinks(target: HostTargetState, live: LiveLinkLayer): LinkPla
   for (const network of Object.values(target.networks)) {
     const br = bridgeName(network.id);
     const liveBridge = byName.get(br);
-    if (!liveBridge) ip.push(`link add ${br} type bridge`);
+    if (!liveBridge) ip.push(`link add ${br} address ${bridgeAddress(network.id, tunnelIp)} type bridge`);
     if (!liveBridge?.up) ip.push(`link set ${br} up`);
 
     const vx = vxlanOf(network);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expectedForwarding, planLinks, type LiveLinkLayer } from '../../../../src/agents/host/link-plan.js';
 import type { LiveLink } from '../../../../src/agents/host/live.js';
+import { bridgeAddress } from '../../../../src/agents/host/names.js';
 import { sampleTarget } from './fixtures.js';
 
 const link = (l: Partial<LiveLink> & { name: string }): LiveLink => ({ ifindex: 1, kind: null, master: null, mtu: 1500, up: true, ...l });
@@ -35,11 +36,11 @@ test('an empty host gets bridges, the VXLAN device, FDB and neighbour entries, a
   };
   assert.deepEqual(planLinks(sampleTarget(), live), {
     ip: [
-      'link add brqnet1aaaaaaa type bridge',
+      'link add brqnet1aaaaaaa address 02:7d:73:8c:03:74 type bridge',
       'link set brqnet1aaaaaaa up',
       'link add vxlan-1001 type vxlan id 1001 local 198.18.0.1 dstport 4789 nolearning',
       'link set vxlan-1001 master brqnet1aaaaaaa mtu 1450 up',
-      'link add brqpub1aaaaaaa type bridge',
+      'link add brqpub1aaaaaaa address 02:ab:d5:19:b0:30 type bridge',
       'link set brqpub1aaaaaaa up',
       'link set eth-public master brqpub1aaaaaaa up',
       'neigh replace 198.18.10.2 lladdr fa:16:3e:00:00:02 dev brqnet1aaaaaaa nud permanent',
@@ -52,6 +53,15 @@ test('an empty host gets bridges, the VXLAN device, FDB and neighbour entries, a
     ],
     plug: ['link set tapport1aaaaaa master brqnet1aaaaaaa mtu 1450 up'],
   });
+});
+
+test('bridge addresses: locally administered unicast, fixed per host and network', () => {
+  const a = bridgeAddress('net1aaaaaaaaaaaa', '198.18.0.1');
+  assert.match(a, /^02(:[0-9a-f]{2}){5}$/);
+  assert.equal(bridgeAddress('net1aaaaaaaaaaaa', '198.18.0.1'), a);
+  // One network's bridges on two hosts meet over VXLAN: they must not share a MAC.
+  assert.notEqual(bridgeAddress('net1aaaaaaaaaaaa', '198.18.0.2'), a);
+  assert.notEqual(bridgeAddress('pub1aaaaaaaaaaaa', '198.18.0.1'), a);
 });
 
 test('a converged host plans nothing (a restart touches nothing)', () => {
