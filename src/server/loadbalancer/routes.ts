@@ -189,18 +189,19 @@ function registerOperationRoutes(app: FastifyInstance, store: Store, service: Lo
     void reply.status(202);
   });
 
-  const adminList = (spec: ResourceSpec, path: string) => {
+  /** List and show of a top-level object; `adminOnly` for profiles, which only the LB admin may read. */
+  const listAndShow = (spec: ResourceSpec, path: string, adminOnly: boolean) => {
     app.get(path, async (request: Req) => {
-      requireLbAdmin(authOf(request));
+      if (adminOnly) requireLbAdmin(authOf(request));
       const { items, links } = await service.list(spec, authOf(request), request.query, selfUrl(request));
       return { [spec.collection]: items, [`${spec.collection}_links`]: links };
     });
     app.get(`${path}/:id`, async (request: Req) => {
-      requireLbAdmin(authOf(request));
+      if (adminOnly) requireLbAdmin(authOf(request));
       return { [spec.member]: await service.show(spec, authOf(request), request.params.id, fieldsOf(request)) };
     });
   };
-  adminList(amphoraSpec, '/octavia/amphorae');
+  listAndShow(amphoraSpec, '/octavia/amphorae', true);
   app.put('/octavia/amphorae/:id/failover', async (request: Req, reply: FastifyReply) => {
     await operations.failoverAmphora(authOf(request), request.params.id);
     void reply.status(202);
@@ -228,25 +229,21 @@ function registerOperationRoutes(app: FastifyInstance, store: Store, service: Lo
     return { availability_zone_capabilities: listConstants(AVAILABILITY_ZONE_CAPABILITIES, request.query) };
   });
 
-  adminList(flavorProfileSpec, '/lbaas/flavorprofiles');
+  listAndShow(flavorProfileSpec, '/lbaas/flavorprofiles', true);
   registerWrites(app, flavorProfileSpec, '/lbaas/flavorprofiles', {
     create: (auth, r) => operations.createFlavorProfile(auth, r.body),
     update: (auth, r) => operations.updateFlavorProfile(auth, r.params.id, r.body),
     remove: (auth, r) => operations.deleteFlavorProfile(auth, r.params.id),
   });
 
-  app.get('/lbaas/flavors', async (request: Req) => {
-    const { items, links } = await service.list(flavorSpec, authOf(request), request.query, selfUrl(request));
-    return { flavors: items, flavors_links: links };
-  });
-  app.get('/lbaas/flavors/:id', async (request: Req) => ({ flavor: await service.show(flavorSpec, authOf(request), request.params.id, fieldsOf(request)) }));
+  listAndShow(flavorSpec, '/lbaas/flavors', false);
   registerWrites(app, flavorSpec, '/lbaas/flavors', {
     create: (auth, r) => operations.createFlavor(auth, r.body),
     update: (auth, r) => operations.updateFlavor(auth, r.params.id, r.body),
     remove: (auth, r) => operations.deleteFlavor(auth, r.params.id),
   });
 
-  adminList(availabilityZoneProfileSpec, '/lbaas/availabilityzoneprofiles');
+  listAndShow(availabilityZoneProfileSpec, '/lbaas/availabilityzoneprofiles', true);
   registerWrites(app, availabilityZoneProfileSpec, '/lbaas/availabilityzoneprofiles', {
     create: (auth, r) => operations.createAvailabilityZoneProfile(auth, r.body),
     update: (auth, r) => operations.updateAvailabilityZoneProfile(auth, r.params.id, r.body),
@@ -254,13 +251,7 @@ function registerOperationRoutes(app: FastifyInstance, store: Store, service: Lo
   });
 
   // Zones are known by name: `:id` is the name (the row's id, see availabilityZoneSpec).
-  app.get('/lbaas/availabilityzones', async (request: Req) => {
-    const { items, links } = await service.list(availabilityZoneSpec, authOf(request), request.query, selfUrl(request));
-    return { availability_zones: items, availability_zones_links: links };
-  });
-  app.get('/lbaas/availabilityzones/:id', async (request: Req) => ({
-    availability_zone: await service.show(availabilityZoneSpec, authOf(request), request.params.id, fieldsOf(request)),
-  }));
+  listAndShow(availabilityZoneSpec, '/lbaas/availabilityzones', false);
   registerWrites(app, availabilityZoneSpec, '/lbaas/availabilityzones', {
     create: (auth, r) => operations.createAvailabilityZone(auth, r.body),
     update: (auth, r) => operations.updateAvailabilityZone(auth, r.params.id, r.body),
