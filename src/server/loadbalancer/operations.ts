@@ -83,6 +83,49 @@ export function parseAvailabilityZoneData(text: string): AvailabilityZoneData {
  * The operator's side of the API: failovers (recorded for the provisioning controller to act on), amphorae,
  * flavors and their profiles, quotas.
  */
+/**
+ * Provider profiles and the named entries that use them, which Octavia keeps alike for flavors and availability
+ * zones: admin-only writes, a profile in use is neither changed nor deleted, entry names are unique, an entry a
+ * balancer uses stays.
+ */
+export interface Catalogue {
+  profile: ResourceSpec;
+  /** The profile's provider document, checked on create and update. */
+  dataField: string;
+  checkData(text: unknown): void;
+  entry: ResourceSpec;
+  /** The entry's column naming its profile. */
+  profileColumn: string;
+  /** How a name conflict begins: "A flavor", "An availability zone". */
+  entryNoun: string;
+  entryId(values: WireObject): string;
+  /** The balancers' column naming an entry. */
+  balancerColumn: string;
+}
+
+export const FLAVORS: Catalogue = {
+  profile: flavorProfileSpec,
+  dataField: 'flavor_data',
+  checkData: checkFlavorData,
+  entry: flavorSpec,
+  profileColumn: 'flavor_profile_id',
+  entryNoun: 'A flavor',
+  entryId: () => randomUUID(),
+  balancerColumn: 'flavor_id',
+};
+
+export const AVAILABILITY_ZONES: Catalogue = {
+  profile: availabilityZoneProfileSpec,
+  dataField: 'availability_zone_data',
+  checkData: (text) => void parseAvailabilityZoneData(text as string),
+  entry: availabilityZoneSpec,
+  profileColumn: 'availability_zone_profile_id',
+  entryNoun: 'An availability zone',
+  // Zones are known by name.
+  entryId: (values) => values.name as string,
+  balancerColumn: 'availability_zone',
+};
+
 export class OperationsService {
   constructor(
     private readonly store: Store,
@@ -144,135 +187,75 @@ export class OperationsService {
     }));
   }
 
-  // ---- flavor profiles (admin only) and flavors (read by whoever reads balancers) --------------------------------
+  // ---- profiles (admin only) and their catalogue entries (read by whoever reads balancers) -------------------------
 
-  async createFlavorProfile(auth: AuthContext, body: unknown): Promise<WireObject> {
+  async createProfile(catalogue: Catalogue, auth: AuthContext, body: unknown): Promise<WireObject> {
     requireLbAdmin(auth);
-    const values = prepareCreate(flavorProfileSpec, memberBody(flavorProfileSpec, body), auth);
+    const { profile } = catalogue;
+    const values = prepareCreate(profile, memberBody(profile, body), auth);
     checkProvider(values.provider_name);
-    checkFlavorData(values.flavor_data);
-    const object = await this.store.write((tx) => insertObject(tx, flavorProfileSpec, { ...values, id: randomUUID() }));
-    return present(flavorProfileSpec, object);
+    catalogue.checkData(values[catalogue.dataField]);
+    const object = await this.store.write((tx) => insertObject(tx, profile, { ...values, id: randomUUID() }));
+    return present(profile, object);
   }
 
-  async updateFlavorProfile(auth: AuthContext, id: string, body: unknown): Promise<WireObject> {
+  async updateProfile(catalogue: Catalogue, auth: AuthContext, id: string, body: unknown): Promise<WireObject> {
     requireLbAdmin(auth);
-    const changes = prepareUpdate(flavorProfileSpec, memberBody(flavorProfileSpec, body), auth);
+    const { profile } = catalogue;
+    const changes = prepareUpdate(profile, memberBody(profile, body), auth);
     if ('provider_name' in changes) checkProvider(changes.provider_name);
-    if ('flavor_data' in changes) checkFlavorData(changes.flavor_data);
+    if (catalogue.dataField in changes) catalogue.checkData(changes[catalogue.dataField]);
     const object = await this.store.write(async (tx) => {
-      const { object: current } = await getForWrite(tx, flavorProfileSpec, id);
-      await profileUnused(tx, flavorProfileSpec, id, 'modified');
-      return updateObject(tx, flavorProfileSpec, current, changes);
+      const { object: current } = await getForWrite(tx, profile, id);
+      await profileUnused(tx, catalogue, id, 'modified');
+      return updateObject(tx, profile, current, changes);
     });
-    return present(flavorProfileSpec, object);
+    return present(profile, object);
   }
 
-  async deleteFlavorProfile(auth: AuthContext, id: string): Promise<void> {
+  async deleteProfile(catalogue: Catalogue, auth: AuthContext, id: string): Promise<void> {
     requireLbAdmin(auth);
     await this.store.write(async (tx) => {
-      const { object } = await getForWrite(tx, flavorProfileSpec, id);
-      await profileUnused(tx, flavorProfileSpec, id, 'deleted');
-      await deleteObject(tx, flavorProfileSpec, object);
+      const { object } = await getForWrite(tx, catalogue.profile, id);
+      await profileUnused(tx, catalogue, id, 'deleted');
+      await deleteObject(tx, catalogue.profile, object);
     });
   }
 
-  async createFlavor(auth: AuthContext, body: unknown): Promise<WireObject> {
+  async createEntry(catalogue: Catalogue, auth: AuthContext, body: unknown): Promise<WireObject> {
     requireLbAdmin(auth);
-    const values = prepareCreate(flavorSpec, memberBody(flavorSpec, body), auth);
+    const { entry, profile } = catalogue;
+    const values = prepareCreate(entry, memberBody(entry, body), auth);
+    const profileId = values[catalogue.profileColumn] as string;
     const object = await this.store.write(async (tx) => {
-      const profile = await tx.db.selectFrom('lb_flavor_profiles').select('id').where('id', '=', values.flavor_profile_id as string).executeTakeFirst();
-      if (!profile) throw notFound(flavorProfileSpec, values.flavor_profile_id as string);
-      const sameName = await tx.db.selectFrom('lb_flavors').select('id').where('name', '=', values.name as string).executeTakeFirst();
-      if (sameName) throw conflict(`A flavor of name ${String(values.name)} already exists.`, 'RecordAlreadyExists');
-      return insertObject(tx, flavorSpec, { ...values, id: randomUUID() });
+      const found = await tx.db.selectFrom(profile.table).select('id').where('id', '=', profileId).executeTakeFirst();
+      if (!found) throw notFound(profile, profileId);
+      const sameName = await tx.db.selectFrom(entry.table).select('id').where('name', '=', values.name as string).executeTakeFirst();
+      if (sameName) throw conflict(`${catalogue.entryNoun} of name ${String(values.name)} already exists.`, 'RecordAlreadyExists');
+      return insertObject(tx, entry, { ...values, id: catalogue.entryId(values) });
     });
-    return present(flavorSpec, object);
+    return present(entry, object);
   }
 
-  async updateFlavor(auth: AuthContext, id: string, body: unknown): Promise<WireObject> {
+  async updateEntry(catalogue: Catalogue, auth: AuthContext, id: string, body: unknown): Promise<WireObject> {
     requireLbAdmin(auth);
-    const changes = prepareUpdate(flavorSpec, memberBody(flavorSpec, body), auth);
+    const { entry } = catalogue;
+    const changes = prepareUpdate(entry, memberBody(entry, body), auth);
     const object = await this.store.write(async (tx) => {
-      const { object: current } = await getForWrite(tx, flavorSpec, id);
-      return updateObject(tx, flavorSpec, current, changes);
+      const { object: current } = await getForWrite(tx, entry, id);
+      return updateObject(tx, entry, current, changes);
     });
-    return present(flavorSpec, object);
+    return present(entry, object);
   }
 
-  async deleteFlavor(auth: AuthContext, id: string): Promise<void> {
+  async deleteEntry(catalogue: Catalogue, auth: AuthContext, id: string): Promise<void> {
     requireLbAdmin(auth);
+    const { entry } = catalogue;
     await this.store.write(async (tx) => {
-      const { object } = await getForWrite(tx, flavorSpec, id);
-      const used = await tx.db.selectFrom('load_balancers').select('id').where('flavor_id', '=', id).executeTakeFirst();
-      if (used) throw conflict(`Flavor ${id} is in use and cannot be deleted.`, 'ObjectInUse');
-      await deleteObject(tx, flavorSpec, object);
-    });
-  }
-
-  // ---- availability zone profiles (admin only) and availability zones (read by whoever reads balancers) ----------
-
-  async createAvailabilityZoneProfile(auth: AuthContext, body: unknown): Promise<WireObject> {
-    requireLbAdmin(auth);
-    const values = prepareCreate(availabilityZoneProfileSpec, memberBody(availabilityZoneProfileSpec, body), auth);
-    checkProvider(values.provider_name);
-    parseAvailabilityZoneData(values.availability_zone_data as string);
-    const object = await this.store.write((tx) => insertObject(tx, availabilityZoneProfileSpec, { ...values, id: randomUUID() }));
-    return present(availabilityZoneProfileSpec, object);
-  }
-
-  async updateAvailabilityZoneProfile(auth: AuthContext, id: string, body: unknown): Promise<WireObject> {
-    requireLbAdmin(auth);
-    const changes = prepareUpdate(availabilityZoneProfileSpec, memberBody(availabilityZoneProfileSpec, body), auth);
-    if ('provider_name' in changes) checkProvider(changes.provider_name);
-    if ('availability_zone_data' in changes) parseAvailabilityZoneData(changes.availability_zone_data as string);
-    const object = await this.store.write(async (tx) => {
-      const { object: current } = await getForWrite(tx, availabilityZoneProfileSpec, id);
-      await profileUnused(tx, availabilityZoneProfileSpec, id, 'modified');
-      return updateObject(tx, availabilityZoneProfileSpec, current, changes);
-    });
-    return present(availabilityZoneProfileSpec, object);
-  }
-
-  async deleteAvailabilityZoneProfile(auth: AuthContext, id: string): Promise<void> {
-    requireLbAdmin(auth);
-    await this.store.write(async (tx) => {
-      const { object } = await getForWrite(tx, availabilityZoneProfileSpec, id);
-      await profileUnused(tx, availabilityZoneProfileSpec, id, 'deleted');
-      await deleteObject(tx, availabilityZoneProfileSpec, object);
-    });
-  }
-
-  async createAvailabilityZone(auth: AuthContext, body: unknown): Promise<WireObject> {
-    requireLbAdmin(auth);
-    const values = prepareCreate(availabilityZoneSpec, memberBody(availabilityZoneSpec, body), auth);
-    const object = await this.store.write(async (tx) => {
-      const profile = await tx.db.selectFrom('lb_availability_zone_profiles').select('id').where('id', '=', values.availability_zone_profile_id as string).executeTakeFirst();
-      if (!profile) throw notFound(availabilityZoneProfileSpec, values.availability_zone_profile_id as string);
-      const sameName = await tx.db.selectFrom('lb_availability_zones').select('id').where('name', '=', values.name as string).executeTakeFirst();
-      if (sameName) throw conflict(`An availability zone of name ${String(values.name)} already exists.`, 'RecordAlreadyExists');
-      return insertObject(tx, availabilityZoneSpec, { ...values, id: values.name });
-    });
-    return present(availabilityZoneSpec, object);
-  }
-
-  async updateAvailabilityZone(auth: AuthContext, name: string, body: unknown): Promise<WireObject> {
-    requireLbAdmin(auth);
-    const changes = prepareUpdate(availabilityZoneSpec, memberBody(availabilityZoneSpec, body), auth);
-    const object = await this.store.write(async (tx) => {
-      const { object: current } = await getForWrite(tx, availabilityZoneSpec, name);
-      return updateObject(tx, availabilityZoneSpec, current, changes);
-    });
-    return present(availabilityZoneSpec, object);
-  }
-
-  async deleteAvailabilityZone(auth: AuthContext, name: string): Promise<void> {
-    requireLbAdmin(auth);
-    await this.store.write(async (tx) => {
-      const { object } = await getForWrite(tx, availabilityZoneSpec, name);
-      const used = await tx.db.selectFrom('load_balancers').select('id').where('availability_zone', '=', name).executeTakeFirst();
-      if (used) throw conflict(`Availability Zone ${name} is in use and cannot be deleted.`, 'ObjectInUse');
-      await deleteObject(tx, availabilityZoneSpec, object);
+      const { object } = await getForWrite(tx, entry, id);
+      const used = await tx.db.selectFrom('load_balancers').select('id').where(catalogue.balancerColumn, '=', id).executeTakeFirst();
+      if (used) throw conflict(`${entry.title} ${id} is in use and cannot be deleted.`, 'ObjectInUse');
+      await deleteObject(tx, entry, object);
     });
   }
 
@@ -324,11 +307,10 @@ export class OperationsService {
   }
 }
 
-/** A flavor or zone profile in use is fixed: balancers were built by it. */
-async function profileUnused(tx: WriteTx, spec: ResourceSpec, id: string, verb: string): Promise<void> {
-  const [table, column] = spec === flavorProfileSpec ? ['lb_flavors', 'flavor_profile_id'] : ['lb_availability_zones', 'availability_zone_profile_id'];
-  const used = await tx.db.selectFrom(table).select('id').where(column, '=', id).executeTakeFirst();
-  if (used) throw conflict(`${spec.title} ${id} is in use and cannot be ${verb}.`, 'ObjectInUse');
+/** A profile an entry names is fixed: balancers were built by it. */
+async function profileUnused(tx: WriteTx, catalogue: Catalogue, id: string, verb: string): Promise<void> {
+  const used = await tx.db.selectFrom(catalogue.entry.table).select('id').where(catalogue.profileColumn, '=', id).executeTakeFirst();
+  if (used) throw conflict(`${catalogue.profile.title} ${id} is in use and cannot be ${verb}.`, 'ObjectInUse');
 }
 
 /** `{"quota": {"load_balancer": 5, …}}`: known resources, integers from -1 (unlimited) up; null resets to default. */

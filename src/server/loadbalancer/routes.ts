@@ -6,11 +6,11 @@ import type { ResourceSpec, WireObject } from '../network/attributes.js';
 import { valuesOf, type QueryParams } from '../network/list-query.js';
 import { notFound } from '../../lib/errors.js';
 import type { Store } from '../../store/store.js';
-import { AVAILABILITY_ZONE_CAPABILITIES, FLAVOR_CAPABILITIES, OperationsService } from './operations.js';
+import { AVAILABILITY_ZONE_CAPABILITIES, AVAILABILITY_ZONES, FLAVOR_CAPABILITIES, FLAVORS, OperationsService, type Catalogue } from './operations.js';
 import { requireLbAdmin, requireRead } from './policy.js';
 import { DEFAULT_LB_QUOTAS } from './quotas.js';
 import { statistics, statusTree } from './status.js';
-import { PROVIDERS, amphoraSpec, availabilityZoneProfileSpec, availabilityZoneSpec, flavorProfileSpec, flavorSpec, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
+import { PROVIDERS, amphoraSpec, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
 import { LoadBalancerService, type ListScope, type LoadBalancerConfig } from './service.js';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: QueryParams }>;
@@ -229,34 +229,23 @@ function registerOperationRoutes(app: FastifyInstance, store: Store, service: Lo
     return { availability_zone_capabilities: listConstants(AVAILABILITY_ZONE_CAPABILITIES, request.query) };
   });
 
-  listAndShow(flavorProfileSpec, '/lbaas/flavorprofiles', true);
-  registerWrites(app, flavorProfileSpec, '/lbaas/flavorprofiles', {
-    create: (auth, r) => operations.createFlavorProfile(auth, r.body),
-    update: (auth, r) => operations.updateFlavorProfile(auth, r.params.id, r.body),
-    remove: (auth, r) => operations.deleteFlavorProfile(auth, r.params.id),
-  });
-
-  listAndShow(flavorSpec, '/lbaas/flavors', false);
-  registerWrites(app, flavorSpec, '/lbaas/flavors', {
-    create: (auth, r) => operations.createFlavor(auth, r.body),
-    update: (auth, r) => operations.updateFlavor(auth, r.params.id, r.body),
-    remove: (auth, r) => operations.deleteFlavor(auth, r.params.id),
-  });
-
-  listAndShow(availabilityZoneProfileSpec, '/lbaas/availabilityzoneprofiles', true);
-  registerWrites(app, availabilityZoneProfileSpec, '/lbaas/availabilityzoneprofiles', {
-    create: (auth, r) => operations.createAvailabilityZoneProfile(auth, r.body),
-    update: (auth, r) => operations.updateAvailabilityZoneProfile(auth, r.params.id, r.body),
-    remove: (auth, r) => operations.deleteAvailabilityZoneProfile(auth, r.params.id),
-  });
-
+  const catalogueRoutes = (catalogue: Catalogue, profilesPath: string, entriesPath: string) => {
+    listAndShow(catalogue.profile, profilesPath, true);
+    registerWrites(app, catalogue.profile, profilesPath, {
+      create: (auth, r) => operations.createProfile(catalogue, auth, r.body),
+      update: (auth, r) => operations.updateProfile(catalogue, auth, r.params.id, r.body),
+      remove: (auth, r) => operations.deleteProfile(catalogue, auth, r.params.id),
+    });
+    listAndShow(catalogue.entry, entriesPath, false);
+    registerWrites(app, catalogue.entry, entriesPath, {
+      create: (auth, r) => operations.createEntry(catalogue, auth, r.body),
+      update: (auth, r) => operations.updateEntry(catalogue, auth, r.params.id, r.body),
+      remove: (auth, r) => operations.deleteEntry(catalogue, auth, r.params.id),
+    });
+  };
+  catalogueRoutes(FLAVORS, '/lbaas/flavorprofiles', '/lbaas/flavors');
   // Zones are known by name: `:id` is the name (the row's id, see availabilityZoneSpec).
-  listAndShow(availabilityZoneSpec, '/lbaas/availabilityzones', false);
-  registerWrites(app, availabilityZoneSpec, '/lbaas/availabilityzones', {
-    create: (auth, r) => operations.createAvailabilityZone(auth, r.body),
-    update: (auth, r) => operations.updateAvailabilityZone(auth, r.params.id, r.body),
-    remove: (auth, r) => operations.deleteAvailabilityZone(auth, r.params.id),
-  });
+  catalogueRoutes(AVAILABILITY_ZONES, '/lbaas/availabilityzoneprofiles', '/lbaas/availabilityzones');
 
   app.get('/lbaas/quotas', async (request: Req) => ({
     quotas: await operations.listQuotas(authOf(request), valuesOf(request.query, 'project_id')[0]),
