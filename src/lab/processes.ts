@@ -6,10 +6,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { processStartTime } from '../lib/proc.js';
+import { isRunning, processStartTime, stopProcess } from '../lib/proc.js';
 import type { ProcessRecord } from './state.js';
 
-export { processStartTime };
+export { isRunning, processStartTime, stopProcess };
 
 /**
  * How to run this very cloudnet: the built `dist/src/cli/main.js`, or, when running from source under tsx
@@ -18,10 +18,6 @@ export { processStartTime };
 export function cloudnetCommand(): { file: string; args: string[] } {
   const main = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../cli/main.ts' : '../cli/main.js', import.meta.url));
   return { file: process.execPath, args: main.endsWith('.ts') ? ['--import', 'tsx', main] : [main] };
-}
-
-export function isRunning(record: Pick<ProcessRecord, 'pid' | 'startTime'>): boolean {
-  return processStartTime(record.pid) === record.startTime;
 }
 
 export interface StartedProcess {
@@ -45,28 +41,6 @@ export function startCloudnet(command: string, args: string[], options: { log: s
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. Only the recorded process is signalled. */
-export async function stopProcess(record: Pick<ProcessRecord, 'pid' | 'startTime'>, graceMs = 5000): Promise<void> {
-  if (!isRunning(record)) return;
-  signal(record.pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (isRunning(record)) {
-    if (Date.now() > deadline) {
-      signal(record.pid, 'SIGKILL');
-      await waitUntil(() => !isRunning(record), 2000);
-      return;
-    }
-    await sleep(50);
-  }
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-  }
-}
-
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it holds or `timeoutMs` passes; says which. */

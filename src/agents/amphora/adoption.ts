@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../lib/logger.js';
-import { processStartTime } from '../../lib/proc.js';
+import { processStartTime, stopProcess } from '../../lib/proc.js';
 import type { SupervisedProcess } from './supervised-process.js';
 
 /**
@@ -106,7 +105,7 @@ export async function adoptDaemon(candidate: AdoptionCandidate, netns: string, l
   }
   if (decision.action === 'kill-stale') {
     log.warn({ pid: decision.pid, reason: decision.reason }, 'killing a stale daemon left by a previous agent');
-    await killProcess(decision.pid, facts.startTime!);
+    await stopProcess({ pid: decision.pid, startTime: facts.startTime! });
     return undefined;
   }
   // Read before adopting: the config file is the one the daemon was last started or reloaded on.
@@ -114,13 +113,4 @@ export async function adoptDaemon(candidate: AdoptionCandidate, netns: string, l
   supervised.adopt(decision.pid, facts.startTime!);
   log.info({ pid: decision.pid }, 'adopted the daemon a previous agent left running');
   return config;
-}
-
-/** SIGTERM, SIGKILL after 5 s; only the process with that start time (never a successor on its pid). */
-async function killProcess(pid: number, startTime: string): Promise<void> {
-  const alive = () => processStartTime(pid) === startTime;
-  if (!alive()) return;
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 250 && alive(); i++) await sleep(20);
-  if (alive()) process.kill(pid, 'SIGKILL');
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type { Logger } from '../../lib/logger.js';
-import { processStartTime } from '../../lib/proc.js';
+import { isRunning } from '../../lib/proc.js';
 
 export interface SupervisedProcessOptions {
   /** For logs and metrics: haproxy, keepalived. */
@@ -70,7 +70,7 @@ export class SupervisedProcess {
     if (this.current) throw new Error(`${this.o.name} is already supervised (pid ${this.current.pid})`);
     this.stopped = false;
     let watch: NodeJS.Timeout | undefined;
-    const alive = () => processStartTime(pid) === startTime;
+    const alive = () => isRunning({ pid, startTime });
     const exited = new Promise<{ code: null; signal: null }>((resolve) => {
       watch = setInterval(() => {
         if (alive()) return;
