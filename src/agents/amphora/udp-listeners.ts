@@ -1,5 +1,5 @@
-import { execTool } from '../../lib/exec.js';
 import type { Logger } from '../../lib/logger.js';
+import { toolRunner, type ToolRunner } from '../../lib/netns.js';
 import type { AmphoraHealthReport, ReportedMemberStatus } from './target.js';
 import type { LoadBalancer, Pool } from './types.js';
 import { UdpHealthChecker } from './udp-health.js';
@@ -22,12 +22,14 @@ export interface UdpListenersOptions {
  */
 export class UdpListeners {
   private readonly checker: UdpHealthChecker;
+  private readonly kernel: ToolRunner;
   private tree: LoadBalancer | null = null;
   private applied: { ruleset: UdpRuleset; vip: string } | null = null;
   private forwarding: 4 | 6 | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: UdpListenersOptions) {
+    this.kernel = toolRunner(o.netns);
     this.checker = new UdpHealthChecker({
       netns: o.netns,
       logger: o.logger,
@@ -120,14 +122,14 @@ export class UdpListeners {
   }
 
   private async nft(script: string): Promise<void> {
-    await execTool('ip', ['netns', 'exec', this.o.netns, 'nft', '-f', '-'], { input: script });
+    await this.kernel.run('nft', ['-f', '-'], { input: script });
   }
 
   private async setForwarding(family: 4 | 6 | null): Promise<void> {
     if (family === this.forwarding) return;
     const key = (f: 4 | 6) => (f === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding');
-    if (this.forwarding) await execTool('ip', ['netns', 'exec', this.o.netns, 'sysctl', '-q', '-w', `${key(this.forwarding)}=0`]);
-    if (family) await execTool('ip', ['netns', 'exec', this.o.netns, 'sysctl', '-q', '-w', `${key(family)}=1`]);
+    if (this.forwarding) await this.kernel.run('sysctl', ['-q', '-w', `${key(this.forwarding)}=0`]);
+    if (family) await this.kernel.run('sysctl', ['-q', '-w', `${key(family)}=1`]);
     this.forwarding = family;
   }
 
@@ -137,12 +139,12 @@ export class UdpListeners {
       if (kept.has(destinationKey(d))) continue;
       const args = ['-D', '-p', 'udp', '-f', previous.vip.includes(':') ? 'ipv6' : 'ipv4', '--orig-dst', previous.vip, '--orig-port-dst', String(d.listenerPort), '--reply-src', d.address, '--reply-port-src', String(d.port)];
       // conntrack exits non-zero when there was nothing to delete.
-      await execTool('ip', ['netns', 'exec', this.o.netns, 'conntrack', ...args]).catch(() => undefined);
+      await this.kernel.run('conntrack', args).catch(() => undefined);
     }
   }
 
   private async counters(): Promise<Map<string, { packets: number; bytes: number }>> {
-    const { stdout } = await execTool('ip', ['netns', 'exec', this.o.netns, 'nft', '-j', 'list', 'counters', 'table', 'inet', UDP_TABLE]);
+    const { stdout } = await this.kernel.run('nft', ['-j', 'list', 'counters', 'table', 'inet', UDP_TABLE]);
     const listed = (JSON.parse(stdout) as { nftables: { counter?: { name: string; packets: number; bytes: number } }[] }).nftables;
     return new Map(listed.flatMap((o) => (o.counter ? [[o.counter.name, o.counter] as const] : [])));
   }
