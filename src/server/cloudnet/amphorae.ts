@@ -27,6 +27,7 @@ import type { ServerContext } from '../app.js';
 import { requireAdmin } from '../auth.js';
 import { readCertificateBundle, readPemSecret, type KeyEncryptionKey } from '../key-manager/index.js';
 import { applyHealth, completeProvisioning, failProvisioning, setDegraded } from '../loadbalancer/lifecycle.js';
+import { PEM_BLOCK } from '../loadbalancer/tls-refs.js';
 import { loadBalancerTree } from '../loadbalancer/tree.js';
 import { NdjsonQueue, startNdjson } from '../ndjson.js';
 
@@ -64,7 +65,7 @@ export function loadBalancerTrees(kek: KeyEncryptionKey | undefined): TreeSource
     for (const ref of certificateRefs) {
       if (!kek) throw new Error(`balancer ${balancerId} names certificates, but this server runs no key manager`);
       if (ref.kind !== 'bundle') {
-        const pem = await readPemSecret(db, ref.containerRef, ref.kind === 'crl' ? 'X509 CRL' : 'CERTIFICATE', { projectId, kek });
+        const pem = await readPemSecret(db, ref.containerRef, PEM_BLOCK[ref.kind], { projectId, kek });
         certificates[ref.name] = pem.trimEnd() + '\n';
         continue;
       }

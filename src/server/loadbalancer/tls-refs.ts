@@ -3,6 +3,9 @@ import type { Db } from '../../store/database.js';
 import { CertificateBundleError, readCertificateBundle, readPemSecret, type KeyEncryptionKey } from '../key-manager/index.js';
 import type { WireObject } from '../network/attributes.js';
 
+/** The PEM block a CA or CRL reference's secret must hold. */
+export const PEM_BLOCK = { ca: 'CERTIFICATE', crl: 'X509 CRL' } as const;
+
 /** How the amphora reads each reference (see tree.ts): a certificate bundle, or a secret of PEM CAs or of a CRL. */
 const REFS: Readonly<Record<string, 'bundle' | 'ca' | 'crl'>> = {
   client_ca_tls_container_ref: 'ca',
@@ -26,7 +29,7 @@ export async function checkTlsRefs(db: Db, kek: KeyEncryptionKey | undefined, re
     const options = { ...reader, kek };
     try {
       if (kind === 'bundle') await readCertificateBundle(db, ref, options);
-      else await readPemSecret(db, ref, kind === 'crl' ? 'X509 CRL' : 'CERTIFICATE', options);
+      else await readPemSecret(db, ref, PEM_BLOCK[kind], options);
     } catch (err) {
       if (!(err instanceof CertificateBundleError)) throw err;
       if (err.reason === 'not_found' || err.reason === 'forbidden' || err.reason === 'invalid_ref') {
