@@ -32,7 +32,7 @@ import { createLogger } from '../../src/lib/logger.js';
 import { addNetns, deleteNetns, listNetns } from '../../src/lib/netns.js';
 import { KeystoneSession } from '../../src/lib/openstack-session.js';
 import { Lab } from '../../src/lab/lab.js';
-import { waitUntil } from '../../src/lab/processes.js';
+import { sleep, waitUntil } from '../../src/lab/processes.js';
 import type { VmRecord } from '../../src/lab/state.js';
 import { BalancerApi, clientLoop, crashAmphora, createWebMembers, runNodeInNamespace, vipHolder, waitPairRestored } from '../../test/e2e/balancer/support.js';
 import { summarize } from '../lib/stats.js';
@@ -275,8 +275,6 @@ function stop(child: ChildProcess): Promise<void> {
   process.kill(child.pid, 'SIGKILL');
   return exited;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runLoadBalancerBench(o: LoadBalancerBenchOptions): Promise<LoadBalancerBenchResult> {
   const result: LoadBalancerBenchResult = {
