@@ -23,6 +23,7 @@ import { LabError, serveControl, type LabControl, type VmRequest } from './contr
 import { vmPortBody } from './vm-port.js';
 import { hostName, interfaceNames, MAX_HOSTS, namespaceNames, namespacePrefix, newRunId, vmNameProblem } from './names.js';
 import { deleteNetns, listNetns } from '../lib/netns.js';
+import { nextRestart, type RestartBackoff } from '../lib/restart-backoff.js';
 import { stopNamespaceProcesses } from './netns.js';
 import { runIpCommands } from './netns.js';
 import { leastLoadedHost } from './placement.js';
@@ -46,10 +47,8 @@ export interface LabOptions {
 }
 
 const PHYSICAL_NETWORKS = [PUBLIC_NETWORK.physicalNetwork];
-/** A dead amphora agent is restarted after this, doubling while it keeps dying within AGENT_RESTART_RESET_MS of its start. */
-const AGENT_RESTART_MIN_MS = 250;
-const AGENT_RESTART_MAX_MS = 30_000;
-const AGENT_RESTART_RESET_MS = 30_000;
+/** How soon a dead amphora agent is started again. */
+const AGENT_RESTART: RestartBackoff = { minMs: 250, maxMs: 30_000, resetMs: 30_000 };
 
 export class Lab implements LabControl {
   private readonly api: CloudApi;
@@ -437,9 +436,8 @@ export class Lab implements LabControl {
       writeLabState(this.current);
       // As a VM's init restarts its agent: HAProxy and keepalived kept serving, and the new agent adopts them. A
       // VM whose namespace is gone is dead instead: the health manager notices and replaces it.
-      const failures = Date.now() - startedAt > AGENT_RESTART_RESET_MS ? 1 : (this.amphoraAgentFailures.get(amphora.amphoraId) ?? 0) + 1;
+      const { failures, delayMs: delay } = nextRestart(AGENT_RESTART, this.amphoraAgentFailures.get(amphora.amphoraId) ?? 0, Date.now() - startedAt);
       this.amphoraAgentFailures.set(amphora.amphoraId, failures);
-      const delay = Math.min(AGENT_RESTART_MAX_MS, AGENT_RESTART_MIN_MS * 2 ** (failures - 1));
       this.options.logger.warn({ amphora: amphora.amphoraId, code, signal, log: started.record.log, restartInMs: delay }, 'amphora agent exited');
       setTimeout(() => {
         if (this.stopping) return;

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type { Logger } from '../../lib/logger.js';
 import { isRunning } from '../../lib/proc.js';
+import { nextRestart } from '../../lib/restart-backoff.js';
 
 export interface SupervisedProcessOptions {
   /** For logs and metrics: haproxy, keepalived. */
@@ -128,8 +129,9 @@ export class SupervisedProcess {
       if (this.current !== tracked) return;
       this.current = undefined;
       if (this.stopped) return;
-      this.failures = Date.now() - started > 10_000 ? 1 : this.failures + 1;
-      const delay = Math.min(this.o.maxBackoffMs ?? 10_000, (this.o.minBackoffMs ?? 200) * 2 ** (this.failures - 1));
+      const next = nextRestart({ minMs: this.o.minBackoffMs ?? 200, maxMs: this.o.maxBackoffMs ?? 10_000, resetMs: 10_000 }, this.failures, Date.now() - started);
+      this.failures = next.failures;
+      const delay = next.delayMs;
       this.o.logger.error({ process: this.o.name, pid: tracked.pid, code, signal, restartInMs: delay, log: this.o.logFile }, 'exited unexpectedly');
       this.restartTimer = setTimeout(() => {
         if (this.stopped) return;
