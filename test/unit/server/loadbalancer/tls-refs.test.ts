@@ -1,5 +1,5 @@
-// The Load Balancer API reads the client-authentication and re-encryption references it is given from the key
-// manager before storing them, as Octavia does: another project's secret, a missing one, or a payload that is
+// The Load Balancer API reads the certificate, SNI, client-authentication and re-encryption references it is
+// given from the key manager before storing them, as Octavia does: another project's secret, a missing one, or a payload that is
 // not what the field needs is a 400.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,6 +76,22 @@ for (const dialect of DIALECTS) {
       // An update reads what it changes.
       assertFault(await alice.lb.put(`/v2/lbaas/pools/${id}`, { pool: { ca_tls_container_ref: refs['bob-ca'] } }), 400, /Could not retrieve certificate/);
       assert.equal((await alice.lb.put(`/v2/lbaas/pools/${id}`, { pool: { name: 'renamed' } })).status, 200);
+    });
+
+    test('a listener\'s certificate and SNI certificates: its own project\'s readable bundles only, on create and update', async () => {
+      const lbId = await createActiveLb(server, alice, { vip_address: '198.18.62.82' });
+      const listener = (port: number, extra: Record<string, unknown>) =>
+        alice.lb.post('/v2/lbaas/listeners', { listener: { loadbalancer_id: lbId, protocol: 'TERMINATED_HTTPS', protocol_port: port, ...extra } });
+      assertFault(await listener(443, { default_tls_container_ref: refs['bob-ca'] }), 400, new RegExp(`Could not retrieve certificate: ${refs['bob-ca']}`));
+      assertFault(await listener(443, { default_tls_container_ref: refs.missing }), 400, /Could not retrieve certificate/);
+      assertFault(await listener(443, { default_tls_container_ref: refs.ca }), 400, /default_tls_container_ref .* not a PKCS#12 bundle/);
+      assertFault(await listener(443, { default_tls_container_ref: refs.client, sni_container_refs: [refs.client, refs.missing] }), 400, new RegExp(`Could not retrieve certificate: ${refs.missing}`));
+      assert.equal((await alice.lb.get(`/v2/lbaas/listeners?loadbalancer_id=${lbId}`)).body.listeners.length, 0, 'nothing stored');
+      const id = await createSettled(server, alice.lb, '/v2/lbaas/listeners', {
+        listener: { loadbalancer_id: lbId, protocol: 'TERMINATED_HTTPS', protocol_port: 443, default_tls_container_ref: refs.client, sni_container_refs: [refs.client] },
+      }, lbId);
+      assertFault(await alice.lb.put(`/v2/lbaas/listeners/${id}`, { listener: { sni_container_refs: [refs['bob-ca']] } }), 400, /Could not retrieve certificate/);
+      assert.deepEqual((await alice.lb.get(`/v2/lbaas/listeners/${id}`)).body.listener.sni_container_refs, [refs.client], 'the update changed nothing');
     });
 
     test('a listener\'s client CA and CRL: readable secrets of the right kind only', async () => {
