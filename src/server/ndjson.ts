@@ -6,6 +6,8 @@ export function startNdjson(reply: FastifyReply): ServerResponse {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+  // Node holds the head back until the first body write; a follower of a quiet log would wait a heartbeat to connect.
+  res.flushHeaders();
   return res;
 }
 
