@@ -112,7 +112,11 @@ export interface L7Rule {
   adminStateUp: boolean;
 }
 
-export type SessionPersistence = { type: 'SOURCE_IP' } | { type: 'HTTP_COOKIE' } | { type: 'APP_COOKIE'; cookieName: string };
+export type SessionPersistence =
+  /** `granularity`: the netmask a UDP pool's client addresses are grouped by (Octavia's `persistence_granularity`). */
+  | { type: 'SOURCE_IP'; granularity?: string }
+  | { type: 'HTTP_COOKIE' }
+  | { type: 'APP_COOKIE'; cookieName: string };
 
 export interface Pool {
   id: string;

@@ -21,7 +21,9 @@ import type { Listener, LoadBalancer, Member, Pool } from './types.js';
  *   many slots as its weight. ROUND_ROBIN uses `numgen inc` (weighted round robin over new flows); SOURCE_IP,
  *   and SOURCE_IP session persistence on any algorithm, use `jhash` of the client address (seed 0, so both
  *   amphorae map a client to the same member and persistence survives failover; it holds until the set of
- *   usable members changes). LEAST_CONNECTIONS has no nftables equivalent (Octavia accepts it for UDP and LVS
+ *   usable members changes), masked by `persistence_granularity` so that a client network shares a member.
+ *   `persistence_timeout` has no counterpart: the hash keeps a client on its member for as long as the
+ *   members stay, not only for the timeout after its last datagram as LVS does. LEAST_CONNECTIONS has no nftables equivalent (Octavia accepts it for UDP and LVS
  *   runs `wlc`): it is served as weighted round robin, which evens out flow counts when flows live alike.
  * - usable members: admin state up, weight above 0 (weight 0 drains: existing flows finish on it through
  *   conntrack, new ones go elsewhere) and not found down by a health monitor; backup members only when no
@@ -140,7 +142,9 @@ export function renderUdpNftables(lb: LoadBalancer, down: ReadonlySet<string>): 
       definitions.push(`\tset limit_${index} {\n\t\ttype ${addressType} . inet_service\n\t\tsize 65535\n\t\tflags dynamic\n\t}`);
       dispatch.push(`\t\t${match} ct state new add @limit_${index} { ${ip} daddr . udp dport ct count over ${limit} } drop`);
     }
-    const sticky = pool.lbAlgorithm === 'SOURCE_IP' || pool.sessionPersistence?.type === 'SOURCE_IP';
+    const persistence = pool.sessionPersistence?.type === 'SOURCE_IP' ? pool.sessionPersistence : null;
+    const sticky = pool.lbAlgorithm === 'SOURCE_IP' || persistence !== null;
+    const client = persistence?.granularity ? `${ip} saddr and ${granularityMask(pool.id, persistence.granularity, vip.family)}` : `${ip} saddr`;
     let slot = 0;
     const slots = members.map((m) => {
       const first = slot;
@@ -148,7 +152,7 @@ export function renderUdpNftables(lb: LoadBalancer, down: ReadonlySet<string>): 
       destinations.push({ listenerPort, address: m.address, port: m.protocolPort });
       return `${first === slot - 1 ? first : `${first}-${slot - 1}`} : ${m.address} . ${m.protocolPort}`;
     });
-    const selector = sticky ? `jhash ${ip} saddr mod ${slot}` : `numgen inc mod ${slot}`;
+    const selector = sticky ? `jhash ${client} mod ${slot}` : `numgen inc mod ${slot}`;
     dispatch.push(`\t\t${match} counter name ${names.flows} dnat ${ip} to ${selector} map { ${slots.join(', ')} } comment "listener ${listener.id} pool ${pool.id}"`);
   });
 
@@ -173,6 +177,13 @@ export function renderUdpNftables(lb: LoadBalancer, down: ReadonlySet<string>): 
     '}',
   ];
   return { script: `${REMOVE_UDP_TABLE}${table.join('\n')}\n`, destinations, counters };
+}
+
+/** A persistence granularity is a netmask of the VIP's family: the hash sees only the client's network. */
+function granularityMask(poolId: string, granularity: string, family: 4 | 6): string {
+  const mask = ipAddress(`pool ${poolId} persistence_granularity`, granularity);
+  if (mask.family !== family) throw new AmphoraConfigError(`pool ${poolId}: persistence_granularity ${granularity} is not a netmask of the VIP's address family`);
+  return mask.address;
 }
 
 function compare(a: string, b: string): number {

@@ -151,6 +151,7 @@ export async function loadBalancerTree(db: Db, loadBalancerId: string): Promise<
 function sessionPersistence(sp: Record<string, unknown> | null): SessionPersistence | null {
   if (!sp) return null;
   if (sp.type === 'APP_COOKIE') return { type: 'APP_COOKIE', cookieName: sp.cookie_name as string };
+  if (sp.type === 'SOURCE_IP' && typeof sp.persistence_granularity === 'string') return { type: 'SOURCE_IP', granularity: sp.persistence_granularity };
   return { type: sp.type as 'SOURCE_IP' | 'HTTP_COOKIE' };
 }
 

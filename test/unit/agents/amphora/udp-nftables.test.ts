@@ -83,6 +83,8 @@ test('the dispatch rule by algorithm, weights, backups, admin state, health and 
     ['least connections: weighted round robin', udpBalancer({ pools: [udpPool({ lbAlgorithm: 'LEAST_CONNECTIONS' })] }), [], [rule('numgen inc mod 2', both)]],
     ['source IP: a hash of the client address', udpBalancer({ pools: [udpPool({ lbAlgorithm: 'SOURCE_IP' })] }), [], [rule('jhash ip saddr mod 2', both)]],
     ['SOURCE_IP persistence on round robin: the same hash', udpBalancer({ pools: [udpPool({ sessionPersistence: { type: 'SOURCE_IP' } })] }), [], [rule('jhash ip saddr mod 2', both)]],
+    ['SOURCE_IP persistence with a granularity: the hash of the client network', udpBalancer({ pools: [udpPool({ sessionPersistence: { type: 'SOURCE_IP', granularity: '255.255.255.0' } })] }), [],
+      [rule('jhash ip saddr and 255.255.255.0 mod 2', both)]],
     ['weights: as many slots as the weight', udpBalancer({ pools: [udpPool({ members: members({ weight: 3 }, { weight: 1 }, { weight: 2 }) })] }), [],
       [rule('numgen inc mod 6', '0-2 : 198.18.1.1 . 5353, 3 : 198.18.1.2 . 5353, 4-5 : 198.18.1.3 . 5353')]],
     ['weight 0 and admin down: left out', udpBalancer({ pools: [udpPool({ members: members({ weight: 0 }, { adminStateUp: false }, {}) })] }), [], [rule('numgen inc mod 1', '0 : 198.18.1.3 . 5353')]],
@@ -135,6 +137,7 @@ test('refused: what the table cannot express, with a clear error', () => {
     ['missing pool', udpBalancer({ pools: [] }), /not in the tree/],
     ['listener id with a space', udpBalancer({ listeners: [udpListener({ id: 'u 1' })] }), /not a plain token/],
     ['bad allowed CIDR', udpBalancer({ listeners: [udpListener({ allowedCidrs: ['198.18.0.0/33'] })] }), /not a CIDR/],
+    ['granularity of the other family', udpBalancer({ pools: [udpPool({ sessionPersistence: { type: 'SOURCE_IP', granularity: 'ffff:ffff::' } })] }), /persistence_granularity ffff:ffff:: is not a netmask of the VIP's address family/],
     ['weight above 256', udpBalancer({ pools: [udpPool({ members: [member({ weight: 257 })] })] }), /weight 257/],
   ];
   for (const [name, lb, error] of cases) {
@@ -172,19 +175,20 @@ test('nft accepts the rendered tables (IPv4 and IPv6, every option) and replaces
   const nft = (script: string) => execFileSync('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], { input: script });
   execFileSync('ip', ['netns', 'add', netns]);
   try {
-    for (const [vip, a, b] of [['198.18.0.10', '198.18.1.1', '198.18.1.2'], ['fd00::10', 'fd00:1::1', 'fd00:1::2']] as const) {
+    for (const [vip, a, b, mask] of [['198.18.0.10', '198.18.1.1', '198.18.1.2', '255.255.255.0'], ['fd00::10', 'fd00:1::1', 'fd00:1::2', 'ffff:ffff:ffff:ffff::']] as const) {
       const lb = balancer({
         vipAddress: vip,
         listeners: [udpListener({ connectionLimit: 10, allowedCidrs: ['198.18.0.0/15', 'fd00::/8'] }), udpListener({ id: 'u2', protocolPort: 54, defaultPoolId: 'p2' })],
         pools: [
           udpPool({ members: [member({ id: 'a', address: a, weight: 3 }), member({ id: 'b', address: b, backup: true })] }),
-          udpPool({ id: 'p2', lbAlgorithm: 'SOURCE_IP', members: [member({ id: 'c', address: a })] }),
+          udpPool({ id: 'p2', lbAlgorithm: 'SOURCE_IP', sessionPersistence: { type: 'SOURCE_IP', granularity: mask }, members: [member({ id: 'c', address: a })] }),
         ],
       });
       nft(renderUdpNftables(lb, new Set())!.script);
       nft(renderUdpNftables(lb, new Set(['a']))!.script);
       const listed = execFileSync('ip', ['netns', 'exec', netns, 'nft', 'list', 'table', 'inet', 'amphora_udp']).toString();
       assert.match(listed, new RegExp(`numgen inc mod 1 map \\{ 0 : ${b.replace(/\./g, '\\.')} \\. 8080 \\}`), listed);
+      assert.ok(listed.includes(`saddr & ${mask} mod 1`), listed);
       nft(REMOVE_UDP_TABLE);
       nft(REMOVE_UDP_TABLE);
       assert.equal(execFileSync('ip', ['netns', 'exec', netns, 'nft', 'list', 'tables']).toString().trim(), '');

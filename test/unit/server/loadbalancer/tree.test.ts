@@ -31,6 +31,10 @@ for (const dialect of DIALECTS) {
       const tcp = await createSettled(server, lb, '/v2/lbaas/listeners', { listener: { loadbalancer_id: lbId, protocol: 'TCP', protocol_port: 5432, allowed_cidrs: ['198.18.0.0/16'] } }, lbId);
       const web = await createSettled(server, lb, '/v2/lbaas/pools', { pool: { listener_id: https, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', session_persistence: { type: 'HTTP_COOKIE' } } }, lbId);
       const db = await createSettled(server, lb, '/v2/lbaas/pools', { pool: { listener_id: tcp, protocol: 'PROXYV2', lb_algorithm: 'SOURCE_IP' } }, lbId);
+      const udp = await createSettled(server, lb, '/v2/lbaas/listeners', { listener: { loadbalancer_id: lbId, protocol: 'UDP', protocol_port: 53 } }, lbId);
+      const dns = await createSettled(server, lb, '/v2/lbaas/pools', {
+        pool: { listener_id: udp, protocol: 'UDP', lb_algorithm: 'ROUND_ROBIN', session_persistence: { type: 'SOURCE_IP', persistence_timeout: 60, persistence_granularity: '255.255.255.0' } },
+      }, lbId);
       const m1 = await createSettled(server, lb, `/v2/lbaas/pools/${web}/members`, { member: { address: '198.18.60.11', protocol_port: 8080, weight: 3, monitor_port: 9090 } }, lbId);
       const m2 = await createSettled(server, lb, `/v2/lbaas/pools/${web}/members`, { member: { address: '198.18.60.12', protocol_port: 8080, admin_state_up: false, backup: true } }, lbId);
       const m3 = await createSettled(server, lb, `/v2/lbaas/pools/${db}/members`, { member: { address: '198.18.60.13', protocol_port: 5432 } }, lbId);
@@ -67,6 +71,8 @@ for (const dialect of DIALECTS) {
 
       const webPool = tree.pools.find((p) => p.id === web)!;
       assert.deepEqual(webPool.sessionPersistence, { type: 'HTTP_COOKIE' });
+      assert.deepEqual(tree.pools.find((p) => p.id === dns)!.sessionPersistence, { type: 'SOURCE_IP', granularity: '255.255.255.0' });
+      assert.deepEqual(tree.pools.find((p) => p.id === db)!.sessionPersistence, null);
       assert.equal(webPool.tls, null);
       assert.deepEqual(webPool.healthMonitor, {
         id: hm, type: 'HTTP', adminStateUp: true, delay: 5, timeout: 3, maxRetries: 2, maxRetriesDown: 3,
@@ -95,7 +101,7 @@ for (const dialect of DIALECTS) {
       await settle(server, lbId);
       assert.equal((await lb.put(`/v2/lbaas/loadbalancers/${lbId}`, { loadbalancer: { admin_state_up: false } })).status, 200);
       const down = await server.store.read((d) => loadBalancerTree(d, lbId));
-      assert.deepEqual(down.tree.listeners.map((l) => l.adminStateUp), [false, false]);
+      assert.deepEqual(down.tree.listeners.map((l) => l.adminStateUp), [false, false, false]);
     });
 
     test('client authentication and re-encryption: CA and CRL secrets and the pool\'s client certificate by name', async () => {
