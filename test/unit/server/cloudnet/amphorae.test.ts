@@ -174,16 +174,19 @@ for (const dialect of DIALECTS) {
       }
     }
 
-    async function untilActive(balancerId: string, what: string): Promise<any> {
+    /** Waits, playing an agent for each new amphora, until the balancer is as `done` wants it. */
+    async function untilBalancer(balancerId: string, done: (lb: any) => boolean, what: string): Promise<any> {
       let lb: any;
       const ok = await waitUntil(async () => {
         await runAgents(balancerId);
         lb = await balancer(balancerId);
-        return lb.provisioning_status === 'ACTIVE';
+        return done(lb);
       }, 20_000, 50);
-      assert.ok(ok, `${what}: ${JSON.stringify(lb)}`);
+      assert.ok(ok, `${what}: ${JSON.stringify({ lb, amphorae: await amphorae(balancerId) })}`);
       return lb;
     }
+
+    const untilActive = (balancerId: string, what: string) => untilBalancer(balancerId, (lb) => lb.provisioning_status === 'ACTIVE', what);
 
     let balancerId = '';
 
@@ -333,14 +336,8 @@ for (const dialect of DIALECTS) {
       assert.ok(!compute.vms.has(victim.compute_id!), 'the dead VM is deleted');
       assert.notEqual(compute.vms.get(fresh.compute_id!)!.host, compute.vms.get(survivor.compute_id!)!.host);
       assert.ok(await waitUntil(() => agents.get(survivor.id)!.latest!.vrrp!.unicastPeers[0] === fresh.vrrp_ip, 10_000, 50), 'the survivor hears of its new peer');
-      // A loaded machine may starve a report past the timeout and fail over another amphora: play its agent too.
-      let lb: any;
-      const online = await waitUntil(async () => {
-        await runAgents(balancerId);
-        lb = await balancer(balancerId);
-        return lb.operating_status === 'ONLINE';
-      }, 15_000, 50);
-      assert.ok(online, `ONLINE: ${JSON.stringify({ lb, amphorae: await amphorae(balancerId) })}`);
+      // A loaded machine may starve a report past the timeout and fail over another amphora: its agent is played too.
+      await untilBalancer(balancerId, (lb) => lb.operating_status === 'ONLINE', 'ONLINE');
       assert.equal((await balancer(balancerId)).provisioning_status, 'ACTIVE');
       agents.get(victim.id)!.stop();
     });
