@@ -1,5 +1,5 @@
 import { ApiError } from '../../lib/errors.js';
-import { parseCidr } from '../../lib/ip.js';
+import { parseCidr, parseIp } from '../../lib/ip.js';
 import { MONITOR_TYPES_BY_POOL, POOL_PROTOCOLS_BY_LISTENER, listenerMode } from '../../agents/amphora/protocols.js';
 import type { HealthMonitorType, ListenerProtocol, PoolProtocol } from '../../agents/amphora/types.js';
 import type { WireObject } from '../network/attributes.js';
@@ -83,6 +83,14 @@ export function checkListener(values: WireObject): WireObject {
 export function checkAllowedCidrs(vip: { address: string; version: 4 | 6 }, cidrs: readonly string[]): void {
   for (const cidr of cidrs) {
     if (parseCidr(cidr)?.version !== vip.version) throw validationFailure(`CIDR ${cidr} IP version incompatible with VIP ${vip.address} IP version.`);
+  }
+}
+
+/** A UDP pool's persistence granularity is a netmask that the VIP's client addresses are masked with. */
+export function checkPersistenceGranularity(vip: { address: string; version: 4 | 6 }, persistence: Record<string, unknown> | null): void {
+  const granularity = persistence?.persistence_granularity;
+  if (typeof granularity === 'string' && parseIp(granularity)?.version !== vip.version) {
+    throw validationFailure(`persistence_granularity ${granularity} IP version incompatible with VIP ${vip.address} IP version.`);
   }
 }
 

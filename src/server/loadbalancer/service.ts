@@ -14,7 +14,7 @@ import { getForWrite, getObject, insertObject, present, toWireObjects, updateObj
 import { isGlobalReader, isLbAdmin, requireRead, requireWrite } from './policy.js';
 import { parseAvailabilityZoneData } from './operations.js';
 import { enforceLbQuota } from './quotas.js';
-import { checkAllowedCidrs, checkHealthMonitor, checkPoolSupported, checkL7Policy, checkL7Rule, checkListener, checkPoolOnListener, checkPoolTls, checkSessionPersistence, listenerPortConflicts, validationFailure } from './rules.js';
+import { checkAllowedCidrs, checkHealthMonitor, checkPoolSupported, checkL7Policy, checkL7Rule, checkListener, checkPersistenceGranularity, checkPoolOnListener, checkPoolTls, checkSessionPersistence, listenerPortConflicts, validationFailure } from './rules.js';
 import { checkTlsRefs } from './tls-refs.js';
 import { CHILD_SPECS, PROVIDERS, healthMonitorSpec, l7PolicySpec, l7RuleSpec, listenerSpec, loadBalancerSpec, memberSpec, poolSpec } from './schemas.js';
 
@@ -337,6 +337,7 @@ export class LoadBalancerService {
       if (!lbId) throw validationFailure('A pool must be created with a loadbalancer_id or a listener_id.');
       return this.onBalancer(tx, auth, lbId, async (lb) => {
         checkPoolSupported(values);
+        checkPersistenceGranularity(await vipOf(tx, lb), values.session_persistence as Record<string, unknown> | null);
         await enforceLbQuota(tx, this.config.defaultQuotas, lb.project_id as string, 'pool');
         await checkTlsRefs(tx.db, this.config.kek, { projectId: lb.project_id as string, userId: auth.userId }, values);
         const id = randomUUID();
@@ -374,6 +375,7 @@ export class LoadBalancerService {
       checkSessionPersistence(merged.protocol, merged.session_persistence);
       checkPoolSupported(changes);
       checkPoolTls(merged);
+      if (changes.session_persistence) checkPersistenceGranularity(await vipOf(tx, (await getObject(tx.db, loadBalancerSpec, row.load_balancer_id as string))!), merged.session_persistence);
       await checkTlsRefs(tx.db, this.config.kek, { projectId: row.project_id as string, userId: auth.userId }, changes);
       for (const listener of await this.listenersOf(tx, id)) checkPoolOnListener(listener.protocol, merged);
     });

@@ -125,6 +125,15 @@ for (const dialect of DIALECTS) {
       assert.equal((await lb.get(`/v2/lbaas/loadbalancers/${lbId}`)).body.loadbalancer.provisioning_status, 'ACTIVE');
       assert.equal((await lb.get(`/v2/lbaas/listeners?loadbalancer_id=${lbId}`)).body.listeners.length, 1);
 
+      // A UDP pool's persistence granularity of the other IP version: 400 on create and update, nothing written.
+      const udp = (granularity: string) => ({ type: 'SOURCE_IP', persistence_timeout: 60, persistence_granularity: granularity });
+      assertFault(await lb.post('/v2/lbaas/pools', { pool: { loadbalancer_id: lbId, protocol: 'UDP', lb_algorithm: 'ROUND_ROBIN', session_persistence: udp('ffff:ffff::') } }), 400, /persistence_granularity ffff:ffff:: IP version incompatible with VIP/);
+      const udpPool = await createSettled(server, lb, '/v2/lbaas/pools', { pool: { loadbalancer_id: lbId, protocol: 'UDP', lb_algorithm: 'ROUND_ROBIN', session_persistence: udp('255.255.255.0') } }, lbId);
+      assertFault(await lb.put(`/v2/lbaas/pools/${udpPool}`, { pool: { session_persistence: udp('ffff:ffff::') } }), 400, /IP version incompatible/);
+      assert.equal((await lb.get(`/v2/lbaas/pools/${udpPool}`)).body.pool.session_persistence.persistence_granularity, '255.255.255.0');
+      assert.equal((await lb.delete(`/v2/lbaas/pools/${udpPool}`)).status, 204);
+      await settle(server, lbId);
+
       assertFault(await lb.post('/v2/lbaas/listeners', { listener: { loadbalancer_id: lbId, protocol: 'TCP', protocol_port: 80 } }), 409, /already using protocol TCP and protocol_port 80/);
       assertFault(await lb.post('/v2/lbaas/listeners', { listener: { loadbalancer_id: lbId, protocol: 'SCTP', protocol_port: 81 } }), 400);
       assertFault(await lb.post('/v2/lbaas/listeners', { listener: { loadbalancer_id: lbId, protocol: 'TCP', protocol_port: 70000 } }), 400);

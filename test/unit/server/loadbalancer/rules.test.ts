@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AmphoraHealthReport } from '../../../../src/agents/amphora/target.js';
 import { authoritativeReport, operatingStatuses } from '../../../../src/server/loadbalancer/lifecycle.js';
-import { checkAllowedCidrs, checkHealthMonitor, checkListener, checkPoolOnListener, checkPoolSupported, checkPoolTls, checkSessionPersistence, listenerPortConflicts } from '../../../../src/server/loadbalancer/rules.js';
+import { checkAllowedCidrs, checkHealthMonitor, checkListener, checkPersistenceGranularity, checkPoolOnListener, checkPoolSupported, checkPoolTls, checkSessionPersistence, listenerPortConflicts } from '../../../../src/server/loadbalancer/rules.js';
 import { parseAvailabilityZoneData } from '../../../../src/server/loadbalancer/operations.js';
 import { listConstants } from '../../../../src/server/loadbalancer/routes.js';
 import { ApiError } from '../../../../src/lib/errors.js';
@@ -238,6 +238,26 @@ describe('allowed_cidrs against the VIP’s IP version', () => {
     test(`${name}: ${refused ? '400' : 'accepted'}`, () => {
       if (refused) assert.match(refusal(() => checkAllowedCidrs(vip, cidrs)), refused);
       else checkAllowedCidrs(vip, cidrs);
+    });
+  }
+});
+
+describe('a UDP pool’s persistence_granularity against the VIP’s IP version', () => {
+  const v4 = { address: '198.18.60.10', version: 4 as const };
+  const v6 = { address: 'fd00::10', version: 6 as const };
+  const sp = (granularity: string | null) => ({ type: 'SOURCE_IP', persistence_timeout: 60, persistence_granularity: granularity });
+  const cases: Array<[string, typeof v4 | typeof v6, Record<string, unknown> | null, RegExp | null]> = [
+    ['an IPv4 netmask on an IPv4 VIP', v4, sp('255.255.255.0'), null],
+    ['an IPv6 netmask on an IPv6 VIP', v6, sp('ffff:ffff:ffff:ffff::'), null],
+    ['no granularity', v6, sp(null), null],
+    ['no persistence', v4, null, null],
+    ['an IPv6 netmask on an IPv4 VIP', v4, sp('ffff:ffff::'), /^Validation failure: persistence_granularity ffff:ffff:: IP version incompatible with VIP 198.18.60.10 IP version\.$/],
+    ['an IPv4 netmask on an IPv6 VIP', v6, sp('255.255.0.0'), /persistence_granularity 255.255.0.0 IP version incompatible with VIP fd00::10/],
+  ];
+  for (const [name, vip, persistence, refused] of cases) {
+    test(`${name}: ${refused ? '400' : 'accepted'}`, () => {
+      if (refused) assert.match(refusal(() => checkPersistenceGranularity(vip, persistence)), refused);
+      else checkPersistenceGranularity(vip, persistence);
     });
   }
 });
