@@ -24,8 +24,7 @@ import { vmPortBody } from './vm-port.js';
 import { hostName, interfaceNames, MAX_HOSTS, namespaceNames, namespacePrefix, newRunId, vmNameProblem } from './names.js';
 import { deleteNetns, listNetns } from '../lib/netns.js';
 import { nextRestart, type RestartBackoff } from '../lib/restart-backoff.js';
-import { stopNamespaceProcesses } from './netns.js';
-import { runIpCommands } from './netns.js';
+import { killNamespaceProcesses, runIpCommands, stopNamespaceProcesses } from './netns.js';
 import { leastLoadedHost } from './placement.js';
 import { isRunning, processStartTime, startCloudnet, stopProcess, waitUntil, type StartedProcess } from './processes.js';
 import { AMPHORA_STATE_DIR, LAB_STATE_VERSION, labStatePath, readLabState, writeLabState, type AmphoraRecord, type HostRecord, type LabState, type VmRecord } from './state.js';
@@ -251,6 +250,7 @@ export class Lab implements LabControl {
 
   private async removeVm(vm: VmRecord): Promise<void> {
     await this.api.deletePort(vm.portId);
+    await killNamespaceProcesses(vm.netns);
     await deleteNetns(vm.netns);
     delete this.current.vms[vm.name];
     this.current.namespaces = this.current.namespaces.filter((ns) => ns !== vm.netns);

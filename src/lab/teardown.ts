@@ -21,8 +21,8 @@ export async function teardownLab(state: LabState, logger: Logger): Promise<void
   const recorded = [...state.namespaces].reverse();
   const stray = (await listNetns()).filter((ns) => ns.startsWith(state.namespacePrefix) && !recorded.includes(ns));
   for (const ns of [...recorded, ...stray]) {
-    // Only amphorae run processes inside their namespace (their HAProxy and keepalived).
-    if (ns.startsWith(`${state.namespacePrefix}amp-`)) await killNamespaceProcesses(ns);
+    // Amphorae run their HAProxy and keepalived inside, and VMs whatever was started there with `lab exec`.
+    await killNamespaceProcesses(ns);
     await deleteNetns(ns);
   }
   logger.info({ namespaces: recorded.length + stray.length, prefix: state.namespacePrefix }, 'lab namespaces removed');

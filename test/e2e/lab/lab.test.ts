@@ -2,6 +2,7 @@
 // lab.json and teardown. Every namespace is removed at the end, also on failure.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,8 @@ import { createLogger } from '../../../src/lib/logger.js';
 import { Lab } from '../../../src/lab/lab.js';
 import { deleteNetns, listNetns } from '../../../src/lib/netns.js';
 import { runIp } from '../../../src/lab/netns.js';
-import { isRunning } from '../../../src/lab/processes.js';
+import { isRunning, processStartTime, waitUntil } from '../../../src/lab/processes.js';
+import type { ProcessIdentity } from '../../../src/lib/proc.js';
 import { readLabState, type LabState } from '../../../src/lab/state.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cloudnet-lab-'));
@@ -102,9 +104,22 @@ test('VM requests the lab refuses, with reasons', async () => {
   await assert.rejects(lab.deleteVm('nope'), /no VM named 'nope'/);
 });
 
-test('deleting a VM removes its port and namespace', async () => {
+/** Starts a process inside a namespace, as `lab exec VM -- cmd &` would. */
+async function runInside(netns: string): Promise<ProcessIdentity> {
+  const child = spawn('ip', ['netns', 'exec', netns, 'sleep', '300'], { detached: true, stdio: 'ignore' });
+  child.unref();
+  assert.ok(await waitUntil(async () => (await runIp(['netns', 'pids', netns])).trim() === String(child.pid), 5000, 20), `a process in ${netns}`);
+  return { pid: child.pid!, startTime: processStartTime(child.pid!)! };
+}
+
+/** Whether it is gone once reaped (this process is its parent). */
+const ended = (p: ProcessIdentity) => waitUntil(async () => !isRunning(p), 5000, 20);
+
+test('deleting a VM removes its port, its namespace and what ran inside', async () => {
   const { portId, netns } = lab.state().vms.db;
+  const inside = await runInside(netns);
   await lab.deleteVm('db');
+  assert.ok(await ended(inside), 'a process in the VM would outlive it and keep its namespace alive');
   await assert.rejects(lab.cloud().getPort(portId), /HTTP 404/);
   assert.ok(!(await listNetns()).includes(netns));
   assert.equal(readLabState(dir)!.vms.db, undefined);
@@ -117,7 +132,9 @@ test('a second lab in the same directory is refused while the first runs', async
 
 test('down removes every namespace, process and file the lab made, and keeps the logs', async () => {
   const state: LabState = lab.state();
+  const inside = await runInside(state.vms.web!.netns);
   await lab.down();
+  assert.ok(await ended(inside), 'a process started in a VM');
   assert.deepEqual((await listNetns()).filter((ns) => ns.startsWith(prefix)), []);
   assert.equal(isRunning(state.server!), false);
   for (const f of state.files) assert.equal(existsSync(f), false, f);
