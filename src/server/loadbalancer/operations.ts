@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError, badRequest, conflict } from '../../lib/errors.js';
+import type { Db } from '../../store/database.js';
 import type { Store, WriteTx } from '../../store/store.js';
 import type { AmphoraHealthReport } from '../../agents/amphora/target.js';
 import type { AuthContext } from '../auth.js';
@@ -80,10 +81,6 @@ export function parseAvailabilityZoneData(text: string): AvailabilityZoneData {
 }
 
 /**
- * The operator's side of the API: failovers (recorded for the provisioning controller to act on), amphorae,
- * flavors and their profiles, quotas.
- */
-/**
  * Provider profiles and the named entries that use them, which Octavia keeps alike for flavors and availability
  * zones: admin-only writes, a profile in use is neither changed nor deleted, entry names are unique, an entry a
  * balancer uses stays.
@@ -126,6 +123,22 @@ export const AVAILABILITY_ZONES: Catalogue = {
   balancerColumn: 'availability_zone',
 };
 
+/** The entry a balancer names (a flavor by id, a zone by name, which is its id): whether it is enabled, and its profile's document. */
+export async function readCatalogueEntry(db: Db, catalogue: Catalogue, id: string): Promise<{ enabled: boolean; data: string } | undefined> {
+  const { entry, profile } = catalogue;
+  const row = (await db
+    .selectFrom(entry.table)
+    .innerJoin(profile.table, `${profile.table}.id`, `${entry.table}.${catalogue.profileColumn}`)
+    .select([`${entry.table}.enabled as enabled`, `${profile.table}.${catalogue.dataField} as data`])
+    .where(`${entry.table}.id`, '=', id)
+    .executeTakeFirst()) as { enabled: number; data: string } | undefined;
+  return row && { enabled: Number(row.enabled) === 1, data: row.data };
+}
+
+/**
+ * The operator's side of the API: failovers (recorded for the provisioning controller to act on), amphorae,
+ * flavors and their profiles, quotas.
+ */
 export class OperationsService {
   constructor(
     private readonly store: Store,

@@ -12,7 +12,7 @@ import { getRow, listRows, type Builder, type CustomFilter, type Row, type Selec
 import { paginationLinks } from '../network/resource.js';
 import { getForWrite, getObject, insertObject, present, toWireObjects, updateObject } from './objects.js';
 import { isGlobalReader, isLbAdmin, requireRead, requireWrite } from './policy.js';
-import { parseAvailabilityZoneData } from './operations.js';
+import { AVAILABILITY_ZONES, FLAVORS, parseAvailabilityZoneData, readCatalogueEntry } from './operations.js';
 import { enforceLbQuota } from './quotas.js';
 import { checkAllowedCidrs, checkHealthMonitor, checkPoolSupported, checkL7Policy, checkL7Rule, checkListener, checkPersistenceGranularity, checkPoolOnListener, checkPoolTls, checkSessionPersistence, listenerPortConflicts, validationFailure } from './rules.js';
 import { checkTlsRefs } from './tls-refs.js';
@@ -155,15 +155,10 @@ export class LoadBalancerService {
 
   private async topologyOf(tx: WriteTx, flavorId: string | null | undefined): Promise<Topology> {
     if (!flavorId) return this.config.defaultTopology;
-    const flavor = (await tx.db
-      .selectFrom('lb_flavors')
-      .innerJoin('lb_flavor_profiles', 'lb_flavor_profiles.id', 'lb_flavors.flavor_profile_id')
-      .select(['lb_flavors.enabled', 'lb_flavor_profiles.flavor_data'])
-      .where('lb_flavors.id', '=', flavorId)
-      .executeTakeFirst()) as { enabled: number; flavor_data: string } | undefined;
+    const flavor = await readCatalogueEntry(tx.db, FLAVORS, flavorId);
     if (!flavor) throw validationFailure(`Flavor ${flavorId} not found.`);
-    if (Number(flavor.enabled) !== 1) throw new ApiError(400, 'DisabledOption', `The selected flavor is not allowed in this deployment: ${flavorId}`);
-    const data = JSON.parse(flavor.flavor_data) as { loadbalancer_topology?: Topology };
+    if (!flavor.enabled) throw new ApiError(400, 'DisabledOption', `The selected flavor is not allowed in this deployment: ${flavorId}`);
+    const data = JSON.parse(flavor.data) as { loadbalancer_topology?: Topology };
     return data.loadbalancer_topology ?? this.config.defaultTopology;
   }
 
@@ -632,15 +627,10 @@ async function markChildren(tx: WriteTx, loadBalancerId: string, where: (q: Sele
  * may be. The zone's compute zone is recorded only: the lab's hosts have no zones to place amphorae in.
  */
 async function checkAvailabilityZone(tx: WriteTx, name: string, vipNetworkId: string | null): Promise<void> {
-  const zone = (await tx.db
-    .selectFrom('lb_availability_zones')
-    .innerJoin('lb_availability_zone_profiles', 'lb_availability_zone_profiles.id', 'lb_availability_zones.availability_zone_profile_id')
-    .select(['lb_availability_zones.enabled', 'lb_availability_zone_profiles.availability_zone_data'])
-    .where('lb_availability_zones.name', '=', name)
-    .executeTakeFirst()) as { enabled: number; availability_zone_data: string } | undefined;
+  const zone = await readCatalogueEntry(tx.db, AVAILABILITY_ZONES, name);
   if (!zone) throw validationFailure('Invalid availability zone.');
-  if (Number(zone.enabled) !== 1) throw new ApiError(400, 'DisabledOption', `The selected availability_zone is not allowed in this deployment: ${name}`);
-  const allowed = parseAvailabilityZoneData(zone.availability_zone_data).valid_vip_networks;
+  if (!zone.enabled) throw new ApiError(400, 'DisabledOption', `The selected availability_zone is not allowed in this deployment: ${name}`);
+  const allowed = parseAvailabilityZoneData(zone.data).valid_vip_networks;
   if (allowed && !allowed.includes(vipNetworkId ?? '')) throw validationFailure('Supplied VIP network_id is not allowed by the configuration of this deployment.');
 }
 
