@@ -274,7 +274,7 @@ export class AmphoraReconciler {
     }
     // The runtime API cannot change the peers section (a peer replaced): only a reload takes new peers.
     const samePeers = previous && JSON.stringify(previous.peers) === JSON.stringify(peers);
-    const plan = samePeers ? planRuntimeUpdate(previous.lb, lb, { ...this.renderOptions, peers }) : ({ reload: true } as const);
+    const plan = samePeers ? planRuntimeUpdate(previous.lb, lb, { ...this.renderOptions, peers }, config) : ({ reload: true } as const);
     if (!plan.reload && (await this.runtimeCommands(plan.commands))) return 'runtime';
     await this.reloadHaproxy();
     if (!(await this.runtimeCommands(memberStateCommands(lb)))) throw new Error('HAProxy reloaded, but refused to set the members to their weights and admin states');

@@ -8,11 +8,12 @@ import type { LoadBalancer, Member } from './types.js';
  */
 export type RuntimePlan = { reload: false; commands: string[] } | { reload: true };
 
-export function planRuntimeUpdate(current: LoadBalancer, next: LoadBalancer, options: HaproxyRenderOptions): RuntimePlan {
+/** `nextConfig` is `next` rendered with `options`, which the caller has at hand already. */
+export function planRuntimeUpdate(current: LoadBalancer, next: LoadBalancer, options: HaproxyRenderOptions, nextConfig = renderHaproxyConfig(next, options)): RuntimePlan {
   const added = addedMembers(current, next);
   // Two trees that render the same config once weights, admin states and new members are set aside differ only in those.
   if (renderHaproxyConfig(withoutMemberState(current), options) !== renderHaproxyConfig(withoutMemberState(withoutMembers(next, added)), options)) return { reload: true };
-  const adds = addServerCommands(next, added, options);
+  const adds = addServerCommands(next, added, nextConfig);
   if (!adds) return { reload: true };
   // The commands that set each member's state, minus those that already held before: what changed.
   const before = new Set(memberStateCommands(current));
@@ -40,10 +41,9 @@ function withoutMembers(lb: LoadBalancer, members: Map<string, Set<string>>): Lo
  * then enable it). Undefined when a pool balances by a map-based hash (`balance source`), which takes no server
  * at runtime.
  */
-function addServerCommands(next: LoadBalancer, added: Map<string, Set<string>>, options: HaproxyRenderOptions): string[] | undefined {
+function addServerCommands(next: LoadBalancer, added: Map<string, Set<string>>, config: string): string[] | undefined {
   if (added.size === 0) return [];
   if (next.pools.some((p) => added.has(p.id) && p.lbAlgorithm === 'SOURCE_IP')) return undefined;
-  const config = renderHaproxyConfig(next, options);
   return backendsOf(next).flatMap((backend) =>
     [...(added.get(backend.poolId) ?? [])].sort().flatMap((id) => {
       const line = serverLine(config, backend.name, id);
